@@ -1,0 +1,67 @@
+"""bayes_reg: a penalty is a prior.
+
+Gaussian and Laplace priors recast L2 and L1 penalties as MAP estimation; conversions
+between each framework's penalty convention and the prior are exact.
+"""
+
+import numpyro as _numpyro
+
+# arviz_base registers numpyro as a lazy module when it is imported first; executing it now,
+# before any numpyro submodule is imported, keeps numpyro's submodule attributes intact.
+_numpyro.__version__  # noqa: B018
+
+from bayes_reg.conventions import (  # noqa: E402
+    CONVENTIONS,
+    DecoupledWeightDecayError,
+    Penalty,
+    convert,
+    get_convention,
+    rescale_rows,
+    rescale_target,
+    to_penalty,
+    to_prior,
+)
+from bayes_reg.exact import (  # noqa: E402
+    EvidenceFit,
+    ExactPosterior,
+    best_prior_scale,
+    exact_posterior,
+    fit_evidence,
+    log_evidence,
+)
+from bayes_reg.inference import Diagnostics, NutsResult, diagnose, run_nuts  # noqa: E402
+from bayes_reg.map import MapEstimate, map_estimate, map_model  # noqa: E402
+from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
+from bayes_reg.regression import linear_regression  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONVENTIONS",
+    "DecoupledWeightDecayError",
+    "Diagnostics",
+    "ElasticNet",
+    "EvidenceFit",
+    "ExactPosterior",
+    "Gaussian",
+    "Laplace",
+    "MapEstimate",
+    "NutsResult",
+    "Penalty",
+    "best_prior_scale",
+    "convert",
+    "diagnose",
+    "exact_posterior",
+    "fit_evidence",
+    "get_convention",
+    "linear_regression",
+    "log_evidence",
+    "map_estimate",
+    "map_model",
+    "prior_from_name",
+    "rescale_rows",
+    "rescale_target",
+    "run_nuts",
+    "to_penalty",
+    "to_prior",
+]

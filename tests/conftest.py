@@ -1,0 +1,35 @@
+"""Strict test environment: CPU only, float64, fixed seeds."""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+# Exactness is tested to 1e-6 or tighter: float64 everywhere.
+jax.config.update("jax_enable_x64", True)
+
+
+def pytest_collection_modifyitems(config, items):
+    if any(d.platform == "gpu" for d in jax.devices()) or jax.default_backend() == "gpu":
+        return
+    skip = pytest.mark.skip(reason="needs a GPU (none visible to JAX)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261123)
+
+
+@pytest.fixture(scope="session")
+def diabetes():
+    """scikit-learn's diabetes data (442 × 10), shipped inside scikit-learn."""
+    from sklearn.datasets import load_diabetes
+
+    return load_diabetes(return_X_y=True)

@@ -1,0 +1,169 @@
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import Ridge
+
+from bayes_reg.cli import main
+
+
+def _json(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_convert_d2l_to_ridge_gives_the_ridge_alpha_that_fits_the_same(capsys, rng):
+    out = _json(
+        capsys,
+        "convert",
+        "--from",
+        "d2l",
+        "--strength",
+        "3",
+        "--n",
+        "20",
+        "--sigma",
+        "0.01",
+        "--to",
+        "sklearn-ridge",
+        "--json",
+    )
+    assert out["prior"]["family"] == "gaussian"
+    # d2l minimises mean(r^2/2) + (3/2)||w||^2; Ridge with the printed alpha must agree.
+    X = rng.normal(size=(20, 5))
+    y = X @ rng.normal(size=5) + rng.normal(size=20)
+    w, b = np.zeros(5), 0.0
+    for _ in range(5000):
+        r = X @ w + b - y
+        w, b = w - 0.05 * (X.T @ r / 20 + 3 * w), b - 0.05 * r.mean()
+    np.testing.assert_allclose(Ridge(alpha=out["strength"]).fit(X, y).coef_, w, atol=1e-10)
+
+
+def test_convert_to_prior_human_readable(capsys):
+    assert (
+        main(
+            [
+                "convert",
+                "--from",
+                "sklearn-lasso",
+                "--strength",
+                "0.05",
+                "--n",
+                "442",
+                "--sigma",
+                "54",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "laplace prior" in text and "scale =" in text
+
+
+def test_elastic_net_ratio_is_carried(capsys):
+    out = _json(
+        capsys,
+        "convert",
+        "--from",
+        "sklearn-elasticnet",
+        "--strength",
+        "0.1",
+        "--l1-ratio",
+        "0.3",
+        "--n",
+        "100",
+        "--sigma",
+        "2",
+        "--to",
+        "sklearn-sgd",
+        "--json",
+    )
+    assert out["prior"]["family"] == "elastic-net"
+    assert out["l1_ratio"] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--from", "adamw"], "no fixed-prior equivalent"),
+        (["--from", "ridge"], "unknown convention 'ridge'"),
+        (["--strength", "-1"], "strength must be > 0, got -1.0"),
+        (["--n", "0"], "n must be >= 1, got 0"),
+        (["--n", "2.5"], "n must be a whole number, got 2.5"),
+        (["--sigma", "nan"], "sigma must be finite, got nan"),
+        (
+            ["--to", "torch-sgd", "--family", "laplace", "--from", "sklearn-lasso"],
+            "'sklearn-lasso' has no gaussian|'torch-sgd' has no laplace",
+        ),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(capsys, argv, message):
+    base = {"--from": "d2l", "--strength": "3", "--n": "20", "--sigma": "0.01"}
+    for flag, value in zip(argv[::2], argv[1::2], strict=True):
+        base[flag] = value
+    args = ["convert"] + [x for kv in base.items() for x in kv]
+    assert main(args) == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    strength=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(0.0)),
+    n=st.floats(allow_nan=True, allow_infinity=True),
+    sigma=st.floats(),
+)
+def test_any_numbers_give_an_answer_or_a_clear_error(strength, n, sigma):
+    # --flag=value so that negative numbers are not read as flags.
+    code = main(
+        [
+            "convert",
+            "--from=torch-sgd",
+            f"--strength={strength!r}",
+            f"--n={n!r}",
+            f"--sigma={sigma!r}",
+            "--to=keras",
+            "--json",
+        ]
+    )
+    assert code in (0, 2)
+
+
+def test_conventions_lists_every_name(capsys):
+    from bayes_reg.conventions import CONVENTIONS
+
+    assert main(["conventions"]) == 0
+    out = capsys.readouterr().out
+    for name in CONVENTIONS:
+        assert name in out
+    assert "AdamW" in out
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("bayes-reg")
+    if exe is None:
+        pytest.skip("bayes-reg is not on PATH (package not installed)")
+    proc = subprocess.run(
+        [
+            exe,
+            "convert",
+            "--from",
+            "keras",
+            "--strength",
+            "0.01",
+            "--n",
+            "50",
+            "--sigma",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["prior"]["scale"] > 0

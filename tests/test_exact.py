@@ -1,0 +1,77 @@
+import jax
+import numpy as np
+import pytest
+import scipy.stats
+from sklearn.linear_model import BayesianRidge, Ridge
+
+from bayes_reg.exact import best_prior_scale, exact_posterior, fit_evidence, log_evidence
+
+
+def _gaussian_conditioning(X, y, g, sigma, sb):
+    """Independent reference: condition the joint Gaussian of (theta, y) on y (n x n form)."""
+    Z = np.column_stack([np.ones(len(y)), X])
+    S0 = np.diag([sb**2] + [g**2] * X.shape[1])
+    K = Z @ S0 @ Z.T + sigma**2 * np.eye(len(y))
+    gain = S0 @ Z.T @ np.linalg.inv(K)
+    return gain @ y, S0 - gain @ Z @ S0
+
+
+@pytest.mark.parametrize("n, d", [(50, 5), (20, 200)])  # d > n included
+def test_posterior_matches_gaussian_conditioning(rng, n, d):
+    X = rng.normal(size=(n, d))
+    y = X @ (0.1 * rng.normal(size=d)) + 0.3 + 0.5 * rng.normal(size=n)
+    post = exact_posterior(X, y, prior_scale=0.2, sigma=0.5, intercept_scale=3.0)
+    mean, cov = _gaussian_conditioning(X, y, 0.2, 0.5, 3.0)
+    np.testing.assert_allclose(post.mean, mean, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(post.cov, cov, rtol=1e-7, atol=1e-11)
+
+
+def test_flat_intercept_posterior_mean_is_ridge(rng):
+    # With a flat intercept the posterior mean is the unpenalised-intercept ridge fit.
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 0.0, -1.0] + 2.0 + rng.normal(size=30)
+    flat = exact_posterior(X, y, prior_scale=0.5, sigma=1.5)
+    ridge = Ridge(alpha=1.5**2 / 0.5**2).fit(X, y)
+    np.testing.assert_allclose(flat.w_mean, ridge.coef_, rtol=1e-10)
+    assert float(flat.b_mean) == pytest.approx(ridge.intercept_, rel=1e-10)
+
+
+def test_draws_have_the_posterior_moments(rng):
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, 0.5, -1.0] + rng.normal(size=40)
+    post = exact_posterior(X, y, prior_scale=1.0, sigma=1.0, intercept_scale=2.0)
+    draws = post.sample(jax.random.key(3), (100_000,))
+    theta = np.column_stack([draws["b"], draws["w"]])
+    se = np.sqrt(np.diag(post.cov) / len(theta))
+    assert np.all(np.abs(theta.mean(0) - post.mean) < 5 * se)
+    np.testing.assert_allclose(np.cov(theta.T), post.cov, atol=0.02 * np.diag(post.cov).max())
+
+
+@pytest.mark.parametrize("n, d", [(60, 4), (15, 40)])
+def test_log_evidence_matches_scipy(rng, n, d):
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + rng.normal(size=n)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    g, sigma = 0.7, 1.3
+    cov = sigma**2 * np.eye(n) + g**2 * Xc @ Xc.T
+    reference = scipy.stats.multivariate_normal(np.zeros(n), cov).logpdf(yc)
+    assert log_evidence(X, y, prior_scale=g, sigma=sigma) == pytest.approx(reference, rel=1e-10)
+
+
+def test_type_two_ml_matches_bayesian_ridge(diabetes):
+    X, y = diabetes
+    fit = fit_evidence(X, y)
+    # Gamma hyperpriors off (all four set to 0): BayesianRidge maximises the same evidence.
+    br = BayesianRidge(
+        alpha_1=0, alpha_2=0, lambda_1=0, lambda_2=0, tol=1e-12, max_iter=100_000
+    ).fit(X, y)
+    assert fit.sigma == pytest.approx(br.alpha_**-0.5, rel=1e-6)
+    assert fit.prior_scale == pytest.approx(br.lambda_**-0.5, rel=1e-6)
+    assert best_prior_scale(X, y, sigma=fit.sigma) == pytest.approx(fit.prior_scale, rel=1e-6)
+
+
+def test_bad_scales_are_refused():
+    with pytest.raises(ValueError, match="prior_scale must be > 0, got -1.0"):
+        exact_posterior(np.eye(2), np.ones(2), prior_scale=-1.0, sigma=1.0)
+    with pytest.raises(ValueError, match="sigma must be finite, got nan"):
+        log_evidence(np.eye(3), np.ones(3), prior_scale=1.0, sigma=float("nan"))
