@@ -21,6 +21,7 @@ from bayes_reg.conventions import (  # noqa: E402
     to_penalty,
     to_prior,
 )
+from bayes_reg.data import D2LData, d2l_synthetic  # noqa: E402
 from bayes_reg.exact import (  # noqa: E402
     EvidenceFit,
     ExactPosterior,
@@ -33,11 +34,13 @@ from bayes_reg.inference import Diagnostics, NutsResult, diagnose, run_nuts  # n
 from bayes_reg.map import MapEstimate, map_estimate, map_model  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
 from bayes_reg.regression import linear_regression  # noqa: E402
+from bayes_reg.sgd import OPTIMIZERS, sgd_path  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONVENTIONS",
+    "D2LData",
     "DecoupledWeightDecayError",
     "Diagnostics",
     "ElasticNet",
@@ -47,9 +50,11 @@ __all__ = [
     "Laplace",
     "MapEstimate",
     "NutsResult",
+    "OPTIMIZERS",
     "Penalty",
     "best_prior_scale",
     "convert",
+    "d2l_synthetic",
     "diagnose",
     "exact_posterior",
     "fit_evidence",
@@ -62,6 +67,7 @@ __all__ = [
     "rescale_rows",
     "rescale_target",
     "run_nuts",
+    "sgd_path",
     "to_penalty",
     "to_prior",
 ]

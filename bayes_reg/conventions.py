@@ -332,7 +332,7 @@ def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float) -> Penalt
     sigma = _validate.positive("sigma", sigma)
     if not isinstance(prior, Gaussian | Laplace | ElasticNet):
         raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")
-    _ratio_for(conv, prior.family, 0.5)
+    _ratio_for(conv, prior.family, 0.5)  # refuses a family the convention cannot express
     d = conv.data_weight(n, sigma)
     # The two terms of the penalty, strength * rho * c1 and strength * (1 - rho) * c2:
     l2_term = sigma**2 * d / prior.scale**2 if isinstance(prior, Gaussian) else 0.0

@@ -8,6 +8,7 @@ names as coordinates of dim ``feature``.
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import arviz_base
@@ -94,8 +95,6 @@ def run_nuts(
     -------
     NutsResult
     """
-    import time
-
     X, y = _validate.design(X, y)
     chains = _validate.positive_int("chains", chains)
     warmup = _validate.positive_int("warmup", warmup)

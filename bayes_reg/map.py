@@ -25,7 +25,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.typing import ArrayLike
 from numpyro.infer.util import initialize_model
@@ -193,7 +192,3 @@ def map_model(
 
     params = solve(params0)
     return {k: v for k, v in postprocess_fn(params).items() if k in params0}
-
-
-def _as_numpy(estimate: MapEstimate) -> MapEstimate:
-    return MapEstimate(np.asarray(estimate.w), np.asarray(estimate.b))

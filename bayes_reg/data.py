@@ -1,0 +1,85 @@
+r"""Synthetic data sets with a known truth.
+
+:func:`d2l_synthetic` reproduces the data of the *Dive into Deep Learning* weight-decay
+chapter (d2l.ai, "Weight Decay"): a high-dimensional linear model with few training rows,
+so that an unpenalised fit overfits and weight decay visibly helps,
+
+.. math::
+
+    y = X w^* + b^* + \varepsilon, \qquad X_{ij} \sim N(0, 1), \qquad
+    w^* = 0.01 \cdot \mathbf{1}, \quad b^* = 0.05, \quad \varepsilon_i \sim N(0, 0.01^2).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from bayes_reg import _validate
+
+__all__ = ["D2LData", "d2l_synthetic"]
+
+#: The d2l chapter's truth and noise scale.
+D2L_WEIGHT = 0.01
+D2L_BIAS = 0.05
+D2L_NOISE_SD = 0.01
+
+
+class D2LData(NamedTuple):
+    """Train and test splits of one draw, with the truth that generated them."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    true_w: np.ndarray
+    true_b: float
+
+
+def d2l_synthetic(
+    *, seed: int = 0, n_train: int = 20, n_test: int = 100, num_inputs: int = 200
+) -> D2LData:
+    """The d2l.ai weight-decay chapter's synthetic regression data.
+
+    One matrix of ``n_train + n_test`` rows is drawn, as in d2l's ``Data`` class, then
+    split: the first ``n_train`` rows are the training set, the rest the test set.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of :func:`numpy.random.default_rng`; the same seed gives the same data.
+    n_train, n_test : int
+        Rows in the training and test sets (d2l: 20 and 100).
+    num_inputs : int
+        Number of features (d2l: 200).
+
+    Returns
+    -------
+    D2LData
+        ``X_train`` of shape (n_train, num_inputs), ``y_train`` of shape (n_train,),
+        ``X_test`` of shape (n_test, num_inputs), ``y_test`` of shape (n_test,),
+        ``true_w`` of shape (num_inputs,) (all 0.01) and ``true_b`` = 0.05.
+
+    Examples
+    --------
+    >>> data = d2l_synthetic(seed=1)
+    >>> data.X_train.shape, data.y_test.shape, float(data.true_w[0]), data.true_b
+    ((20, 200), (100,), 0.01, 0.05)
+    """
+    n_train = _validate.positive_int("n_train", n_train)
+    n_test = _validate.positive_int("n_test", n_test)
+    num_inputs = _validate.positive_int("num_inputs", num_inputs)
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    true_w = np.full(num_inputs, D2L_WEIGHT)
+    X = rng.standard_normal((n, num_inputs))
+    y = X @ true_w + D2L_BIAS + D2L_NOISE_SD * rng.standard_normal(n)
+    return D2LData(
+        X_train=X[:n_train],
+        y_train=y[:n_train],
+        X_test=X[n_train:],
+        y_test=y[n_train:],
+        true_w=true_w,
+        true_b=D2L_BIAS,
+    )
