@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bayes_reg import _validate
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior
+from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
 
 __all__ = [
     "Convention",
@@ -330,16 +330,12 @@ def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float) -> Penalt
     conv = get_convention(convention)
     n = _validate.positive_int("n", n)
     sigma = _validate.positive("sigma", sigma)
-    if not isinstance(prior, Gaussian | Laplace | ElasticNet):
-        raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")
+    gaussian, laplace = split_scales(prior)
     _ratio_for(conv, prior.family, 0.5)  # refuses a family the convention cannot express
     d = conv.data_weight(n, sigma)
     # The two terms of the penalty, strength * rho * c1 and strength * (1 - rho) * c2:
-    l2_term = sigma**2 * d / prior.scale**2 if isinstance(prior, Gaussian) else 0.0
-    l1_term = 2 * sigma**2 * d / prior.scale if isinstance(prior, Laplace) else 0.0
-    if isinstance(prior, ElasticNet):
-        l2_term = sigma**2 * d / prior.gaussian_scale**2
-        l1_term = 2 * sigma**2 * d / prior.laplace_scale
+    l2_term = 0.0 if gaussian is None else sigma**2 * d / gaussian**2
+    l1_term = 0.0 if laplace is None else 2 * sigma**2 * d / laplace
     a = l1_term / conv.l1_weight if l1_term else 0.0
     c = l2_term / conv.l2_weight if l2_term else 0.0
     strength = a + c

@@ -30,7 +30,7 @@ from jax.typing import ArrayLike
 from numpyro.infer.util import initialize_model
 
 from bayes_reg import _validate
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior
+from bayes_reg.priors import Prior, split_scales
 
 __all__ = ["MapEstimate", "map_estimate", "map_model"]
 
@@ -74,6 +74,7 @@ def map_estimate(
     Examples
     --------
     >>> import numpy as np
+    >>> from bayes_reg import Gaussian
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 2.0, 3.0])
     >>> map_estimate(X, y, Gaussian(1e6), sigma=1.0).w.round(6).tolist()
     [1.0, 2.0]
@@ -83,16 +84,12 @@ def map_estimate(
     n = X.shape[0]
     x_mean, y_mean = X.mean(0), y.mean()
     Xc, yc = jnp.asarray(X - x_mean), jnp.asarray(y - y_mean)
-    if isinstance(prior, Gaussian):
-        w = _ridge(Xc, yc, sigma**2 / prior.scale**2)
-    elif isinstance(prior, Laplace | ElasticNet):
-        l2 = sigma**2 / (n * prior.gaussian_scale**2) if isinstance(prior, ElasticNet) else 0.0
-        l1 = sigma**2 / (
-            n * prior.laplace_scale if isinstance(prior, ElasticNet) else n * prior.scale
-        )
-        w = _coordinate_descent(Xc, yc, l1, l2, tol, max_sweeps)
+    gaussian, laplace = split_scales(prior)
+    if laplace is None:
+        w = _ridge(Xc, yc, sigma**2 / gaussian**2)
     else:
-        raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")
+        l2 = 0.0 if gaussian is None else sigma**2 / (n * gaussian**2)
+        w = _coordinate_descent(Xc, yc, sigma**2 / (n * laplace), l2, tol, max_sweeps)
     return MapEstimate(w, jnp.asarray(y_mean) - jnp.asarray(x_mean) @ w)
 
 

@@ -19,7 +19,7 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 
-__all__ = ["Gaussian", "Laplace", "ElasticNet", "Prior", "prior_from_name"]
+__all__ = ["Gaussian", "Laplace", "ElasticNet", "Prior", "prior_from_name", "split_scales"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,17 @@ class ElasticNet:
 
 
 Prior = Gaussian | Laplace | ElasticNet
+
+
+def split_scales(prior: Prior) -> tuple[float | None, float | None]:
+    """The ``(gaussian_scale, laplace_scale)`` of a prior; ``None`` for a missing factor."""
+    if isinstance(prior, Gaussian):
+        return prior.scale, None
+    if isinstance(prior, Laplace):
+        return None, prior.scale
+    if isinstance(prior, ElasticNet):
+        return prior.gaussian_scale, prior.laplace_scale
+    raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")
 
 
 def prior_from_name(family: str, scale: float) -> Gaussian | Laplace:
