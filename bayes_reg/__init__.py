@@ -10,6 +10,15 @@ import numpyro as _numpyro
 # before any numpyro submodule is imported, keeps numpyro's submodule attributes intact.
 _numpyro.__version__  # noqa: B018
 
+from bayes_reg.compare import (  # noqa: E402
+    NearestMap,
+    PosteriorDraws,
+    choose_strength,
+    compare_path,
+    map_gap,
+    nearest_map,
+    posterior_draws,
+)
 from bayes_reg.conventions import (  # noqa: E402
     CONVENTIONS,
     DecoupledWeightDecayError,
@@ -21,7 +30,7 @@ from bayes_reg.conventions import (  # noqa: E402
     to_penalty,
     to_prior,
 )
-from bayes_reg.data import D2LData, d2l_synthetic  # noqa: E402
+from bayes_reg.data import D2LData, Dataset, d2l_synthetic, diabetes  # noqa: E402
 from bayes_reg.exact import (  # noqa: E402
     EvidenceFit,
     ExactPosterior,
@@ -39,8 +48,16 @@ from bayes_reg.sgd import OPTIMIZERS, sgd_path  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "NearestMap",
+    "PosteriorDraws",
+    "choose_strength",
+    "compare_path",
+    "map_gap",
+    "nearest_map",
+    "posterior_draws",
     "CONVENTIONS",
     "D2LData",
+    "Dataset",
     "DecoupledWeightDecayError",
     "Diagnostics",
     "ElasticNet",
@@ -55,6 +72,7 @@ __all__ = [
     "best_prior_scale",
     "convert",
     "d2l_synthetic",
+    "diabetes",
     "diagnose",
     "exact_posterior",
     "fit_evidence",

@@ -1,4 +1,4 @@
-r"""Synthetic data sets with a known truth.
+r"""Data sets: synthetic ones with a known truth, and scikit-learn's diabetes data.
 
 :func:`d2l_synthetic` reproduces the data of the *Dive into Deep Learning* weight-decay
 chapter (d2l.ai, "Weight Decay"): a high-dimensional linear model with few training rows,
@@ -18,7 +18,7 @@ import numpy as np
 
 from bayes_reg import _validate
 
-__all__ = ["D2LData", "d2l_synthetic"]
+__all__ = ["D2LData", "Dataset", "d2l_synthetic", "diabetes"]
 
 #: The d2l chapter's truth and noise scale.
 D2L_WEIGHT = 0.01
@@ -82,4 +82,51 @@ def d2l_synthetic(
         y_test=y[n_train:],
         true_w=true_w,
         true_b=D2L_BIAS,
+    )
+
+
+class Dataset(NamedTuple):
+    """A regression data set and how its columns were standardised.
+
+    ``X = (X_raw - x_mean) / x_scale``, so a weight ``w_j`` on the standardised column is
+    ``w_j / x_scale[j]`` per unit of the raw feature.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+
+
+def diabetes(*, standardize: bool = True) -> Dataset:
+    """scikit-learn's diabetes data: 442 patients, 10 baseline features, disease progression.
+
+    Shipped inside scikit-learn, so nothing is downloaded.
+
+    Parameters
+    ----------
+    standardize : bool
+        Centre each column and scale it to unit sd (as a penalty assumes comparable
+        columns); ``False`` keeps scikit-learn's own scaling.
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (442, 10), ``y`` of shape (442,), the feature names.
+
+    Examples
+    --------
+    >>> data = diabetes()
+    >>> data.X.shape, data.feature_names[:3]
+    ((442, 10), ['age', 'sex', 'bmi'])
+    """
+    from sklearn.datasets import load_diabetes
+
+    raw = load_diabetes()
+    X = np.asarray(raw.data, dtype=float)
+    d = X.shape[1]
+    mean, scale = (X.mean(0), X.std(0)) if standardize else (np.zeros(d), np.ones(d))
+    return Dataset(
+        (X - mean) / scale, np.asarray(raw.target, float), list(raw.feature_names), mean, scale
     )

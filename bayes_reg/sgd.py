@@ -78,6 +78,7 @@ class EpochInfo(NamedTuple):
 
     train_loss: jax.Array
     test_loss: jax.Array
+    w: jax.Array | None  # the weights, when the path records them
 
 
 # Decay the weights, never the bias.
@@ -136,7 +137,9 @@ def _objective(name: str, wd, params: Params, X, y) -> jax.Array:
     return loss
 
 
-def _fit_one(wd, lr, X, y, X_test, y_test, params0, epoch_keys, *, optimizer, batch_size):
+def _fit_one(
+    wd, lr, X, y, X_test, y_test, params0, epoch_keys, *, optimizer, batch_size, record_weights
+):
     """Train at one strength; the same init and minibatch keys for every strength."""
     opt = _optimizer(optimizer, lr, wd)
     grad = jax.grad(partial(_objective, optimizer, wd))
@@ -153,20 +156,37 @@ def _fit_one(wd, lr, X, y, X_test, y_test, params0, epoch_keys, *, optimizer, ba
         order = jax.random.permutation(key, n)[: n_batches * batch_size]
         state, _ = jax.lax.scan(step, state, order.reshape(n_batches, batch_size))
         test = _loss(state.params, X_test, y_test) if X_test is not None else jnp.nan
-        return state, EpochInfo(_loss(state.params, X, y), test)
+        w = state.params.w if record_weights else None
+        return state, EpochInfo(_loss(state.params, X, y), test, w)
 
     state, info = jax.lax.scan(epoch, TrainState(params0, opt.init(params0)), epoch_keys)
     return state.params, info
 
 
-@partial(jax.jit, static_argnames=("optimizer", "epochs", "batch_size"))
-def _path(strengths, lr, init_scale, X, y, X_test, y_test, key, *, optimizer, epochs, batch_size):
+@partial(jax.jit, static_argnames=("optimizer", "epochs", "batch_size", "record_weights"))
+def _path(
+    strengths,
+    lr,
+    init_scale,
+    X,
+    y,
+    X_test,
+    y_test,
+    key,
+    *,
+    optimizer,
+    epochs,
+    batch_size,
+    record_weights,
+):
     """vmap of :func:`_fit_one` over ``strengths`` (traced: new values do not recompile)."""
     init_key, batch_key = jax.random.split(key)
     w0 = init_scale * jax.random.normal(init_key, (X.shape[1],), dtype=X.dtype)
     params0 = Params(w=w0, b=jnp.zeros((), X.dtype))
     epoch_keys = jax.random.split(batch_key, epochs)
-    fit = partial(_fit_one, optimizer=optimizer, batch_size=batch_size)
+    fit = partial(
+        _fit_one, optimizer=optimizer, batch_size=batch_size, record_weights=record_weights
+    )
     return jax.vmap(fit, in_axes=(0,) + (None,) * 7)(
         strengths, lr, X, y, X_test, y_test, params0, epoch_keys
     )
@@ -196,6 +216,8 @@ def sgd_path(
     X_test: ArrayLike | None = None,
     y_test: ArrayLike | None = None,
     init_scale: float = 1.0,
+    feature_names: list[str] | None = None,
+    record_weights: bool = False,
 ) -> xr.Dataset:
     r"""Train ``y ≈ X @ w + b`` by minibatch weight decay at every strength of a grid.
 
@@ -230,6 +252,11 @@ def sgd_path(
         A held-out set; when given, ``test_loss`` is recorded.
     init_scale : float
         Standard deviation of the initial weights, >= 0.
+    feature_names : list of str, optional
+        Coordinates of dim ``feature``; default ``0, 1, ...``.
+    record_weights : bool
+        Also keep the weights at the end of every epoch as ``w_epoch`` (strength, epoch,
+        feature), to follow the gap to the MAP over training.
 
     Returns
     -------
@@ -272,6 +299,9 @@ def sgd_path(
         if X_test.shape[1] != d:
             raise ValueError(f"X_test has {X_test.shape[1]} columns but X has {d}")
         X_test, y_test = jnp.asarray(X_test), jnp.asarray(y_test)
+    names = list(feature_names) if feature_names is not None else list(range(d))
+    if len(names) != d:
+        raise ValueError(f"feature_names has {len(names)} entries but X has {d} columns")
 
     params, info = _path(
         jnp.asarray(s),
@@ -285,6 +315,7 @@ def sgd_path(
         optimizer=optimizer,
         epochs=epochs,
         batch_size=batch_size,
+        record_weights=bool(record_weights),
     )
     w, b = np.asarray(params.w), np.asarray(params.b)
     train_loss, test_loss = np.asarray(info.train_loss), np.asarray(info.test_loss)
@@ -304,9 +335,11 @@ def sgd_path(
     }
     if X_test is not None:
         data_vars["test_loss"] = (("strength", "epoch"), test_loss)
+    if record_weights:
+        data_vars["w_epoch"] = (("strength", "epoch", "feature"), np.asarray(info.w))
     return xr.Dataset(
         data_vars,
-        coords={"strength": s, "feature": np.arange(d), "epoch": np.arange(1, epochs + 1)},
+        coords={"strength": s, "feature": names, "epoch": np.arange(1, epochs + 1)},
         attrs={
             "optimizer": optimizer,
             "lr": lr,

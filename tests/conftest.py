@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,0 +1,391 @@
+r"""Point estimates set against the posterior they claim to summarise.
+
+For every strength of a weight-decay path (:func:`bayes_reg.sgd.sgd_path`) the convention
+of the path (``d2l`` for the L2 optimisers, ``sklearn-lasso`` for the L1 ones) names the
+prior that strength encodes. :func:`compare_path` then puts the trained weights beside the
+exact MAP under that prior and beside its posterior (exact draws under a Gaussian prior,
+NUTS otherwise). :func:`map_gap` follows the distance to the MAP over training,
+:func:`nearest_map` asks whether a solution is the MAP of *any* Gaussian prior, and
+:func:`choose_strength` sets the evidence against validation and test loss.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+import scipy.optimize
+import xarray as xr
+from jax.typing import ArrayLike
+from scipy.special import logsumexp
+
+from bayes_reg import _validate
+from bayes_reg.conventions import to_prior
+from bayes_reg.exact import exact_posterior, log_evidence
+from bayes_reg.inference import run_nuts
+from bayes_reg.map import map_estimate
+from bayes_reg.priors import Gaussian, Prior
+from bayes_reg.regression import linear_regression
+
+__all__ = [
+    "PosteriorDraws",
+    "posterior_draws",
+    "compare_path",
+    "map_gap",
+    "NearestMap",
+    "nearest_map",
+    "choose_strength",
+    "INTERVAL",
+]
+
+#: Probability of the central posterior interval reported (ArviZ's classic 94%).
+INTERVAL = 0.94
+
+
+class PosteriorDraws(NamedTuple):
+    """Posterior draws of a linear model, pooled over chains.
+
+    ``w`` has shape (n_draws, n_features), ``b`` (n_draws,). ``w_mean`` and ``w_cov`` are
+    the exact posterior mean and covariance of ``w`` when known (Gaussian prior), else
+    ``None``. ``diagnostics``
+    holds NUTS's checks when NUTS drew them, else ``None``. ``exact`` says which.
+    """
+
+    w: np.ndarray
+    b: np.ndarray
+    w_mean: np.ndarray | None
+    w_cov: np.ndarray | None
+    diagnostics: object
+    exact: bool
+
+
+def posterior_draws(
+    X: ArrayLike,
+    y: ArrayLike,
+    prior: Prior,
+    sigma: float,
+    *,
+    method: str = "auto",
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    seed: int = 0,
+    progress: bool = False,
+) -> PosteriorDraws:
+    """Draws from the posterior of :func:`~bayes_reg.regression.linear_regression`.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    prior : Gaussian, Laplace or ElasticNet
+    sigma : float
+        Known noise scale.
+    method : {"auto", "exact", "nuts"}
+        ``"exact"`` draws i.i.d. from the conjugate posterior (Gaussian prior only);
+        ``"nuts"`` samples with NUTS; ``"auto"`` takes exact draws where they exist.
+    chains, warmup, draws, seed, progress
+        Sampler budget; exact sampling draws ``chains * draws`` and ignores ``warmup``.
+
+    Returns
+    -------
+    PosteriorDraws
+    """
+    _validate.one_of("method", method, ("auto", "exact", "nuts"))
+    gaussian = isinstance(prior, Gaussian)
+    if method == "exact" and not gaussian:
+        raise ValueError(f"method 'exact' needs a Gaussian prior, got {prior!r}; use 'nuts'")
+    if gaussian and method != "nuts":
+        post = exact_posterior(X, y, prior_scale=prior.scale, sigma=sigma)
+        theta = post.sample(jax.random.key(seed), (chains * draws,))
+        w_mean, w_cov = np.asarray(post.w_mean), np.asarray(post.cov)[1:, 1:]
+        return PosteriorDraws(
+            np.asarray(theta["w"]), np.asarray(theta["b"]), w_mean, w_cov, None, True
+        )
+    result = run_nuts(
+        linear_regression,
+        X,
+        y,
+        prior=prior,
+        sigma=sigma,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        seed=seed,
+        progress=progress,
+    )
+    post = result.tree["posterior"]
+    w = post["w"].stack(sample=("chain", "draw")).transpose("sample", "feature").values
+    b = post["b"].stack(sample=("chain", "draw")).values
+    return PosteriorDraws(w, b, None, None, result.diagnostics, False)
+
+
+def _mahalanobis(x, draws: PosteriorDraws) -> float:
+    exact = draws.w_cov is not None
+    mean = draws.w_mean if exact else draws.w.mean(0)
+    cov = draws.w_cov if exact else np.cov(draws.w.T)
+    diff = x - mean
+    return float(np.sqrt(diff @ np.linalg.lstsq(np.atleast_2d(cov), diff, rcond=None)[0]))
+
+
+def _loss(X, y, w, b) -> float:
+    """mean(r²/2), the loss of the d2l chapter (and of :func:`~bayes_reg.sgd.sgd_path`)."""
+    return float(np.mean((X @ w + b - y) ** 2) / 2)
+
+
+def _lppd(X, y, draws: PosteriorDraws, sigma) -> float:
+    """Log pointwise predictive density per test point: mean_i log mean_s N(y_i | mu_si, σ²)."""
+    mu = draws.w @ X.T + draws.b[:, None]
+    logp = -0.5 * ((y - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+    return float(np.mean(logsumexp(logp, axis=0) - np.log(len(mu))))
+
+
+def compare_path(
+    path: xr.Dataset,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    sigma: float,
+    X_test: ArrayLike | None = None,
+    y_test: ArrayLike | None = None,
+    strengths: ArrayLike | None = None,
+    method: str = "auto",
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    seed: int = 0,
+    progress: bool = False,
+) -> xr.Dataset:
+    r"""The trained weights of ``path`` against the MAP and the posterior of their prior.
+
+    Parameters
+    ----------
+    path : xarray.Dataset
+        A result of :func:`~bayes_reg.sgd.sgd_path` trained on ``X, y``.
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    sigma : float
+        The noise scale of the Bayesian model; it turns each strength into a prior scale.
+    X_test, y_test : arrays, optional
+        Held-out data for test losses and the posterior-predictive log density.
+    strengths : array, optional
+        The strengths to compare (a subset of ``path.strength``); default all > 0
+        (strength 0 is no prior at all).
+    method : {"auto", "exact", "nuts"}
+        How to draw the posterior; see :func:`posterior_draws`.
+    chains, warmup, draws, seed, progress
+        Sampler budget (NUTS runs once per strength).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``strength`` and ``feature``. Per strength and feature: ``w_sgd``, ``w_map``,
+        ``post_mean``, ``post_median``, ``post_sd``, ``post_low`` and ``post_high`` (the
+        central 94% interval), ``quantile_sgd`` (share of posterior draws below the SGD
+        weight). Per strength: ``prior_scale``; ``rel_dist_map`` =
+        ‖w_sgd − w_map‖ / ‖w_map‖; ``mahalanobis`` of w_sgd under the posterior (about
+        √d for a typical posterior draw, see ``mahalanobis_typical``); ``share_inside``,
+        the share of SGD weights inside their interval; ``n_zero_sgd`` / ``n_zero_map`` /
+        ``n_zero_post_median`` (exact zeros); with test data ``test_loss_sgd``,
+        ``test_loss_map``, ``test_loss_post_mean`` (mean r²/2) and ``test_lppd``; and the
+        NUTS checks ``max_rhat``, ``min_ess_bulk``, ``divergences`` (NaN for exact draws);
+        ``exact_posterior`` says which kind of draws were used.
+    """
+    X, y = _validate.design(X, y)
+    if X_test is not None:
+        X_test, y_test = _validate.design(X_test, y_test, min_rows=1)
+    sigma = _validate.positive("sigma", sigma)
+    n, d = X.shape
+    if path.sizes["feature"] != d:
+        raise ValueError(f"path has {path.sizes['feature']} features but X has {d} columns")
+    grid = path.strength.values if strengths is None else np.atleast_1d(strengths)
+    grid = [float(s) for s in grid if s > 0]
+    if not grid:
+        raise ValueError("no strength > 0 to compare: strength 0 encodes no prior")
+    convention = path.attrs["convention"]
+    lo_q, hi_q = (1 - INTERVAL) / 2, (1 + INTERVAL) / 2
+
+    rows = []
+    for s in grid:
+        sgd = path.sel(strength=s)
+        w_sgd, b_sgd = sgd.w.values, float(sgd.b)
+        prior = to_prior(convention, s, n=n, sigma=sigma)
+        mode = map_estimate(X, y, prior, sigma)
+        w_map, b_map = np.asarray(mode.w), float(mode.b)
+        post = posterior_draws(
+            X,
+            y,
+            prior,
+            sigma,
+            method=method,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            seed=seed,
+            progress=progress,
+        )
+        median = np.median(post.w, 0)
+        low, high = np.quantile(post.w, [lo_q, hi_q], axis=0)
+        row = {
+            "w_sgd": w_sgd,
+            "w_map": w_map,
+            "post_mean": post.w.mean(0),
+            "post_median": median,
+            "post_sd": post.w.std(0, ddof=1),
+            "post_low": low,
+            "post_high": high,
+            "quantile_sgd": (post.w < w_sgd).mean(0),
+            "prior_scale": prior.scale,
+            "rel_dist_map": np.linalg.norm(w_sgd - w_map) / np.linalg.norm(w_map),
+            "mahalanobis": _mahalanobis(w_sgd, post),
+            "share_inside": np.mean((w_sgd >= low) & (w_sgd <= high)),
+            "n_zero_sgd": int(np.sum(w_sgd == 0)),
+            "n_zero_map": int(np.sum(w_map == 0)),
+            "n_zero_post_median": int(np.sum(median == 0)),
+            "max_rhat": post.diagnostics.max_rhat if post.diagnostics else np.nan,
+            "min_ess_bulk": post.diagnostics.min_ess_bulk if post.diagnostics else np.nan,
+            "divergences": post.diagnostics.divergences if post.diagnostics else np.nan,
+            "exact_posterior": post.exact,
+        }
+        if X_test is not None:
+            row |= {
+                "test_loss_sgd": _loss(X_test, y_test, w_sgd, b_sgd),
+                "test_loss_map": _loss(X_test, y_test, w_map, b_map),
+                "test_loss_post_mean": _loss(X_test, y_test, post.w.mean(0), post.b.mean()),
+                "test_lppd": _lppd(X_test, y_test, post, sigma),
+            }
+        rows.append(row)
+
+    out = xr.Dataset(
+        {
+            k: (
+                ("strength", "feature") if np.ndim(rows[0][k]) else ("strength",),
+                np.array([r[k] for r in rows]),
+            )
+            for k in rows[0]
+        },
+        coords={"strength": grid, "feature": path.feature.values},
+    )
+    out["mahalanobis_typical"] = np.sqrt(d)
+    out.attrs = {
+        "convention": convention,
+        "sigma": sigma,
+        "interval": INTERVAL,
+        "optimizer": path.attrs.get("optimizer", ""),
+    }
+    return out
+
+
+def map_gap(path: xr.Dataset, X: ArrayLike, y: ArrayLike) -> xr.DataArray:
+    """Relative distance ‖w_t − w_map‖ / ‖w_map‖ after every epoch, per strength > 0.
+
+    Needs a path trained with ``record_weights=True``. The MAP of a convention's strength
+    does not depend on the noise scale (the conversion is exact), so none is asked for.
+    """
+    if "w_epoch" not in path:
+        raise ValueError("path has no w_epoch: train it with sgd_path(..., record_weights=True)")
+    X, y = _validate.design(X, y)
+    gaps = []
+    grid = [float(s) for s in path.strength.values if s > 0]
+    for s in grid:
+        prior = to_prior(path.attrs["convention"], s, n=X.shape[0], sigma=1.0)
+        w_map = np.asarray(map_estimate(X, y, prior, 1.0).w)
+        w_t = path.w_epoch.sel(strength=s).values
+        gaps.append(np.linalg.norm(w_t - w_map, axis=1) / np.linalg.norm(w_map))
+    return xr.DataArray(
+        np.array(gaps),
+        coords={"strength": grid, "epoch": path.epoch.values},
+        dims=("strength", "epoch"),
+        name="map_gap",
+    )
+
+
+class NearestMap(NamedTuple):
+    """The Gaussian-prior MAP nearest to some weights: its d2l strength and distance."""
+
+    strength: float
+    rel_distance: float
+
+
+def nearest_map(X: ArrayLike, y: ArrayLike, w: ArrayLike, *, convention: str = "d2l") -> NearestMap:
+    """Is ``w`` the MAP of *some* Gaussian prior? The closest ridge solution over all strengths.
+
+    Minimises ‖w_map(λ) − w‖ / ‖w‖ over ``log λ`` (bounded search over 24 decades). A
+    distance near 0 means ``w`` lies on the ridge path; a clear gap means no fixed Gaussian
+    prior has ``w`` as its mode.
+    """
+    X, y = _validate.design(X, y)
+    w = np.asarray(w, float)
+    n = X.shape[0]
+
+    def distance(log_s):
+        prior = to_prior(convention, float(np.exp(log_s)), n=n, sigma=1.0)
+        return np.linalg.norm(np.asarray(map_estimate(X, y, prior, 1.0).w) - w) / np.linalg.norm(w)
+
+    grid = np.linspace(np.log(1e-12), np.log(1e12), 97)
+    start = grid[int(np.argmin([distance(g) for g in grid]))]
+    step = grid[1] - grid[0]
+    res = scipy.optimize.minimize_scalar(
+        distance, bounds=(start - step, start + step), method="bounded", options={"xatol": 1e-10}
+    )
+    return NearestMap(float(np.exp(res.x)), float(res.fun))
+
+
+def choose_strength(
+    X: ArrayLike,
+    y: ArrayLike,
+    strengths: ArrayLike,
+    *,
+    sigma: float,
+    X_val: ArrayLike,
+    y_val: ArrayLike,
+    X_test: ArrayLike | None = None,
+    y_test: ArrayLike | None = None,
+    convention: str = "d2l",
+) -> xr.Dataset:
+    """Which strength each criterion picks: the evidence, the validation loss, the test loss.
+
+    Each strength is turned into a Gaussian prior (``convention``, ``sigma``); the MAP fit
+    on ``X, y`` gives the train, validation and test losses (mean r²/2), and the exact log
+    evidence of the training data scores the prior itself (on centred data, as
+    :func:`~bayes_reg.exact.log_evidence`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``strength``: ``prior_scale``, ``log_evidence``, ``train_loss``, ``val_loss``
+        and, with test data, ``test_loss``. Attributes ``best_by_evidence``,
+        ``best_by_validation`` and ``best_by_test`` (strength values).
+    """
+    X, y = _validate.design(X, y)
+    X_val, y_val = _validate.design(X_val, y_val, min_rows=1)
+    grid = np.atleast_1d(np.asarray(strengths, float))
+    if np.any(~np.isfinite(grid) | (grid <= 0)):
+        raise ValueError(f"strengths must be finite and > 0, got {grid[~(grid > 0)][:3]}")
+    n = X.shape[0]
+    out = {k: [] for k in ("prior_scale", "log_evidence", "train_loss", "val_loss", "test_loss")}
+    for s in grid:
+        prior = to_prior(convention, float(s), n=n, sigma=sigma)
+        fit = map_estimate(X, y, prior, sigma)
+        w, b = np.asarray(fit.w), float(fit.b)
+        out["prior_scale"].append(prior.scale)
+        out["log_evidence"].append(log_evidence(X, y, prior_scale=prior.scale, sigma=sigma))
+        out["train_loss"].append(_loss(X, y, w, b))
+        out["val_loss"].append(_loss(X_val, y_val, w, b))
+        if X_test is not None:
+            out["test_loss"].append(_loss(np.asarray(X_test), np.asarray(y_test), w, b))
+    if X_test is None:
+        del out["test_loss"]
+    ds = xr.Dataset(
+        {k: ("strength", np.array(v)) for k, v in out.items()}, coords={"strength": grid}
+    )
+    ds.attrs = {
+        "convention": convention,
+        "sigma": float(sigma),
+        "best_by_evidence": float(grid[np.argmax(ds.log_evidence.values)]),
+        "best_by_validation": float(grid[np.argmin(ds.val_loss.values)]),
+    }
+    if X_test is not None:
+        ds.attrs["best_by_test"] = float(grid[np.argmin(ds.test_loss.values)])
+    return ds

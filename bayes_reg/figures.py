@@ -1,0 +1,158 @@
+"""Figures of the prior–penalty comparison (matplotlib; each function returns its Figure).
+
+Inputs are the xarray results of :mod:`bayes_reg.compare` and :mod:`bayes_reg.sgd`, so the
+figures can be redrawn from a saved result without refitting anything.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+__all__ = ["plot_path", "plot_strength_choice", "plot_forest", "plot_map_gap"]
+
+_SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
+
+
+def _features(comparison: xr.Dataset, features, k: int = 6):
+    if features is not None:
+        return list(features)
+    # The k coefficients that matter most under the weakest prior.
+    size = np.abs(comparison.w_map.isel(strength=0).values)
+    return list(comparison.feature.values[np.argsort(size)[::-1][:k]])
+
+
+def plot_path(comparison: xr.Dataset, features=None) -> plt.Figure:
+    """SGD and MAP coefficients over the strength, inside the posterior's 94% intervals.
+
+    One panel per coefficient (default: the six largest under the weakest prior).
+    """
+    feats = _features(comparison, features)
+    ncols = min(3, len(feats))
+    nrows = int(np.ceil(len(feats) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4 * ncols, 3 * nrows), squeeze=False, sharex=True
+    )
+    s = comparison.strength.values
+    for ax, f in zip(axes.flat, feats, strict=False):
+        c = comparison.sel(feature=f)
+        ax.fill_between(
+            s,
+            c.post_low,
+            c.post_high,
+            color=_POST,
+            alpha=0.25,
+            label=f"posterior {comparison.attrs.get('interval', 0.94):.0%}",
+        )
+        ax.plot(s, c.post_mean, color=_POST, lw=1, label="posterior mean")
+        ax.plot(s, c.w_map, color=_MAP, lw=1.5, ls="--", label="MAP")
+        ax.plot(s, c.w_sgd, "o", color=_SGD, ms=4, label="SGD")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_xscale("log")
+        ax.set_title(f"w[{f}]", fontsize=10)
+    for ax in axes.flat[len(feats) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(f"strength ({comparison.attrs.get('convention', '')} convention)")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle("Regularisation path: SGD and MAP inside the posterior", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_strength_choice(choice: xr.Dataset, path: xr.Dataset | None = None) -> plt.Figure:
+    """Train, validation and test loss over the strength, with the log evidence overlaid.
+
+    Vertical lines mark the strength each criterion picks. With ``path`` (an SGD path at
+    the chapter's budget) its final train and test losses are drawn too, dotted.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    s = choice.strength.values
+    ax.plot(s, choice.train_loss, color="tab:green", label="train (MAP)")
+    ax.plot(s, choice.val_loss, color="tab:purple", label="validation (MAP)")
+    if "test_loss" in choice:
+        ax.plot(s, choice.test_loss, color="tab:red", label="test (MAP)")
+    if path is not None:
+        sp = path.strength.values
+        keep = sp > 0
+        ax.plot(
+            sp[keep],
+            path.train_loss.isel(epoch=-1)[keep],
+            ":",
+            color="tab:green",
+            label="train (SGD budget)",
+        )
+        if "test_loss" in path:
+            ax.plot(
+                sp[keep],
+                path.test_loss.isel(epoch=-1)[keep],
+                ":",
+                color="tab:red",
+                label="test (SGD budget)",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"strength ({choice.attrs.get('convention', '')} convention)")
+    ax.set_ylabel("loss, mean(r²/2)")
+    ev = ax.twinx()
+    ev.plot(s, choice.log_evidence, color="black", lw=2, alpha=0.6, label="log evidence")
+    ev.set_ylabel("log evidence")
+    picks = [
+        ("best_by_evidence", "black", "evidence"),
+        ("best_by_validation", "tab:purple", "validation"),
+        ("best_by_test", "tab:red", "test"),
+    ]
+    for key, color, name in picks:
+        if key in choice.attrs:
+            ax.axvline(
+                choice.attrs[key],
+                color=color,
+                ls="--",
+                lw=1,
+                label=f"{name} picks {choice.attrs[key]:.3g}",
+            )
+    lines = ax.get_legend_handles_labels()
+    more = ev.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="best")
+    ax.set_title("Choosing the strength: evidence vs validation vs test", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_forest(comparison: xr.Dataset, strength: float, features=None) -> plt.Figure:
+    """Per coefficient at one strength: posterior mean and 94% interval, MAP and SGD."""
+    c = comparison.sel(strength=strength, method="nearest")
+    feats = list(c.feature.values) if features is None else list(features)
+    if len(feats) > 30 and features is None:
+        feats = _features(comparison, None, k=30)
+    c = c.sel(feature=feats)
+    y = np.arange(len(feats))[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(feats) + 1.5))
+    ax.hlines(y, c.post_low, c.post_high, color=_POST, lw=2, label="posterior 94%")
+    ax.plot(c.post_mean, y, "|", color=_POST, ms=12, label="posterior mean")
+    ax.plot(c.w_map, y, "x", color=_MAP, label="MAP")
+    ax.plot(c.w_sgd, y, "o", color=_SGD, mfc="none", label="SGD")
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(y, [str(f) for f in feats])
+    ax.set_xlabel("coefficient")
+    ax.set_title(
+        f"strength {float(c.strength):.3g} (prior scale {float(c.prior_scale):.3g})", fontsize=10
+    )
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_map_gap(gap: xr.DataArray) -> plt.Figure:
+    """‖w_t − w_map‖ / ‖w_map‖ over epochs, one line per strength (log scale)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for s in gap.strength.values:
+        ax.plot(gap.epoch, gap.sel(strength=s), label=f"strength {s:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("‖w − w_map‖ / ‖w_map‖")
+    ax.set_title("How far SGD still is from the MAP", fontsize=11)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
