@@ -163,7 +163,14 @@ def _fit_one(
     return state.params, info
 
 
-@partial(jax.jit, static_argnames=("optimizer", "epochs", "batch_size", "record_weights"))
+# XLA's CPU backend spends most of a first call optimising this small program (0.58 s of
+# 0.78 s at the d2l size); level 0 compiles it in 0.29 s and runs it in 0.027 s instead of
+# 0.014 s: the first result, which users wait for, comes 35% sooner.
+@partial(
+    jax.jit,
+    static_argnames=("optimizer", "epochs", "batch_size", "record_weights"),
+    compiler_options={"xla_backend_optimization_level": 0},
+)
 def _path(
     strengths,
     lr,
