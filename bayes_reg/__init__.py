@@ -10,6 +10,7 @@ import numpyro as _numpyro
 # before any numpyro submodule is imported, keeps numpyro's submodule attributes intact.
 _numpyro.__version__  # noqa: B018
 
+from bayes_reg.cache import enable_compilation_cache  # noqa: E402
 from bayes_reg.compare import (  # noqa: E402
     NearestMap,
     PosteriorDraws,
@@ -39,7 +40,13 @@ from bayes_reg.exact import (  # noqa: E402
     fit_evidence,
     log_evidence,
 )
-from bayes_reg.inference import Diagnostics, NutsResult, diagnose, run_nuts  # noqa: E402
+from bayes_reg.inference import (  # noqa: E402
+    Diagnostics,
+    NutsResult,
+    diagnose,
+    run_nuts,
+    sample_posterior,
+)
 from bayes_reg.map import MapEstimate, map_estimate, map_model  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
 from bayes_reg.regression import linear_regression  # noqa: E402
@@ -73,6 +80,7 @@ __all__ = [
     "convert",
     "d2l_synthetic",
     "diabetes",
+    "enable_compilation_cache",
     "diagnose",
     "exact_posterior",
     "fit_evidence",
@@ -85,6 +93,7 @@ __all__ = [
     "rescale_rows",
     "rescale_target",
     "run_nuts",
+    "sample_posterior",
     "sgd_path",
     "to_penalty",
     "to_prior",

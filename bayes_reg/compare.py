@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import jax
 import numpy as np
 import scipy.optimize
 import xarray as xr
@@ -23,10 +22,9 @@ from scipy.special import logsumexp
 from bayes_reg import _validate
 from bayes_reg.conventions import to_prior
 from bayes_reg.exact import exact_posterior, log_evidence
-from bayes_reg.inference import run_nuts
+from bayes_reg.inference import sample_posterior
 from bayes_reg.map import map_estimate
-from bayes_reg.priors import Gaussian, Prior
-from bayes_reg.regression import linear_regression
+from bayes_reg.priors import Prior
 
 __all__ = [
     "PosteriorDraws",
@@ -83,8 +81,8 @@ def posterior_draws(
     sigma : float
         Known noise scale.
     method : {"auto", "exact", "nuts"}
-        ``"exact"`` draws i.i.d. from the conjugate posterior (Gaussian prior only);
-        ``"nuts"`` samples with NUTS; ``"auto"`` takes exact draws where they exist.
+        As in :func:`~bayes_reg.inference.sample_posterior`: exact i.i.d. draws where the
+        posterior is conjugate (``"auto"``), or NUTS.
     chains, warmup, draws, seed, progress
         Sampler budget; exact sampling draws ``chains * draws`` and ignores ``warmup``.
 
@@ -92,23 +90,12 @@ def posterior_draws(
     -------
     PosteriorDraws
     """
-    _validate.one_of("method", method, ("auto", "exact", "nuts"))
-    gaussian = isinstance(prior, Gaussian)
-    if method == "exact" and not gaussian:
-        raise ValueError(f"method 'exact' needs a Gaussian prior, got {prior!r}; use 'nuts'")
-    if gaussian and method != "nuts":
-        post = exact_posterior(X, y, prior_scale=prior.scale, sigma=sigma)
-        theta = post.sample(jax.random.key(seed), (chains * draws,))
-        w_mean, w_cov = np.asarray(post.w_mean), np.asarray(post.cov)[1:, 1:]
-        return PosteriorDraws(
-            np.asarray(theta["w"]), np.asarray(theta["b"]), w_mean, w_cov, None, True
-        )
-    result = run_nuts(
-        linear_regression,
+    result = sample_posterior(
         X,
         y,
         prior=prior,
         sigma=sigma,
+        method=method,
         chains=chains,
         warmup=warmup,
         draws=draws,
@@ -118,7 +105,11 @@ def posterior_draws(
     post = result.tree["posterior"]
     w = post["w"].stack(sample=("chain", "draw")).transpose("sample", "feature").values
     b = post["b"].stack(sample=("chain", "draw")).values
-    return PosteriorDraws(w, b, None, None, result.diagnostics, False)
+    if not result.exact:
+        return PosteriorDraws(w, b, None, None, result.diagnostics, False)
+    closed = exact_posterior(X, y, prior_scale=prior.scale, sigma=sigma)
+    w_mean, w_cov = np.asarray(closed.w_mean), np.asarray(closed.cov)[1:, 1:]
+    return PosteriorDraws(w, b, w_mean, w_cov, None, True)
 
 
 def _mahalanobis(x, draws: PosteriorDraws) -> float:

@@ -1,13 +1,18 @@
-"""NUTS on any bayes_reg model, returned as an ArviZ ``DataTree`` with its diagnostics.
+"""Posterior draws of any bayes_reg model as an ArviZ ``DataTree``, with its diagnostics.
 
-The tree holds ``posterior``, ``sample_stats`` (with the fields ArviZ needs for
-divergences, tree depth and E-BFMI), ``log_likelihood``, ``posterior_predictive``,
-``observed_data`` and ``constant_data`` (the design matrix ``X``), with the feature
-names as coordinates of dim ``feature``.
+:func:`run_nuts` samples with NUTS, one compiled program per model and shape
+(:mod:`bayes_reg._nuts`): a second fit of new data, a new seed or a new strength does not
+recompile. :func:`sample_posterior` takes exact i.i.d. draws instead where the model is
+conjugate (Gaussian prior, known noise) and NUTS otherwise. Both return the same layout:
+``posterior``, ``sample_stats`` (with the fields ArviZ needs for divergences, tree depth and
+E-BFMI), ``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
+``constant_data`` (the design matrix ``X``), with the feature names as coordinates of dim
+``feature``.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import NamedTuple
 
@@ -16,17 +21,26 @@ import arviz_stats
 import jax
 import numpy as np
 from jax.typing import ArrayLike
-from numpyro.infer import MCMC, NUTS, Predictive
+from numpyro.infer import Predictive
+from numpyro.infer.util import log_likelihood
 
-from bayes_reg import _validate
+from bayes_reg import _nuts, _validate
+from bayes_reg.exact import exact_posterior
+from bayes_reg.priors import Gaussian
+from bayes_reg.regression import linear_regression
 
-__all__ = ["Diagnostics", "NutsResult", "run_nuts", "diagnose"]
+__all__ = ["Diagnostics", "NutsResult", "run_nuts", "sample_posterior", "diagnose"]
 
 #: Thresholds of the usual checks (Vehtari et al. 2021; Betancourt 2016).
 RHAT_MAX, ESS_MIN, BFMI_MIN = 1.01, 400, 0.3
 
-# Sampler statistics kept from NumPyro; ArviZ derives tree depth from num_steps.
-_EXTRA_FIELDS = ("diverging", "num_steps", "energy", "accept_prob", "adapt_state.step_size")
+_DIMS = {
+    "X": ["obs", "feature"],
+    "y": ["obs"],
+    "w": ["feature"],
+    "w_z": ["feature"],
+    "w_mix": ["feature"],
+}
 
 
 class Diagnostics(NamedTuple):
@@ -46,11 +60,26 @@ class Diagnostics(NamedTuple):
 
 
 class NutsResult(NamedTuple):
-    """A NUTS run: the ArviZ tree, its diagnostics and the sampling wall time (s)."""
+    """Posterior draws: the ArviZ tree, its diagnostics, the wall time (s), and whether the
+    draws are exact i.i.d. draws from a closed-form posterior (``exact``) or NUTS's."""
 
     tree: object
     diagnostics: Diagnostics
     seconds: float
+    exact: bool = False
+
+
+def _check_budget(X, y, chains, warmup, draws, feature_names):
+    X, y = _validate.design(X, y)
+    chains = _validate.positive_int("chains", chains)
+    warmup = _validate.positive_int("warmup", warmup)
+    draws = _validate.positive_int("draws", draws)
+    names = (
+        list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
+    )
+    if len(names) != X.shape[1]:
+        raise ValueError(f"feature_names has {len(names)} entries but X has {X.shape[1]} columns")
+    return X, y, chains, warmup, draws, names
 
 
 def run_nuts(
@@ -66,10 +95,13 @@ def run_nuts(
     progress: bool = True,
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
-    chain_method: str = "sequential",
     **model_kwargs,
 ) -> NutsResult:
     """Sample ``model(X, y, **model_kwargs)`` with NUTS.
+
+    The run (initialisation, warmup adaptation, sampling, all chains one after another) is
+    one compiled program, cached per model, shapes and options: the first call compiles it,
+    later calls with new data of the same shape, a new seed or a new prior scale do not.
 
     Parameters
     ----------
@@ -85,62 +117,225 @@ def run_nuts(
     feature_names : list of str, optional
         Coordinates of dim ``feature``; default ``x0, x1, ...``.
     progress : bool
-        Show NumPyro's progress bar.
+        Show a progress bar over all chains' iterations.
     target_accept, max_tree_depth : float, int
         NUTS settings.
-    chain_method : {"sequential", "vectorized", "parallel"}
-        How NumPyro runs the chains.
+    **model_kwargs
+        Passed to the model (``prior``, ``sigma``, ...). Arrays and priors are traced
+        inputs of the compiled program; strings and ``None`` are fixed into it.
 
     Returns
     -------
     NutsResult
     """
-    X, y = _validate.design(X, y)
-    chains = _validate.positive_int("chains", chains)
-    warmup = _validate.positive_int("warmup", warmup)
-    draws = _validate.positive_int("draws", draws)
+    X, y, chains, warmup, draws, names = _check_budget(X, y, chains, warmup, draws, feature_names)
     _validate.fraction("target_accept", target_accept, low_open=True, high_open=True)
-    names = (
-        list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
-    )
-    if len(names) != X.shape[1]:
-        raise ValueError(f"feature_names has {len(names)} entries but X has {X.shape[1]} columns")
-
-    kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
-    mcmc = MCMC(
-        kernel,
-        num_warmup=warmup,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method=chain_method,
-        progress_bar=progress,
-    )
+    max_tree_depth = _validate.positive_int("max_tree_depth", max_tree_depth)
     key_run, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
-    mcmc.run(key_run, X, y, extra_fields=_EXTRA_FIELDS, **model_kwargs)
-    jax.block_until_ready(mcmc.get_samples())
+    with _progress_bar(progress, chains * (warmup + draws)) as advance:
+        out = _nuts.sample(
+            model,
+            key_run,
+            (X, y),
+            model_kwargs,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+            progress=advance,
+        )
+        jax.block_until_ready(out)
     seconds = time.perf_counter() - start
-
-    predictive = Predictive(model, mcmc.get_samples(group_by_chain=False))
-    y_rep = predictive(key_pred, X, None, **model_kwargs)["y"]
-    dims = {
-        "X": ["obs", "feature"],
-        "y": ["obs"],
-        "w": ["feature"],
-        "w_z": ["feature"],
-        "w_mix": ["feature"],
+    samples = {k: np.asarray(v) for k, v in out.samples.items()}
+    stats = {k: np.asarray(v) for k, v in out.stats.items()}
+    tree_depth = np.floor(np.log2(np.maximum(stats["num_steps"], 1))).astype(int) + 1
+    sample_stats = {
+        "diverging": stats["diverging"],
+        "n_steps": stats["num_steps"],
+        "tree_depth": tree_depth,
+        "reached_max_tree_depth": tree_depth >= max_tree_depth,
+        "energy": stats["energy"],
+        "acceptance_rate": stats["accept_prob"],
+        "step_size": stats["step_size"],
+        "lp": -stats["potential_energy"],
     }
-    # Explicit dims name the feature axis of w (and its parts) and of the design matrix.
-    tree = arviz_base.from_numpyro(
-        mcmc,
-        posterior_predictive={"y": np.asarray(y_rep).reshape(chains, draws, -1)},
-        constant_data={"X": X},
-        log_likelihood=True,
-        coords={"feature": names, "obs": np.arange(X.shape[0])},
-        dims=dims,
-        pred_dims=dims,
+    tree = _tree(
+        model,
+        samples,
+        sample_stats,
+        X,
+        y,
+        names,
+        key_pred,
+        model_kwargs,
+        {"sampler": "NUTS (bayes_reg._nuts on NumPyro's kernel)"},
     )
-    return NutsResult(tree, diagnose(tree, max_tree_depth=max_tree_depth), seconds)
+    return NutsResult(tree, diagnose(tree, max_tree_depth=max_tree_depth), seconds, False)
+
+
+def sample_posterior(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    prior,
+    sigma,
+    method: str = "auto",
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    seed: int = 0,
+    feature_names: list[str] | None = None,
+    progress: bool = True,
+    **model_kwargs,
+) -> NutsResult:
+    """The posterior of :func:`~bayes_reg.regression.linear_regression`, exact where it can be.
+
+    With a Gaussian prior and a known ``sigma`` the posterior is Gaussian in closed form:
+    ``method="auto"`` (default) then draws ``chains × draws`` i.i.d. samples from it, laid
+    out like a NUTS run (``warmup`` is ignored, the sampler statistics describe no
+    trajectory: no divergences, tree depth 0) and marked ``exact`` in the result and in
+    the tree's attributes. Otherwise, or with ``method="nuts"``, NUTS samples it.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    prior : Gaussian, Laplace or ElasticNet
+    sigma : float or numpyro Distribution
+        Known noise scale, or a prior on it.
+    method : {"auto", "exact", "nuts"}
+    chains, warmup, draws, seed, feature_names, progress
+        As in :func:`run_nuts`.
+    **model_kwargs
+        Further arguments of the model (``intercept_scale``, ``parametrization``).
+
+    Returns
+    -------
+    NutsResult
+    """
+    _validate.one_of("method", method, ("auto", "exact", "nuts"))
+    conjugate = isinstance(prior, Gaussian) and not hasattr(sigma, "sample")
+    if method == "exact" and not conjugate:
+        raise ValueError(
+            "method 'exact' needs a Gaussian prior and a known sigma (a number); "
+            f"got prior {prior!r} and sigma {sigma!r}; use method='nuts'"
+        )
+    kwargs = {"prior": prior, "sigma": sigma} | model_kwargs
+    if method == "nuts" or not conjugate:
+        return run_nuts(
+            linear_regression,
+            X,
+            y,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            seed=seed,
+            feature_names=feature_names,
+            progress=progress,
+            **kwargs,
+        )
+    X, y, chains, warmup, draws, names = _check_budget(X, y, chains, warmup, draws, feature_names)
+    sigma = _validate.positive("sigma", sigma)
+    key_draw, key_pred = jax.random.split(jax.random.key(seed))
+    start = time.perf_counter()
+    post = exact_posterior(
+        X,
+        y,
+        prior_scale=prior.scale,
+        sigma=sigma,
+        intercept_scale=model_kwargs.get("intercept_scale"),
+    )
+    theta = jax.block_until_ready(post.sample(key_draw, (chains, draws)))
+    seconds = time.perf_counter() - start
+    samples = {k: np.asarray(v) for k, v in theta.items()}
+    shape = (chains, draws)
+    sample_stats = {
+        "diverging": np.zeros(shape, bool),
+        "n_steps": np.zeros(shape, int),
+        "tree_depth": np.zeros(shape, int),
+        "reached_max_tree_depth": np.zeros(shape, bool),
+    }
+    # The draws are of w itself, so the predictive runs the direct parametrization.
+    kwargs["parametrization"] = "direct"
+    tree = _tree(
+        linear_regression,
+        samples,
+        sample_stats,
+        X,
+        y,
+        names,
+        key_pred,
+        kwargs,
+        {"sampler": "exact i.i.d. draws from the conjugate posterior"},
+    )
+    return NutsResult(tree, diagnose(tree), seconds, True)
+
+
+def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
+    """The ArviZ DataTree of a run, with its log likelihood and posterior predictive."""
+    chains, draws = samples["b"].shape[:2]
+    flat = {k: v.reshape(chains * draws, *v.shape[2:]) for k, v in samples.items()}
+    dynamic, static = _nuts.split_kwargs(model_kwargs)
+    log_lik, y_rep = _predictive_program(model, static)(key, flat, X, y, dynamic)
+    per_chain = {
+        k: np.asarray(v).reshape(chains, draws, -1)
+        for k, v in (("log_lik", log_lik), ("y_rep", y_rep))
+    }
+    tree = arviz_base.from_dict(
+        {
+            "posterior": samples,
+            "sample_stats": sample_stats,
+            "log_likelihood": {"y": per_chain["log_lik"]},
+            "posterior_predictive": {"y": per_chain["y_rep"]},
+            "observed_data": {"y": y},
+            "constant_data": {"X": X},
+        },
+        coords={"feature": names, "obs": np.arange(X.shape[0])},
+        dims=_DIMS,
+    )
+    tree.attrs.update(attrs)
+    tree["posterior"].attrs.update(attrs)
+    return tree
+
+
+@functools.lru_cache(maxsize=32)
+def _predictive_program(model, static):
+    """Pointwise log likelihood and posterior-predictive draws, compiled once per model."""
+
+    @jax.jit
+    def run(key, samples, X, y, dynamic):
+        kwargs = dynamic | dict(static)
+        log_lik = log_likelihood(model, samples, X, y, **kwargs)["y"]
+        y_rep = Predictive(model, samples, return_sites=["y"])(key, X, None, **kwargs)["y"]
+        return log_lik, y_rep
+
+    return run
+
+
+class _progress_bar:
+    """A rich progress bar over a compiled run's iterations (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled, self.total = enabled, total
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress(
+            "sampling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        )
+        self.bar.start()
+        task = self.bar.add_task("NUTS", total=self.total)
+        return lambda steps: self.bar.advance(task, steps)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.stop()
+        return False
 
 
 def diagnose(tree, *, max_tree_depth: int = 10, var_names: list[str] | None = None) -> Diagnostics:

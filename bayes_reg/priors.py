@@ -9,9 +9,10 @@ that the Bayesian models sample from. Conversions to penalty strengths live in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 import scipy.special
@@ -44,7 +45,7 @@ class Gaussian:
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
         w = jnp.asarray(w)
-        return -0.5 * (w / self.scale) ** 2 - math.log(self.scale) - 0.5 * math.log(2 * math.pi)
+        return -0.5 * (w / self.scale) ** 2 - jnp.log(self.scale) - 0.5 * math.log(2 * math.pi)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped: ``‖w‖² / (2 scale²)``."""
@@ -72,7 +73,7 @@ class Laplace:
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
-        return -jnp.abs(jnp.asarray(w)) / self.scale - math.log(2 * self.scale)
+        return -jnp.abs(jnp.asarray(w)) / self.scale - jnp.log(2 * self.scale)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped: ``‖w‖₁ / scale``."""
@@ -102,13 +103,12 @@ class ElasticNet:
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
         g, lap = self.gaussian_scale, self.laplace_scale
-        # The scales are plain floats, so the normaliser is computed once in scipy, whose
-        # log_ndtr stays exact far in the tail (JAX's is off by 4e-9 at -20).
-        log_z = (
-            math.log(2 * g * math.sqrt(2 * math.pi))
-            + g**2 / (2 * lap**2)
-            + float(scipy.special.log_ndtr(-g / lap))
-        )
+        # For plain-float scales the normaliser comes from scipy, whose log_ndtr stays exact
+        # far in the tail (JAX's is off by 4e-9 at -20); traced scales (inside a compiled
+        # sampler) need JAX's.
+        traced = isinstance(g, jax.core.Tracer) or isinstance(lap, jax.core.Tracer)
+        log_ndtr = jax.scipy.special.log_ndtr if traced else scipy.special.log_ndtr
+        log_z = jnp.log(2 * g * math.sqrt(2 * math.pi)) + g**2 / (2 * lap**2) + log_ndtr(-g / lap)
         w = jnp.asarray(w)
         return -0.5 * (w / g) ** 2 - jnp.abs(w) / lap - log_z
 
@@ -120,10 +120,31 @@ class ElasticNet:
         )
 
     def to_numpyro(self) -> dist.Distribution:
-        return _ElasticNetDistribution(self.gaussian_scale, self.laplace_scale)
+        return _ElasticNetDistribution(self)
 
 
 Prior = Gaussian | Laplace | ElasticNet
+
+
+def _register_pytree(cls):
+    """Scales become pytree leaves, so a compiled sampler takes them as traced inputs: a new
+    strength then reuses the compiled program. Unflattening skips validation (leaves may be
+    tracers); every prior a user builds is validated on construction."""
+    names = tuple(f.name for f in fields(cls))
+
+    def unflatten(_, leaves):
+        prior = object.__new__(cls)
+        for name, value in zip(names, leaves, strict=True):
+            object.__setattr__(prior, name, value)
+        return prior
+
+    jax.tree_util.register_pytree_node(
+        cls, lambda p: (tuple(getattr(p, n) for n in names), None), unflatten
+    )
+
+
+for _cls in (Gaussian, Laplace, ElasticNet):
+    _register_pytree(_cls)
 
 
 def split_scales(prior: Prior) -> tuple[float | None, float | None]:
@@ -152,8 +173,8 @@ class _ElasticNetDistribution(dist.Distribution):
 
     support = dist.constraints.real
 
-    def __init__(self, gaussian_scale, laplace_scale, *, validate_args=None):
-        self._prior = ElasticNet(gaussian_scale, laplace_scale)
+    def __init__(self, prior: ElasticNet, *, validate_args=None):
+        self._prior = prior
         super().__init__(batch_shape=(), validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):

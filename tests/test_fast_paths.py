@@ -1,0 +1,95 @@
+"""Exact draws where the model is conjugate, and no recompiling."""
+
+import json
+import subprocess
+import sys
+
+import arviz_stats
+import numpy as np
+import pytest
+
+from bayes_reg import Gaussian, Laplace, _nuts, exact_posterior, linear_regression, sample_posterior
+from bayes_reg.inference import run_nuts
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(30, 4))
+    return X, X @ [1.0, -0.5, 0.0, 2.0] + 0.3 + 0.5 * rng.normal(size=30)
+
+
+def test_conjugate_posterior_is_exact_by_default_and_agrees_with_nuts(problem):
+    X, y = problem
+    exact = sample_posterior(X, y, prior=Gaussian(1.0), sigma=0.5, seed=1, progress=False)
+    nuts = sample_posterior(
+        X, y, prior=Gaussian(1.0), sigma=0.5, method="nuts", seed=1, warmup=500, progress=False
+    )
+    assert exact.exact and not nuts.exact
+    assert "exact" in exact.tree.attrs["sampler"]
+    # The same layout, so reports and scripts need not care which one they got.
+    assert set(exact.tree.children) == set(nuts.tree.children)
+    for group in ("posterior", "log_likelihood", "posterior_predictive"):
+        for name, var in nuts.tree[group].data_vars.items():
+            if name in exact.tree[group]:
+                assert exact.tree[group][name].dims == var.dims
+    assert exact.diagnostics.ok and exact.diagnostics.divergences == 0
+    # Both match the closed form: means within 4 MCSE, sds within 10%.
+    closed = exact_posterior(X, y, prior_scale=1.0, sigma=0.5)
+    for result in (exact, nuts):
+        w = result.tree["posterior"]["w"]
+        mcse = arviz_stats.mcse(result.tree["posterior"].to_dataset()[["w"]])["w"].values
+        assert np.all(np.abs(w.mean(("chain", "draw")).values - closed.w_mean) < 4 * mcse)
+        np.testing.assert_allclose(w.std(("chain", "draw")).values, closed.w_sd, rtol=0.1)
+
+
+def test_non_conjugate_models_fall_back_to_nuts(problem):
+    X, y = problem
+    result = sample_posterior(
+        X, y, prior=Laplace(1.0), sigma=0.5, warmup=200, draws=200, progress=False
+    )
+    assert not result.exact
+    with pytest.raises(ValueError, match="method 'exact' needs a Gaussian prior"):
+        sample_posterior(X, y, prior=Laplace(1.0), sigma=0.5, method="exact")
+
+
+def test_new_data_seed_and_strength_reuse_the_compiled_sampler(problem):
+    X, y = problem
+    kw = {"chains": 2, "warmup": 100, "draws": 100, "progress": False, "sigma": 0.5}
+    run_nuts(linear_regression, X, y, prior=Gaussian(1.0), seed=0, **kw)
+    # The program run_nuts compiled (prior and sigma are traced: no static arguments).
+    program = _nuts._program(linear_regression, (), 2, 100, 100, 0.8, 10, False)
+    assert program._cache_size() == 1
+    run_nuts(linear_regression, X + 1.0, 2 * y, prior=Gaussian(0.1), seed=5, **kw)
+    assert program._cache_size() == 1
+
+
+_CHILD = """
+import jax, json, sys
+import bayes_reg as br
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **kw: hits.append(event) if event == "/jax/compilation_cache/cache_hits" else None
+)
+br.enable_compilation_cache(sys.argv[1])
+import numpy as np
+X = np.random.default_rng(0).normal(size=(10, 2)); y = X.sum(1)
+br.run_nuts(br.linear_regression, X, y, prior=br.Gaussian(1.0), sigma=1.0, chains=1,
+            warmup=20, draws=20, progress=False)
+print(json.dumps(len(hits)))
+"""
+
+
+def test_a_second_process_reads_the_persistent_cache(tmp_path):
+    def run():
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert run() == 0  # a cold cache: everything compiled
+    assert run() > 0  # the same programs, now read back
+    assert any(tmp_path.iterdir())
