@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from bayes_reg import _validate, conventions
 from bayes_reg.priors import ElasticNet
 
 _EPILOG = """\
 examples:
+  bayes-reg demo
+      the d2l weight-decay chapter and the diabetes lasso, as reports in ./bayes-reg-demo
+  bayes-reg cards
+      the shipped model cards
+  bayes-reg run models/d2l-weight-decay.toml --out results/d2l
+      run a card: report.html, posterior.nc, summary.json and figures in results/d2l
   bayes-reg conventions
       the table of penalty conventions and the objective each minimises
   bayes-reg convert --from d2l --strength 3 --n 20 --sigma 0.01 --to sklearn-ridge
@@ -37,6 +45,31 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("conventions", help="list the penalty conventions with their objectives")
+
+    run = sub.add_parser(
+        "run",
+        help="run a model card and write its report",
+        description="Run a model card (see models/README.md) and write, atomically, "
+        "OUT/report.html (self-contained), OUT/posterior.nc (the ArviZ DataTree), "
+        "OUT/summary.json (the key numbers) and the figures as PNG.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("card", help="path to a card (.toml), or the name of a shipped card")
+    run.add_argument("--out", required=True, help="output directory (replaced when complete)")
+    run.add_argument("--seed", type=int, help="override the card's seed")
+    run.add_argument(
+        "--only", nargs="+", metavar="STAGE", help="run only these stages: map, posterior, sgd"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sub.add_parser("cards", help="list the shipped model cards")
+
+    demo = sub.add_parser("demo", help="run the demo cards (about two minutes on a laptop)")
+    demo.add_argument(
+        "--out", default="bayes-reg-demo", help="output folder (default: %(default)s)"
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress output")
 
     conv = sub.add_parser(
         "convert",
@@ -148,16 +181,95 @@ def _conventions() -> int:
     return 0
 
 
+#: Cards shipped with the project (models/), and the ones the demo runs.
+CARDS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEMO_CARDS = ("d2l-weight-decay", "diabetes-lasso")
+
+
+def _find_card(name: str) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = CARDS_DIR / f"{name.removesuffix('.toml')}.toml"
+    if shipped.is_file():
+        return shipped
+    raise _InputError(
+        f"card {name!r} not found: give a path to a .toml file or one of "
+        f"{', '.join(p.stem for p in sorted(CARDS_DIR.glob('*.toml')))}"
+    )
+
+
+def _cards() -> int:
+    from bayes_reg.cards import load_card
+
+    for path in sorted(CARDS_DIR.glob("*.toml")):
+        card = load_card(path)
+        print(f"{path.stem:24s} {card.title}")
+    print(f"\n(in {CARDS_DIR}; run one with `bayes-reg run NAME --out DIR`)")
+    return 0
+
+
+def _run(card_name: str, out: str, *, seed=None, only=None, quiet=False) -> Path:
+    from bayes_reg.cache import enable_compilation_cache
+    from bayes_reg.cards import load_card
+    from bayes_reg.report import run_card, write_outputs
+
+    card = load_card(_find_card(card_name))
+    parent = Path(out).resolve().parent
+    try:  # checked before any computation, not after it
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _InputError(
+            f"--out {out}: cannot write into {parent} ({err.strerror}); choose a writable folder"
+        ) from None
+    if not os.access(parent, os.W_OK):
+        raise _InputError(f"--out {out}: cannot write into {parent}; choose a writable folder")
+    import jax
+
+    # Reports compare against exact results: float64 throughout, as in the tests.
+    jax.config.update("jax_enable_x64", True)
+    enable_compilation_cache()
+    log = (lambda *a: None) if quiet else (lambda msg: print(f"[{card.path.stem}] {msg}"))
+    result = run_card(card, only=only, seed=seed, progress=not quiet, log=log)
+    return write_outputs(result, out)
+
+
+def _demo(out: str, quiet: bool) -> int:
+    for name in DEMO_CARDS:
+        where = _run(name, str(Path(out) / name), quiet=quiet)
+        print(f"report: {where / 'report.html'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``bayes-reg``; returns the exit code."""
+    """Entry point of ``bayes-reg``; returns the exit code: 0 success, 2 bad input, 1 failure."""
+    from bayes_reg.cards import CardError
+
     args = _parser().parse_args(argv)
     try:
         if args.command == "conventions":
             return _conventions()
+        if args.command == "cards":
+            return _cards()
+        if args.command == "run":
+            where = _run(args.card, args.out, seed=args.seed, only=args.only, quiet=args.quiet)
+            print(f"report: {where / 'report.html'}")
+            return 0
+        if args.command == "demo":
+            return _demo(args.out, args.quiet)
         return _convert(args)
-    except _InputError as err:
+    except (_InputError, CardError, FileNotFoundError) as err:
         print(f"bayes-reg {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except (ValueError, TypeError) as err:  # checks that only the data could trigger
+        print(f"bayes-reg {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"bayes-reg {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as err:  # a failure, not bad input
+        print(f"bayes-reg {args.command}: failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-__all__ = ["plot_path", "plot_strength_choice", "plot_forest", "plot_map_gap"]
+__all__ = [
+    "plot_path",
+    "plot_strength_choice",
+    "plot_forest",
+    "plot_map_gap",
+    "plot_posterior_vs_map",
+]
 
 _SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
 
@@ -154,5 +160,25 @@ def plot_map_gap(gap: xr.DataArray) -> plt.Figure:
     ax.set_ylabel("‖w − w_map‖ / ‖w_map‖")
     ax.set_title("How far SGD still is from the MAP", fontsize=11)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_posterior_vs_map(posterior: xr.Dataset, w_map, max_features: int = 30) -> plt.Figure:
+    """Each weight's posterior mean and 94% interval, with the MAP estimate as a cross."""
+    w = posterior["w"]
+    feats = list(w.feature.values[:max_features])
+    w = w.sel(feature=feats)
+    low, high = w.quantile([0.03, 0.97], dim=("chain", "draw")).values
+    mean = w.mean(("chain", "draw")).values
+    y = np.arange(len(feats))[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(feats) + 1.5))
+    ax.hlines(y, low, high, color=_POST, lw=2, label="posterior 94%")
+    ax.plot(mean, y, "|", color=_POST, ms=12, label="posterior mean")
+    ax.plot(np.asarray(w_map)[: len(feats)], y, "x", color=_MAP, label="MAP")
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(y, [str(f) for f in feats])
+    ax.set_xlabel("coefficient")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig

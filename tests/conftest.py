@@ -1,10 +1,13 @@
 """Strict test environment: CPU only, float64, fixed seeds."""
 
 import os
+import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
+# `bayes-reg run` turns on the persistent compilation cache: keep the tests' cache private.
+os.environ.setdefault("BAYES_REG_CACHE_DIR", tempfile.mkdtemp(prefix="bayes_reg-test-cache-"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
