@@ -136,8 +136,15 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
             "draws = 200", "draws = 20000"
         )
     )
+    # pytest-xdist workers ignore SIGINT and children inherit that: the child restores
+    # Python's own handler, as in a terminal where Ctrl-C reaches the run.
+    child = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        " sys.argv = ['bayes-reg'] + sys.argv[1:]; runpy.run_module('bayes_reg.cli', "
+        "run_name='__main__')"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bayes_reg.cli", "run", str(slow), "--out", str(out), "--quiet"],
+        [sys.executable, "-c", child, "run", str(slow), "--out", str(out), "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
