@@ -12,12 +12,26 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def number(name: str, value) -> float:
+    """Return ``value`` as a float (maybe NaN or inf); bools, strings and arrays are refused."""
+    if isinstance(value, bool | str | bytes):
+        raise TypeError(f"{name} must be a number, got {_short(value)}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got {_short(value)}") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {_short(value)}") from None
+
+
 def positive(name: str, value, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a float after checking it is finite and > 0 (or >= 0)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    x = number(name, value)
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     if allow_zero and x < 0:
@@ -29,21 +43,26 @@ def positive(name: str, value, *, allow_zero: bool = False) -> float:
 
 def positive_int(name: str, value) -> int:
     """Return ``value`` as an int after checking it is a whole number >= 1."""
+    return integer(name, value, minimum=1)
+
+
+def integer(name: str, value, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int after checking it is a whole number (>= ``minimum``)."""
     try:
-        whole = not isinstance(value, bool) and float(value).is_integer()
-    except (TypeError, ValueError):
+        whole = not isinstance(value, bool | str | bytes) and float(value).is_integer()
+    except (TypeError, ValueError, OverflowError):
         whole = False
     if not whole:
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
+        raise TypeError(f"{name} must be a whole number, got {_short(value)}")
     n = int(value)
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
+    if minimum is not None and n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {n}")
     return n
 
 
 def fraction(name: str, value, *, low_open: bool = False, high_open: bool = False) -> float:
     """Return ``value`` as a float after checking it lies in [0, 1] (ends open on request)."""
-    x = float(value)
+    x = number(name, value)
     lo_ok = x > 0 if low_open else x >= 0
     hi_ok = x < 1 if high_open else x <= 1
     if not (math.isfinite(x) and lo_ok and hi_ok):
@@ -59,35 +78,102 @@ def one_of(name: str, value: str, allowed: Sequence[str]) -> str:
     return value
 
 
-def design(X, y=None, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray | None]:
+def design(
+    X, y=None, *, min_rows: int = 2, names: tuple[str, str] = ("X", "y")
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Check a design matrix (and target) and return them as float arrays.
 
     ``X`` must be 2-D with at least ``min_rows`` rows and one column, ``y`` 1-D with one
-    entry per row; both finite.
+    entry per row; both finite, returned in one float dtype (the wider of the two).
+    ``names`` are the argument names used in messages
+    (``("X_test", "y_test")`` for a held-out set).
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"X must be numeric, got dtype {X.dtype}")
-    X = X.astype(np.result_type(X.dtype, np.float32))
+    x_name, y_name = names
+    X = _numeric(x_name, X)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise ValueError(f"{x_name} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[1] < 1:
-        raise ValueError("X has no columns: it needs at least one feature")
+        raise ValueError(f"{x_name} has no columns: it needs at least one feature")
     if X.shape[0] < min_rows:
-        raise ValueError(f"X has {X.shape[0]} rows; at least {min_rows} are needed")
-    _finite("X", X)
+        raise ValueError(f"{x_name} has {X.shape[0]} rows; at least {min_rows} are needed")
+    _finite(x_name, X)
     if y is None:
         return X, None
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        raise TypeError(f"y must be numeric, got dtype {y.dtype}")
-    y = y.astype(np.result_type(y.dtype, np.float32))
+    y = _numeric(y_name, y)
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
+        raise ValueError(f"{y_name} must be 1-D (n_samples,), got shape {y.shape}")
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
-    _finite("y", y)
-    return X, y
+        raise ValueError(f"{x_name} has {X.shape[0]} rows but {y_name} has {y.shape[0]}")
+    _finite(y_name, y)
+    # One float type for both (the wider), so no solver mixes float32 and float64.
+    dtype = np.result_type(X.dtype, y.dtype)
+    return X.astype(dtype, copy=False), y.astype(dtype, copy=False)
+
+
+def held_out(X_test, y_test, n_features: int, *, names=("X_test", "y_test")):
+    """Check an optional held-out set: both or neither, and as many columns as ``X``."""
+    x_name, y_name = names
+    if (X_test is None) != (y_test is None):
+        raise ValueError(f"{x_name} and {y_name} must be given together (or both left out)")
+    if X_test is None:
+        return None, None
+    X_test, y_test = design(X_test, y_test, min_rows=1, names=names)
+    if X_test.shape[1] != n_features:
+        raise ValueError(f"{x_name} has {X_test.shape[1]} columns but X has {n_features}")
+    return X_test, y_test
+
+
+def grid(name: str, values, *, allow_zero: bool) -> np.ndarray:
+    """Return ``values`` as a non-empty 1-D float array, every entry finite and > 0 (>= 0)."""
+    try:
+        s = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numbers, got {_short(values)}") from None
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {s.shape}")
+    bad = ~(np.isfinite(s) & ((s >= 0) if allow_zero else (s > 0)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {rule}, got {s[i]} at index {i}")
+    return s
+
+
+def vector(name: str, value, size: int) -> np.ndarray:
+    """Return ``value`` as a finite 1-D float array of ``size`` entries."""
+    a = _numeric(name, value)
+    if a.shape != (size,):
+        raise ValueError(
+            f"{name} must have shape ({size},) (one entry per column of X), got {a.shape}"
+        )
+    _finite(name, a)
+    return a
+
+
+def informative(X: np.ndarray, y: np.ndarray, what: str) -> None:
+    """Refuse data on which ``what`` is undefined: a constant ``y``, or only constant columns.
+
+    After centring (the intercept absorbs constants) either leaves nothing to fit.
+    """
+    if np.ptp(y) == 0:
+        raise ValueError(f"y is constant (every value {y[0]}): {what} is undefined")
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    if constant.size == X.shape[1]:
+        cols = ", ".join(map(str, constant[:10])) + (", ..." if constant.size > 10 else "")
+        raise ValueError(
+            f"every column of X is constant (columns {cols}): nothing is left to fit once"
+            f" the intercept absorbs them, so {what} is undefined"
+        )
+
+
+def _numeric(name: str, a) -> np.ndarray:
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a rectangular numeric array: {err}") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
+    return a.astype(np.result_type(a.dtype, np.float32))
 
 
 def _finite(name: str, a: np.ndarray) -> None:
@@ -98,3 +184,9 @@ def _finite(name: str, a: np.ndarray) -> None:
             f"{name} must be finite: {int(bad.sum())} NaN or infinite value(s), "
             f"the first at index {where}"
         )
+
+
+def finite_result(what: str, hint: str, *arrays) -> None:
+    """Refuse to hand back a NaN or infinite result: say what overflowed and what to change."""
+    if not all(np.isfinite(np.asarray(a)).all() for a in arrays):
+        raise ValueError(f"{what} is not finite in floating point: {hint}")

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 import xarray as xr
 from jax.typing import ArrayLike
 from scipy.special import logsumexp
 
 from bayes_reg import _validate
-from bayes_reg.conventions import to_prior
+from bayes_reg.conventions import get_convention, to_prior
 from bayes_reg.exact import exact_posterior, log_evidence
 from bayes_reg.inference import sample_posterior
 from bayes_reg.map import map_estimate
-from bayes_reg.priors import Prior
+from bayes_reg.priors import Gaussian, Prior
 
 __all__ = [
     "PosteriorDraws",
@@ -90,6 +92,16 @@ def posterior_draws(
     -------
     PosteriorDraws
     """
+    _validate.one_of("method", method, ("auto", "exact", "nuts"))
+    conjugate = isinstance(prior, Gaussian) and not hasattr(sigma, "sample")
+    if conjugate and method != "nuts":
+        # Straight from the closed form: no DataTree, predictive or diagnostics to build.
+        closed = exact_posterior(X, y, prior_scale=prior.scale, sigma=sigma)
+        theta = closed.sample(jax.random.key(seed), (chains * draws,))
+        w_mean, w_cov = np.asarray(closed.w_mean), np.asarray(closed.cov)[1:, 1:]
+        return PosteriorDraws(
+            np.asarray(theta["w"]), np.asarray(theta["b"]), w_mean, w_cov, None, True
+        )
     result = sample_posterior(
         X,
         y,
@@ -105,11 +117,7 @@ def posterior_draws(
     post = result.tree["posterior"]
     w = post["w"].stack(sample=("chain", "draw")).transpose("sample", "feature").values
     b = post["b"].stack(sample=("chain", "draw")).values
-    if not result.exact:
-        return PosteriorDraws(w, b, None, None, result.diagnostics, False)
-    closed = exact_posterior(X, y, prior_scale=prior.scale, sigma=sigma)
-    w_mean, w_cov = np.asarray(closed.w_mean), np.asarray(closed.cov)[1:, 1:]
-    return PosteriorDraws(w, b, w_mean, w_cov, None, True)
+    return PosteriorDraws(w, b, None, None, result.diagnostics, False)
 
 
 def _mahalanobis(x, draws: PosteriorDraws) -> float:
@@ -117,7 +125,17 @@ def _mahalanobis(x, draws: PosteriorDraws) -> float:
     mean = draws.w_mean if exact else draws.w.mean(0)
     cov = draws.w_cov if exact else np.cov(draws.w.T)
     diff = x - mean
-    return float(np.sqrt(diff @ np.linalg.lstsq(np.atleast_2d(cov), diff, rcond=None)[0]))
+    try:  # a Cholesky solve; a sample covariance with fewer draws than features is singular
+        return float(np.sqrt(diff @ scipy.linalg.cho_solve(scipy.linalg.cho_factor(cov), diff)))
+    except np.linalg.LinAlgError:
+        return float(np.sqrt(diff @ np.linalg.lstsq(np.atleast_2d(cov), diff, rcond=None)[0]))
+
+
+def _relative(distance: float, size: float) -> float:
+    """distance / size; a MAP at exactly w = 0 (a strong L1 prior) gives 0 or infinity."""
+    if size > 0:
+        return distance / size
+    return 0.0 if distance == 0 else np.inf
 
 
 def _loss(X, y, w, b) -> float:
@@ -184,13 +202,24 @@ def compare_path(
         ``exact_posterior`` says which kind of draws were used.
     """
     X, y = _validate.design(X, y)
-    if X_test is not None:
-        X_test, y_test = _validate.design(X_test, y_test, min_rows=1)
+    _check_path(path, X)
+    X_test, y_test = _validate.held_out(X_test, y_test, X.shape[1])
     sigma = _validate.positive("sigma", sigma)
+    _validate.one_of("method", method, ("auto", "exact", "nuts"))
+    for name, value in (("chains", chains), ("warmup", warmup), ("draws", draws)):
+        _validate.positive_int(name, value)
+    _validate.informative(X, y, "the relative distance to the MAP (the MAP is w = 0)")
     n, d = X.shape
-    if path.sizes["feature"] != d:
-        raise ValueError(f"path has {path.sizes['feature']} features but X has {d} columns")
-    grid = path.strength.values if strengths is None else np.atleast_1d(strengths)
+    if strengths is None:
+        grid = path.strength.values
+    else:
+        grid = _validate.grid("strengths", strengths, allow_zero=True)
+        missing = np.setdiff1d(grid, path.strength.values)
+        if missing.size:
+            raise ValueError(
+                f"strengths {missing.tolist()} are not in the path; it has"
+                f" {path.strength.values.tolist()}"
+            )
     grid = [float(s) for s in grid if s > 0]
     if not grid:
         raise ValueError("no strength > 0 to compare: strength 0 encodes no prior")
@@ -228,7 +257,7 @@ def compare_path(
             "post_high": high,
             "quantile_sgd": (post.w < w_sgd).mean(0),
             "prior_scale": prior.scale,
-            "rel_dist_map": np.linalg.norm(w_sgd - w_map) / np.linalg.norm(w_map),
+            "rel_dist_map": _relative(np.linalg.norm(w_sgd - w_map), np.linalg.norm(w_map)),
             "mahalanobis": _mahalanobis(w_sgd, post),
             "share_inside": np.mean((w_sgd >= low) & (w_sgd <= high)),
             "n_zero_sgd": int(np.sum(w_sgd == 0)),
@@ -274,9 +303,11 @@ def map_gap(path: xr.Dataset, X: ArrayLike, y: ArrayLike) -> xr.DataArray:
     Needs a path trained with ``record_weights=True``. The MAP of a convention's strength
     does not depend on the noise scale (the conversion is exact), so none is asked for.
     """
+    X, y = _validate.design(X, y)
+    _check_path(path, X)
     if "w_epoch" not in path:
         raise ValueError("path has no w_epoch: train it with sgd_path(..., record_weights=True)")
-    X, y = _validate.design(X, y)
+    _validate.informative(X, y, "the relative distance to the MAP (the MAP is w = 0)")
     gaps = []
     grid = [float(s) for s in path.strength.values if s > 0]
     for s in grid:
@@ -290,6 +321,16 @@ def map_gap(path: xr.Dataset, X: ArrayLike, y: ArrayLike) -> xr.DataArray:
         dims=("strength", "epoch"),
         name="map_gap",
     )
+
+
+def _check_path(path, X) -> None:
+    """``path`` must be a result of :func:`~bayes_reg.sgd.sgd_path` with X's columns."""
+    if not isinstance(path, xr.Dataset) or "w" not in path or "convention" not in path.attrs:
+        raise TypeError(f"path must be a result of sgd_path (an xarray.Dataset), got {path!r:.60}")
+    if path.sizes["feature"] != X.shape[1]:
+        raise ValueError(
+            f"path has {path.sizes['feature']} features but X has {X.shape[1]} columns"
+        )
 
 
 class NearestMap(NamedTuple):
@@ -307,7 +348,10 @@ def nearest_map(X: ArrayLike, y: ArrayLike, w: ArrayLike, *, convention: str = "
     prior has ``w`` as its mode.
     """
     X, y = _validate.design(X, y)
-    w = np.asarray(w, float)
+    w = _validate.vector("w", w, X.shape[1])
+    if not w.any():
+        raise ValueError("w is all zeros: the relative distance ‖w_map − w‖ / ‖w‖ is undefined")
+    get_convention(convention)
     n = X.shape[0]
 
     def distance(log_s):
@@ -350,10 +394,13 @@ def choose_strength(
         ``best_by_validation`` and ``best_by_test`` (strength values).
     """
     X, y = _validate.design(X, y)
-    X_val, y_val = _validate.design(X_val, y_val, min_rows=1)
-    grid = np.atleast_1d(np.asarray(strengths, float))
-    if np.any(~np.isfinite(grid) | (grid <= 0)):
-        raise ValueError(f"strengths must be finite and > 0, got {grid[~(grid > 0)][:3]}")
+    X_val, y_val = _validate.held_out(X_val, y_val, X.shape[1], names=("X_val", "y_val"))
+    if X_val is None:
+        raise ValueError("X_val and y_val are required: the validation loss needs them")
+    X_test, y_test = _validate.held_out(X_test, y_test, X.shape[1])
+    grid = _validate.grid("strengths", strengths, allow_zero=False)
+    sigma = _validate.positive("sigma", sigma)
+    get_convention(convention)
     n = X.shape[0]
     out = {k: [] for k in ("prior_scale", "log_evidence", "train_loss", "val_loss", "test_loss")}
     for s in grid:
@@ -365,7 +412,7 @@ def choose_strength(
         out["train_loss"].append(_loss(X, y, w, b))
         out["val_loss"].append(_loss(X_val, y_val, w, b))
         if X_test is not None:
-            out["test_loss"].append(_loss(np.asarray(X_test), np.asarray(y_test), w, b))
+            out["test_loss"].append(_loss(X_test, y_test, w, b))
     if X_test is None:
         del out["test_loss"]
     ds = xr.Dataset(

@@ -301,9 +301,9 @@ def to_prior(
     strength = _validate.positive("strength", strength)
     n = _validate.positive_int("n", n)
     sigma = _validate.positive("sigma", sigma)
-    d = conv.data_weight(n, sigma)
     gaussian = laplace = None
     try:
+        d = conv.data_weight(n, sigma)
         if rho < 1:
             gaussian = (sigma**2 * d / (strength * (1 - rho) * conv.l2_weight)) ** 0.5
         if rho > 0:
@@ -311,8 +311,8 @@ def to_prior(
         if gaussian is not None and laplace is not None:
             return ElasticNet(gaussian, laplace)
         return Gaussian(gaussian) if laplace is None else Laplace(laplace)
-    except (OverflowError, ValueError):
-        raise ValueError(_out_of_range(strength, n, sigma)) from None
+    except (OverflowError, ValueError, ZeroDivisionError):
+        raise ValueError(_out_of_range(f"strength {strength}", n, sigma)) from None
 
 
 def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float) -> Penalty:
@@ -332,15 +332,18 @@ def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float) -> Penalt
     sigma = _validate.positive("sigma", sigma)
     gaussian, laplace = split_scales(prior)
     _ratio_for(conv, prior.family, 0.5)  # refuses a family the convention cannot express
-    d = conv.data_weight(n, sigma)
-    # The two terms of the penalty, strength * rho * c1 and strength * (1 - rho) * c2:
-    l2_term = 0.0 if gaussian is None else sigma**2 * d / gaussian**2
-    l1_term = 0.0 if laplace is None else 2 * sigma**2 * d / laplace
+    try:
+        d = conv.data_weight(n, sigma)
+        # The two terms of the penalty, strength * rho * c1 and strength * (1 - rho) * c2:
+        l2_term = 0.0 if gaussian is None else sigma**2 * d / gaussian**2
+        l1_term = 0.0 if laplace is None else 2 * sigma**2 * d / laplace
+    except (OverflowError, ZeroDivisionError):
+        raise ValueError(_out_of_range(f"prior {prior}", n, sigma)) from None
     a = l1_term / conv.l1_weight if l1_term else 0.0
     c = l2_term / conv.l2_weight if l2_term else 0.0
     strength = a + c
     if not 0 < strength < float("inf"):
-        raise ValueError(_out_of_range(prior, n, sigma))
+        raise ValueError(_out_of_range(f"prior {prior}", n, sigma))
     return Penalty(conv.name, strength, a / strength)
 
 
@@ -386,10 +389,12 @@ def rescale_target(
     Multiplying ``y`` by ``c`` multiplies the noise scale by ``c`` as well. Two questions
     have different answers:
 
-    - ``prior="follows"``: the same model in new units (prior scale times ``c`` too).
-      Every convention written on the squared error is unchanged (factor 1): the
-      objective is multiplied by ``c²`` as a whole. ``neg-log-posterior`` strengths are
-      precisions and rates: ``1/c²`` (Gaussian) and ``1/c`` (Laplace).
+    - ``prior="follows"``: the same model in new units (prior scale times ``c`` too, so
+      the weights are ``c`` times larger). An L2 strength on the squared error is unchanged
+      (factor 1): the objective is multiplied by ``c²`` as a whole. An L1 strength grows by
+      ``c`` (``‖w‖₁`` grows by ``c``, the squared error by ``c²``); an elastic net's
+      ``l1_ratio`` moves accordingly. ``neg-log-posterior`` strengths are precisions and
+      rates: ``1/c²`` (Gaussian) and ``1/c`` (Laplace).
     - ``prior="fixed"``: the prior on ``w`` kept in the old units. Squared-error
       conventions need ``c²`` times the strength (both Gaussian and Laplace);
       ``neg-log-posterior`` is unchanged.
@@ -408,8 +413,14 @@ def rescale_target(
     _validate.one_of("prior", prior, ("follows", "fixed"))
     # Any n and sigma give the same answer: conversions are exact and homogeneous.
     before = to_prior(convention, strength, n=1, sigma=1.0, family=family, l1_ratio=l1_ratio)
-    after = _scale_prior(before, factor if prior == "follows" else 1.0)
-    return to_penalty(convention, after, n=1, sigma=factor).strength
+    try:
+        after = _scale_prior(before, factor if prior == "follows" else 1.0)
+        return to_penalty(convention, after, n=1, sigma=factor).strength
+    except ValueError:
+        raise ValueError(
+            f"strength {strength} with factor={factor} rescales to a number outside the"
+            " floating-point range; use a factor nearer 1"
+        ) from None
 
 
 def rescale_rows(
@@ -432,6 +443,8 @@ def rescale_rows(
     >>> rescale_rows("sklearn-lasso", 0.1, 100, 400)
     0.025
     """
+    n_old = _validate.positive_int("n_old", n_old)
+    n_new = _validate.positive_int("n_new", n_new)
     prior_ = to_prior(convention, strength, n=n_old, sigma=1.0, family=family, l1_ratio=l1_ratio)
     return to_penalty(convention, prior_, n=n_new, sigma=1.0).strength
 

@@ -70,6 +70,7 @@ def d2l_synthetic(
     n_train = _validate.positive_int("n_train", n_train)
     n_test = _validate.positive_int("n_test", n_test)
     num_inputs = _validate.positive_int("num_inputs", num_inputs)
+    seed = _validate.integer("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     n = n_train + n_test
     true_w = np.full(num_inputs, D2L_WEIGHT)

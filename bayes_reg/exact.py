@@ -104,15 +104,27 @@ def exact_posterior(
     X, y = _validate.design(X, y, min_rows=1)
     g = _validate.positive("prior_scale", prior_scale)
     sigma = _validate.positive("sigma", sigma)
-    b_prec = (
-        0.0
-        if intercept_scale is None
-        else 1.0 / _validate.positive("intercept_scale", intercept_scale) ** 2
-    )
+    if intercept_scale is not None:
+        intercept_scale = _validate.positive("intercept_scale", intercept_scale)
+    hint = _scales_hint(g, sigma)
+    try:
+        b_prec = 0.0 if intercept_scale is None else 1.0 / intercept_scale**2
+        w_prec = 1.0 / g**2
+    except (OverflowError, ZeroDivisionError):
+        raise ValueError(f"the prior precision is not finite: {hint}") from None
     X = jnp.asarray(X)  # float32 unless JAX runs in x64 mode
     Z = jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
-    prior_prec = jnp.concatenate([jnp.array([b_prec]), jnp.full(X.shape[1], 1.0 / g**2)])
-    return _posterior(Z, jnp.asarray(y), prior_prec, sigma)
+    prior_prec = jnp.concatenate([jnp.array([b_prec]), jnp.full(X.shape[1], w_prec)])
+    post = _posterior(Z, jnp.asarray(y), prior_prec, sigma)
+    _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
+    return post
+
+
+def _scales_hint(prior_scale, sigma) -> str:
+    return (
+        f"prior_scale={prior_scale} and sigma={sigma} make the posterior precision singular or"
+        " overflow (or X, y are too large); rescale y so that both are nearer 1"
+    )
 
 
 @jax.jit
@@ -136,7 +148,9 @@ def log_evidence(X: ArrayLike, y: ArrayLike, *, prior_scale: float, sigma: float
     g = _validate.positive("prior_scale", prior_scale)
     sigma = _validate.positive("sigma", sigma)
     Xc, yc = _centre(X, y)
-    return float(_log_evidence(Xc, yc, jnp.log(g), jnp.log(sigma)))
+    value = float(_log_evidence(Xc, yc, jnp.log(g), jnp.log(sigma)))
+    _validate.finite_result("the log evidence", _scales_hint(g, sigma), value)
+    return value
 
 
 def _centre(X, y):
@@ -188,6 +202,7 @@ def best_prior_scale(X: ArrayLike, y: ArrayLike, *, sigma: float) -> float:
     """The prior scale ``g`` that maximises :func:`log_evidence` for a known ``sigma``."""
     X, y = _validate.design(X, y)
     sigma = _validate.positive("sigma", sigma)
+    _validate.informative(X, y, "the evidence-maximising prior scale")
     Xc, yc = _centre(X, y)
     start = [np.log(np.std(np.asarray(yc)) / max(np.sqrt(np.sum(np.var(X, 0))), 1e-12) + 1e-12)]
     return float(np.exp(_maximise(Xc, yc, start, sigma).x[0]))
@@ -208,6 +223,7 @@ def fit_evidence(X: ArrayLike, y: ArrayLike) -> EvidenceFit:
     switched off: ``lambda_ = 1 / prior_scale²`` and ``alpha_ = 1 / sigma²``.
     """
     X, y = _validate.design(X, y)
+    _validate.informative(X, y, "the evidence-maximising (prior scale, sigma)")
     Xc, yc = _centre(X, y)
     sd_y = float(np.std(np.asarray(yc))) or 1.0
     start = [np.log(sd_y / max(np.sqrt(np.sum(np.var(X, 0))), 1e-12)), np.log(sd_y / 2)]

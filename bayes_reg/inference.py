@@ -27,7 +27,7 @@ from numpyro.infer.util import log_likelihood
 from bayes_reg import _nuts, _validate
 from bayes_reg.exact import exact_posterior
 from bayes_reg.priors import Gaussian
-from bayes_reg.regression import linear_regression
+from bayes_reg.regression import check_arguments, linear_regression
 
 __all__ = ["Diagnostics", "NutsResult", "run_nuts", "sample_posterior", "diagnose"]
 
@@ -131,6 +131,12 @@ def run_nuts(
     X, y, chains, warmup, draws, names = _check_budget(X, y, chains, warmup, draws, feature_names)
     _validate.fraction("target_accept", target_accept, low_open=True, high_open=True)
     max_tree_depth = _validate.positive_int("max_tree_depth", max_tree_depth)
+    if model is linear_regression:  # inside the compiled program its arguments are traced
+        check_arguments(
+            model_kwargs.get("prior"),
+            model_kwargs.get("sigma"),
+            model_kwargs.get("intercept_scale"),
+        )
     key_run, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
     with _progress_bar(progress, chains * (warmup + draws)) as advance:

@@ -81,16 +81,31 @@ def map_estimate(
     """
     X, y = _validate.design(X, y)
     sigma = _validate.positive("sigma", sigma)
+    gaussian, laplace = split_scales(prior)
+    tol = _validate.positive("tol", tol, allow_zero=True)
+    max_sweeps = _validate.positive_int("max_sweeps", max_sweeps)
     n = X.shape[0]
+    hint = (
+        f"sigma={sigma} with {prior} (or the size of X and y) puts the fit outside the"
+        " floating-point range; rescale X and y so that sigma and the prior scale are nearer 1"
+    )
+    try:
+        if laplace is None:
+            alpha = sigma**2 / gaussian**2
+        else:
+            l1 = sigma**2 / (n * laplace)
+            l2 = 0.0 if gaussian is None else sigma**2 / (n * gaussian**2)
+    except (OverflowError, ZeroDivisionError):
+        raise ValueError(f"the MAP penalty is not finite: {hint}") from None
     x_mean, y_mean = X.mean(0), y.mean()
     Xc, yc = jnp.asarray(X - x_mean), jnp.asarray(y - y_mean)
-    gaussian, laplace = split_scales(prior)
     if laplace is None:
-        w = _ridge(Xc, yc, sigma**2 / gaussian**2)
+        w = _ridge(Xc, yc, alpha)
     else:
-        l2 = 0.0 if gaussian is None else sigma**2 / (n * gaussian**2)
-        w = _coordinate_descent(Xc, yc, sigma**2 / (n * laplace), l2, tol, max_sweeps)
-    return MapEstimate(w, jnp.asarray(y_mean) - jnp.asarray(x_mean) @ w)
+        w = _coordinate_descent(Xc, yc, l1, l2, tol, max_sweeps)
+    b = jnp.asarray(y_mean) - jnp.asarray(x_mean) @ w
+    _validate.finite_result("the MAP estimate", hint, w, b)
+    return MapEstimate(w, b)
 
 
 @jax.jit

@@ -7,13 +7,14 @@ Site names are stable everywhere results are stored: ``w`` (one per feature, pla
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior
+from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
 
 __all__ = ["linear_regression", "PARAMETRIZATIONS"]
 
@@ -64,6 +65,7 @@ def linear_regression(
     ['w_z', 'w_mix', 'w', 'b', 'y']
     """
     _validate.one_of("parametrization", parametrization, PARAMETRIZATIONS)
+    check_arguments(prior, sigma, intercept_scale)
     X = jnp.asarray(X)
     n, d = X.shape
     with numpyro.plate("feature", d):
@@ -77,6 +79,19 @@ def linear_regression(
     mu = X @ w + b
     with numpyro.plate("obs", n):
         numpyro.sample("y", dist.Normal(mu, sigma), obs=y)
+
+
+def check_arguments(prior, sigma, intercept_scale=None) -> None:
+    """Refuse a non-prior, a noise scale <= 0 and an intercept scale <= 0.
+
+    Values traced inside a compiled sampler cannot be checked there; callers check the
+    concrete values first (:func:`~bayes_reg.inference.run_nuts` does).
+    """
+    split_scales(prior)  # TypeError for anything but Gaussian, Laplace, ElasticNet
+    for name, value in (("sigma", sigma), ("intercept_scale", intercept_scale)):
+        if value is None or isinstance(value, dist.Distribution | jax.core.Tracer):
+            continue
+        _validate.positive(name, value)
 
 
 def _weights(prior: Prior, parametrization: str):

@@ -199,15 +199,8 @@ def _path(
     )
 
 
-def _strengths(strengths) -> np.ndarray:
-    s = np.atleast_1d(np.asarray(strengths, dtype=float))
-    if s.ndim != 1 or s.size == 0:
-        raise ValueError(f"strengths must be a non-empty 1-D array, got shape {s.shape}")
-    bad = ~(np.isfinite(s) & (s >= 0))
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"strengths must be finite and >= 0, got {s[i]} at index {i}")
-    return s
+#: A final training loss this many times above the initial one counts as diverged.
+_EXPLODED = 1e6
 
 
 def sgd_path(
@@ -291,20 +284,17 @@ def sgd_path(
     """
     X, y = _validate.design(X, y)
     optimizer = _validate.one_of("optimizer", optimizer, OPTIMIZERS)
-    s = _strengths(strengths)
+    s = _validate.grid("strengths", strengths, allow_zero=True)
     lr = _validate.positive("lr", lr)
     epochs = _validate.positive_int("epochs", epochs)
     batch_size = _validate.positive_int("batch_size", batch_size)
+    seed = _validate.integer("seed", seed)
     init_scale = _validate.positive("init_scale", init_scale, allow_zero=True)
     n, d = X.shape
     if batch_size > n:
         raise ValueError(f"batch_size must be <= n_samples ({n}), got {batch_size}")
-    if (X_test is None) != (y_test is None):
-        raise ValueError("X_test and y_test must be given together (or both left out)")
+    X_test, y_test = _validate.held_out(X_test, y_test, d)
     if X_test is not None:
-        X_test, y_test = _validate.design(X_test, y_test, min_rows=1)
-        if X_test.shape[1] != d:
-            raise ValueError(f"X_test has {X_test.shape[1]} columns but X has {d}")
         X_test, y_test = jnp.asarray(X_test), jnp.asarray(y_test)
     names = list(feature_names) if feature_names is not None else list(range(d))
     if len(names) != d:
@@ -327,11 +317,17 @@ def sgd_path(
     w, b = np.asarray(params.w), np.asarray(params.b)
     train_loss, test_loss = np.asarray(info.train_loss), np.asarray(info.test_loss)
     final = train_loss[:, -1] + (test_loss[:, -1] if X_test is not None else 0.0)
-    diverged = ~np.isfinite(final) | ~np.isfinite(w).all(axis=1) | ~np.isfinite(b)
+    # The expected loss at the initial weights (b = 0), where training started.
+    with np.errstate(over="ignore"):  # inf: then only a non-finite loss is divergence
+        x_sq, y_sq = np.mean(np.sum(X.astype(float) ** 2, axis=1)), np.mean(y.astype(float) ** 2)
+        start = (np.float64(init_scale) ** 2 * x_sq + y_sq) / 2
+    exploded = ~(train_loss[:, -1] <= _EXPLODED * start)
+    diverged = exploded | ~np.isfinite(final) | ~np.isfinite(w).all(axis=1) | ~np.isfinite(b)
     if diverged.any():
         raise ValueError(
-            f"training diverged (non-finite final loss) at strength(s) "
-            f"{s[diverged].tolist()} with lr={lr}; lower lr"
+            f"training diverged (final loss non-finite or over {_EXPLODED:g} times the"
+            f" {start:.3g} it started from) at strength(s) {s[diverged].tolist()}"
+            f" with lr={lr}; lower lr"
         )
 
     data_vars = {

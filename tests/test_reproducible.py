@@ -1,0 +1,126 @@
+"""Same seed, same machine: bit-for-bit the same numbers; another seed: other numbers."""
+
+import jax
+import numpy as np
+import pytest
+
+import bayes_reg as br
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(30, 3))
+    return X, X @ np.array([1.0, -0.5, 0.25]) + 0.3 + 0.2 * rng.normal(size=30)
+
+
+def _arrays(tree, group):
+    ds = tree[group].to_dataset() if hasattr(tree[group], "to_dataset") else tree[group]
+    return {name: np.asarray(ds[name].values) for name in ds.data_vars}
+
+
+def _identical(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def nuts_runs(data):
+    X, y = data
+
+    def run(seed):
+        return br.run_nuts(
+            br.linear_regression,
+            X,
+            y,
+            prior=br.Laplace(1.0),
+            sigma=0.2,
+            chains=2,
+            warmup=100,
+            draws=100,
+            seed=seed,
+            progress=False,
+        )
+
+    return run(0), run(0), run(1)
+
+
+def test_run_nuts_is_bit_for_bit_reproducible(nuts_runs):
+    first, again, other = nuts_runs
+    for group in ("posterior", "sample_stats", "log_likelihood", "posterior_predictive"):
+        assert _identical(_arrays(first.tree, group), _arrays(again.tree, group)), group
+    post = _arrays(first.tree, "posterior")
+    assert post["w"].shape == (2, 100, 3) and post["b"].shape == (2, 100)
+    assert not np.array_equal(post["w"], _arrays(other.tree, "posterior")["w"])
+    assert not np.array_equal(
+        _arrays(first.tree, "posterior_predictive")["y"],
+        _arrays(other.tree, "posterior_predictive")["y"],
+    )
+
+
+def test_nuts_tree_records_the_sampler(nuts_runs):
+    result = nuts_runs[0]
+    assert not result.exact
+    assert "NUTS" in result.tree.attrs["sampler"]
+    assert "NUTS" in result.tree["posterior"].attrs["sampler"]
+
+
+def test_exact_sample_posterior_is_bit_for_bit_reproducible(data):
+    X, y = data
+
+    def run(seed):
+        return br.sample_posterior(
+            X, y, prior=br.Gaussian(1.0), sigma=0.2, chains=2, draws=200, seed=seed, progress=False
+        )
+
+    first, again, other = run(3), run(3), run(4)
+    assert first.exact
+    assert "exact i.i.d. draws" in first.tree.attrs["sampler"]
+    for group in ("posterior", "posterior_predictive", "log_likelihood"):
+        assert _identical(_arrays(first.tree, group), _arrays(again.tree, group)), group
+    assert not np.array_equal(
+        _arrays(first.tree, "posterior")["w"], _arrays(other.tree, "posterior")["w"]
+    )
+
+
+def test_exact_posterior_sample_is_bit_for_bit_reproducible(data):
+    X, y = data
+    post = br.exact_posterior(X, y, prior_scale=1.0, sigma=0.2)
+    first = post.sample(jax.random.key(5), (4, 250))
+    again = post.sample(jax.random.key(5), (4, 250))
+    other = post.sample(jax.random.key(6), (4, 250))
+    for name in ("w", "b"):
+        assert np.array_equal(first[name], again[name])
+        assert not np.array_equal(first[name], other[name])
+    # Recomputing the posterior itself changes nothing either.
+    post_again = br.exact_posterior(X, y, prior_scale=1.0, sigma=0.2)
+    assert np.array_equal(post.mean, post_again.mean)
+    assert np.array_equal(post_again.sample(jax.random.key(5), (4, 250))["w"], first["w"])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam-l2", "l1-proximal"])
+def test_sgd_path_is_bit_for_bit_reproducible(data, optimizer):
+    X, y = data
+    kwargs = dict(
+        optimizer=optimizer,
+        lr=0.01,
+        epochs=20,
+        batch_size=7,
+        X_test=X[:10],
+        y_test=y[:10],
+        record_weights=True,
+    )
+    first = br.sgd_path(X, y, [0.0, 0.1, 1.0], seed=11, **kwargs)
+    again = br.sgd_path(X, y, [0.0, 0.1, 1.0], seed=11, **kwargs)
+    other = br.sgd_path(X, y, [0.0, 0.1, 1.0], seed=12, **kwargs)
+    for name in first.data_vars:
+        assert np.array_equal(first[name].values, again[name].values), name
+    assert first.attrs == again.attrs
+    assert not np.array_equal(first.w.values, other.w.values)
+    assert not np.array_equal(first.train_loss.values, other.train_loss.values)
+
+
+def test_d2l_synthetic_is_reproducible():
+    first, again, other = br.d2l_synthetic(seed=2), br.d2l_synthetic(seed=2), br.d2l_synthetic()
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(first.X_train, other.X_train)
