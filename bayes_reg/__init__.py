@@ -35,10 +35,12 @@ from bayes_reg.data import D2LData, Dataset, d2l_synthetic, diabetes  # noqa: E4
 from bayes_reg.exact import (  # noqa: E402
     EvidenceFit,
     ExactPosterior,
+    NIGPosterior,
     best_prior_scale,
     exact_posterior,
     fit_evidence,
     log_evidence,
+    nig_posterior,
 )
 from bayes_reg.inference import (  # noqa: E402
     Diagnostics,
@@ -49,7 +51,7 @@ from bayes_reg.inference import (  # noqa: E402
 )
 from bayes_reg.map import MapEstimate, map_estimate, map_model  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
-from bayes_reg.regression import linear_regression  # noqa: E402
+from bayes_reg.regression import inverse_gamma_noise, linear_regression  # noqa: E402
 from bayes_reg.sgd import OPTIMIZERS, sgd_path  # noqa: E402
 
 __version__ = "0.1.0"
@@ -85,7 +87,10 @@ __all__ = [
     "exact_posterior",
     "fit_evidence",
     "get_convention",
+    "inverse_gamma_noise",
     "linear_regression",
+    "NIGPosterior",
+    "nig_posterior",
     "log_evidence",
     "map_estimate",
     "map_model",

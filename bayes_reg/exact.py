@@ -26,6 +26,8 @@ from bayes_reg import _validate
 __all__ = [
     "ExactPosterior",
     "exact_posterior",
+    "NIGPosterior",
+    "nig_posterior",
     "log_evidence",
     "best_prior_scale",
     "EvidenceFit",
@@ -134,6 +136,85 @@ def _posterior(Z, y, prior_prec, sigma):
     mean = jax.scipy.linalg.cho_solve((L, True), Z.T @ y / sigma**2)
     cov = jax.scipy.linalg.cho_solve((L, True), jnp.eye(A.shape[0], dtype=A.dtype))
     return ExactPosterior(mean, cov, L)
+
+
+class NIGPosterior(NamedTuple):
+    """Normal–Inverse-Gamma posterior: ``sigma² ~ InvGamma(concentration, rate)`` and
+    ``(b, w) | sigma ~ N(mean, sigma² A⁻¹)``, with ``chol_precision`` the Cholesky factor
+    of ``A``. Index 0 is the intercept."""
+
+    mean: jax.Array
+    chol_precision: jax.Array
+    concentration: float
+    rate: float
+
+    @property
+    def w_mean(self) -> jax.Array:
+        return self.mean[1:]
+
+    @property
+    def sigma2_mean(self) -> float:
+        return self.rate / (self.concentration - 1) if self.concentration > 1 else np.inf
+
+    def sample(self, key: jax.Array, shape: tuple[int, ...] = ()) -> dict[str, jax.Array]:
+        """I.i.d. draws: ``{"b": shape, "w": shape + (n_features,), "sigma": shape}``."""
+        key_s, key_t = jax.random.split(key)
+        dtype = self.mean.dtype
+        sigma2 = self.rate / jax.random.gamma(key_s, self.concentration, shape, dtype)
+        eps = jax.random.normal(key_t, (*shape, self.mean.shape[0]), dtype)
+        theta = (
+            self.mean
+            + jnp.sqrt(sigma2)[..., None]
+            * jax.scipy.linalg.solve_triangular(
+                self.chol_precision, eps[..., None], lower=True, trans="T"
+            )[..., 0]
+        )
+        return {"b": theta[..., 0], "w": theta[..., 1:], "sigma": jnp.sqrt(sigma2)}
+
+
+def nig_posterior(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    prior_scale: float,
+    concentration: float,
+    rate: float,
+    intercept_scale: float | None = None,
+) -> NIGPosterior:
+    r"""Closed-form posterior of the Normal–Inverse-Gamma linear model.
+
+    The model of :func:`~bayes_reg.regression.linear_regression` with
+    ``sigma=inverse_gamma_noise(concentration, rate)`` and ``scale_with_sigma=True``:
+    :math:`\sigma^2 \sim \mathrm{InvGamma}(a_0, b_0)`, :math:`w_j \mid \sigma \sim
+    N(0, \sigma^2 g^2)`, and ``b`` flat or :math:`N(0, \sigma^2 s_b^2)`. With ``Z = [1, X]``
+    and :math:`\Lambda_0 = \mathrm{diag}(1/s_b^2 \text{ or } 0, 1/g^2, \dots)`:
+    :math:`A = Z^\top Z + \Lambda_0`, mean :math:`m = A^{-1} Z^\top y`,
+    :math:`a_n = a_0 + (n - n_\text{flat})/2` and
+    :math:`b_n = b_0 + (y^\top y - m^\top A m)/2`, where :math:`n_\text{flat}` is 1 for a
+    flat intercept (integrating it out removes one degree of freedom) and 0 otherwise.
+    """
+    X, y = _validate.design(X, y, min_rows=1)
+    g = _validate.positive("prior_scale", prior_scale)
+    a0 = _validate.positive("concentration", concentration)
+    b0 = _validate.positive("rate", rate)
+    b_prec = (
+        0.0
+        if intercept_scale is None
+        else 1.0 / _validate.positive("intercept_scale", intercept_scale) ** 2
+    )
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    Z = jnp.concatenate([jnp.ones((Xj.shape[0], 1), Xj.dtype), Xj], axis=1)
+    A = Z.T @ Z + jnp.diag(jnp.concatenate([jnp.array([b_prec]), jnp.full(X.shape[1], g**-2)]))
+    L = jnp.linalg.cholesky(A)
+    m = jax.scipy.linalg.cho_solve((L, True), Z.T @ yj)
+    a_n = a0 + (X.shape[0] - (intercept_scale is None)) / 2
+    b_n = b0 + 0.5 * float(yj @ yj - m @ (A @ m))
+    if not (np.all(np.isfinite(np.asarray(m))) and np.isfinite(b_n) and b_n > 0):
+        raise ValueError(
+            "the Normal-Inverse-Gamma posterior is not finite for these data and scales; "
+            "rescale X and y, or choose a larger prior_scale"
+        )
+    return NIGPosterior(m, L, float(a_n), float(b_n))
 
 
 def log_evidence(X: ArrayLike, y: ArrayLike, *, prior_scale: float, sigma: float) -> float:

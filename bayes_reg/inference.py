@@ -20,12 +20,13 @@ import arviz_base
 import arviz_stats
 import jax
 import numpy as np
+import numpyro.distributions as dist
 from jax.typing import ArrayLike
 from numpyro.infer import Predictive
 from numpyro.infer.util import log_likelihood
 
 from bayes_reg import _nuts, _validate
-from bayes_reg.exact import exact_posterior
+from bayes_reg.exact import exact_posterior, nig_posterior
 from bayes_reg.priors import Gaussian
 from bayes_reg.regression import check_arguments, linear_regression
 
@@ -198,7 +199,9 @@ def sample_posterior(
 ) -> NutsResult:
     """The posterior of :func:`~bayes_reg.regression.linear_regression`, exact where it can be.
 
-    With a Gaussian prior and a known ``sigma`` the posterior is Gaussian in closed form:
+    With a Gaussian prior and a known ``sigma`` the posterior is Gaussian in closed form,
+    and with ``sigma=inverse_gamma_noise(a, b)`` and ``scale_with_sigma=True`` it is
+    Normal–Inverse-Gamma (:func:`~bayes_reg.exact.nig_posterior`):
     ``method="auto"`` (default) then draws ``chains × draws`` i.i.d. samples from it, laid
     out like a NUTS run (``warmup`` is ignored, the sampler statistics describe no
     trajectory: no divergences, tree depth 0) and marked ``exact`` in the result and in
@@ -222,10 +225,13 @@ def sample_posterior(
     NutsResult
     """
     _validate.one_of("method", method, ("auto", "exact", "nuts"))
-    conjugate = isinstance(prior, Gaussian) and not hasattr(sigma, "sample")
+    nig = _inverse_gamma(sigma) if model_kwargs.get("scale_with_sigma") else None
+    known = not hasattr(sigma, "sample")
+    conjugate = isinstance(prior, Gaussian) and (known or nig is not None)
     if method == "exact" and not conjugate:
         raise ValueError(
-            "method 'exact' needs a Gaussian prior and a known sigma (a number); "
+            "method 'exact' needs a Gaussian prior and either a known sigma (a number) or "
+            "sigma=inverse_gamma_noise(...) with scale_with_sigma=True; "
             f"got prior {prior!r} and sigma {sigma!r}; use method='nuts'"
         )
     kwargs = {"prior": prior, "sigma": sigma} | model_kwargs
@@ -243,16 +249,23 @@ def sample_posterior(
             **kwargs,
         )
     X, y, chains, warmup, draws, names = _check_budget(X, y, chains, warmup, draws, feature_names)
-    sigma = _validate.positive("sigma", sigma)
     key_draw, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
-    post = exact_posterior(
-        X,
-        y,
-        prior_scale=prior.scale,
-        sigma=sigma,
-        intercept_scale=model_kwargs.get("intercept_scale"),
-    )
+    intercept = model_kwargs.get("intercept_scale")
+    if known:
+        sigma = _validate.positive("sigma", sigma)
+        post = exact_posterior(
+            X, y, prior_scale=prior.scale, sigma=sigma, intercept_scale=intercept
+        )
+    else:
+        post = nig_posterior(
+            X,
+            y,
+            prior_scale=prior.scale,
+            concentration=nig[0],
+            rate=nig[1],
+            intercept_scale=intercept,
+        )
     theta = jax.block_until_ready(post.sample(key_draw, (chains, draws)))
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in theta.items()}
@@ -277,6 +290,27 @@ def sample_posterior(
         {"sampler": "exact i.i.d. draws from the conjugate posterior"},
     )
     return NutsResult(tree, diagnose(tree), seconds, True)
+
+
+def _inverse_gamma(sigma) -> tuple[float, float] | None:
+    """(concentration, rate) when ``sigma`` is :func:`inverse_gamma_noise`'s distribution.
+
+    NumPyro flattens it to a Gamma(a, b) raised to the power -1 (sigma² ~ InvGamma(a, b))
+    and then to the power 1/2.
+    """
+    powers = [getattr(t, "exponent", None) for t in getattr(sigma, "transforms", ())]
+    base = getattr(sigma, "base_dist", None)
+    if (
+        isinstance(base, dist.Gamma)
+        and [float(p) for p in powers if p is not None]
+        == [
+            -1.0,
+            0.5,
+        ]
+        and len(powers) == 2
+    ):
+        return float(base.concentration), float(base.rate)
+    return None
 
 
 def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):

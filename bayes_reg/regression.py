@@ -16,7 +16,7 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
 
-__all__ = ["linear_regression", "PARAMETRIZATIONS"]
+__all__ = ["linear_regression", "inverse_gamma_noise", "PARAMETRIZATIONS"]
 
 PARAMETRIZATIONS = ("non-centred", "direct")
 
@@ -29,6 +29,7 @@ def linear_regression(
     sigma: float | dist.Distribution,
     intercept_scale: float | None = None,
     parametrization: str = "non-centred",
+    scale_with_sigma: bool = False,
 ):
     r"""Linear regression :math:`y_i \sim N(x_i^\top w + b, \sigma^2)` with ``w ~ prior``.
 
@@ -53,6 +54,11 @@ def linear_regression(
         samples without divergences. ``"direct"`` samples ``w`` from the prior density
         itself; use it for MAP estimates, since a mode depends on the parametrization.
         The elastic-net prior is always direct.
+    scale_with_sigma : bool
+        Measure the prior scales in units of the noise: ``w_j ~ prior`` times ``sigma`` (and
+        ``b ~ N(0, (sigma * intercept_scale)²)``). With a Gaussian prior and
+        ``sigma=inverse_gamma_noise(a, b)`` this is the conjugate Normal–Inverse-Gamma model,
+        whose posterior :func:`~bayes_reg.exact.nig_posterior` gives in closed form.
 
     Examples
     --------
@@ -68,14 +74,17 @@ def linear_regression(
     check_arguments(prior, sigma, intercept_scale)
     X = jnp.asarray(X)
     n, d = X.shape
+    if isinstance(sigma, dist.Distribution):
+        sigma = numpyro.sample("sigma", sigma)
+    unit = sigma if scale_with_sigma else 1.0
+    if scale_with_sigma and isinstance(prior, ElasticNet):
+        raise ValueError("scale_with_sigma supports Gaussian and Laplace priors, not ElasticNet")
     with numpyro.plate("feature", d):
-        w = _weights(prior, parametrization)
+        w = _weights(prior, parametrization, unit)
     if intercept_scale is None:
         b = numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
     else:
-        b = numpyro.sample("b", dist.Normal(0.0, intercept_scale))
-    if isinstance(sigma, dist.Distribution):
-        sigma = numpyro.sample("sigma", sigma)
+        b = numpyro.sample("b", dist.Normal(0.0, intercept_scale * unit))
     mu = X @ w + b
     with numpyro.plate("obs", n):
         numpyro.sample("y", dist.Normal(mu, sigma), obs=y)
@@ -94,13 +103,29 @@ def check_arguments(prior, sigma, intercept_scale=None) -> None:
         _validate.positive(name, value)
 
 
-def _weights(prior: Prior, parametrization: str):
-    if parametrization == "direct" or isinstance(prior, ElasticNet):
+def inverse_gamma_noise(concentration: float, rate: float) -> dist.Distribution:
+    """A prior on ``sigma`` with ``sigma² ~ InverseGamma(concentration, rate)``.
+
+    Pass it as ``sigma`` with ``scale_with_sigma=True`` for the conjugate
+    Normal–Inverse-Gamma model.
+    """
+    concentration = _validate.positive("concentration", concentration)
+    rate = _validate.positive("rate", rate)
+    return dist.TransformedDistribution(
+        dist.InverseGamma(concentration, rate), dist.transforms.PowerTransform(0.5)
+    )
+
+
+def _weights(prior: Prior, parametrization: str, unit=1.0):
+    if isinstance(prior, ElasticNet):
         return numpyro.sample("w", prior.to_numpyro())
+    if parametrization == "direct":
+        family = dist.Normal if isinstance(prior, Gaussian) else dist.Laplace
+        return numpyro.sample("w", family(0.0, prior.scale * unit))
     z = numpyro.sample("w_z", dist.Normal(0.0, 1.0))
     if isinstance(prior, Gaussian):
-        return numpyro.deterministic("w", prior.scale * z)
+        return numpyro.deterministic("w", prior.scale * unit * z)
     if isinstance(prior, Laplace):
         mix = numpyro.sample("w_mix", dist.Exponential(1.0))
-        return numpyro.deterministic("w", prior.scale * jnp.sqrt(2.0 * mix) * z)
+        return numpyro.deterministic("w", prior.scale * unit * jnp.sqrt(2.0 * mix) * z)
     raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")

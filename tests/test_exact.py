@@ -75,3 +75,22 @@ def test_bad_scales_are_refused():
         exact_posterior(np.eye(2), np.ones(2), prior_scale=-1.0, sigma=1.0)
     with pytest.raises(ValueError, match="sigma must be finite, got nan"):
         log_evidence(np.eye(3), np.ones(3), prior_scale=1.0, sigma=float("nan"))
+
+
+def test_nig_conditional_mean_is_the_known_sigma_posterior(rng):
+    # Given sigma, the NIG model is the known-sigma model with prior scale g * sigma: the
+    # same posterior mean for every sigma.
+    from bayes_reg.exact import nig_posterior
+
+    X = rng.normal(size=(25, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.7 + rng.normal(size=25)
+    nig = nig_posterior(X, y, prior_scale=0.8, concentration=2.0, rate=1.5)
+    for sigma in (0.3, 1.0, 4.0):
+        known = exact_posterior(X, y, prior_scale=0.8 * sigma, sigma=sigma)
+        np.testing.assert_allclose(nig.mean, known.mean, rtol=1e-10)
+    # sigma² | y is InvGamma(a0 + (n - 1)/2, b0 + S/2), S the residual quadratic form.
+    assert nig.concentration == pytest.approx(2.0 + 24 / 2)
+    draws = nig.sample(jax.random.key(0), (200_000,))
+    assert float(np.mean(np.asarray(draws["sigma"]) ** 2)) == pytest.approx(
+        nig.sigma2_mean, rel=0.01
+    )

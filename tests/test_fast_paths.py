@@ -8,7 +8,15 @@ import arviz_stats
 import numpy as np
 import pytest
 
-from bayes_reg import Gaussian, Laplace, _nuts, exact_posterior, linear_regression, sample_posterior
+from bayes_reg import (
+    Gaussian,
+    Laplace,
+    _nuts,
+    exact_posterior,
+    inverse_gamma_noise,
+    linear_regression,
+    sample_posterior,
+)
 from bayes_reg.inference import run_nuts
 
 
@@ -93,3 +101,26 @@ def test_a_second_process_reads_the_persistent_cache(tmp_path):
     assert run() == 0  # a cold cache: everything compiled
     assert run() > 0  # the same programs, now read back
     assert any(tmp_path.iterdir())
+
+
+def test_normal_inverse_gamma_is_exact_and_agrees_with_nuts(problem):
+    X, y = problem
+    kw = {
+        "prior": Gaussian(2.0),
+        "sigma": inverse_gamma_noise(3.0, 2.0),
+        "scale_with_sigma": True,
+        "seed": 2,
+        "progress": False,
+    }
+    exact = sample_posterior(X, y, **kw)
+    nuts = sample_posterior(X, y, method="nuts", warmup=1000, **kw)
+    assert exact.exact and not nuts.exact and nuts.diagnostics.divergences == 0
+    for name in ("w", "b", "sigma"):
+        e, n = exact.tree["posterior"][name], nuts.tree["posterior"][name]
+        # Two independent estimates: their means differ by less than 4 combined MCSEs.
+        se = np.hypot(
+            arviz_stats.mcse(exact.tree["posterior"].to_dataset()[[name]])[name].values,
+            arviz_stats.mcse(nuts.tree["posterior"].to_dataset()[[name]])[name].values,
+        )
+        assert np.all(np.abs(e.mean(("chain", "draw")) - n.mean(("chain", "draw"))) < 4 * se)
+        np.testing.assert_allclose(e.std(("chain", "draw")), n.std(("chain", "draw")), rtol=0.1)
