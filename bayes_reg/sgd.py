@@ -187,7 +187,9 @@ def _path(
     record_weights,
 ):
     """vmap of :func:`_fit_one` over ``strengths`` (traced: new values do not recompile)."""
-    init_key, batch_key = jax.random.split(key)
+    # The key is made in here from a uint32 seed: a key made outside is a compilation of
+    # its own, which a first call would wait for.
+    init_key, batch_key = jax.random.split(jax.random.key(key))
     w0 = init_scale * jax.random.normal(init_key, (X.shape[1],), dtype=X.dtype)
     params0 = Params(w=w0, b=jnp.zeros((), X.dtype))
     epoch_keys = jax.random.split(batch_key, epochs)
@@ -294,21 +296,20 @@ def sgd_path(
     if batch_size > n:
         raise ValueError(f"batch_size must be <= n_samples ({n}), got {batch_size}")
     X_test, y_test = _validate.held_out(X_test, y_test, d)
-    if X_test is not None:
-        X_test, y_test = jnp.asarray(X_test), jnp.asarray(y_test)
     names = list(feature_names) if feature_names is not None else list(range(d))
     if len(names) != d:
         raise ValueError(f"feature_names has {len(names)} entries but X has {d} columns")
 
+    # NumPy arrays go straight into the compiled program (no conversion programs first).
     params, info = _path(
-        jnp.asarray(s),
+        s,
         lr,
         init_scale,
-        jnp.asarray(X),
-        jnp.asarray(y),
+        X,
+        y,
         X_test,
         y_test,
-        jax.random.key(seed),
+        np.uint32(seed % 2**32),
         optimizer=optimizer,
         epochs=epochs,
         batch_size=batch_size,
