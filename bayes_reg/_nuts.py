@@ -19,9 +19,6 @@ import jax.numpy as jnp
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
-#: Sampler statistics kept per draw.
-STATS = ("diverging", "num_steps", "energy", "accept_prob", "step_size", "potential_energy")
-
 _PROGRESS_EVERY = 50  # iterations between progress updates (host callbacks are not free)
 
 
