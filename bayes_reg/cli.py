@@ -37,8 +37,9 @@ class _InputError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayes-reg",
-        description="A penalty is a prior: convert penalty strengths between frameworks "
-        "through the prior they encode.",
+        description="A penalty is a prior. Run model cards that set penalised fits (ridge, "
+        "lasso, weight decay) beside the posterior of the prior they encode, and convert "
+        "penalty strengths between frameworks exactly. Start with `bayes-reg demo`.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
