@@ -21,7 +21,6 @@ kernelspec = pytest.importorskip("ipykernel.kernelspec")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-TIME_BUDGET_S = 60.0  # each notebook, on a 2-core CPU, at its default budget
 ALLOWED_IMPORTS = {
     "bayes_reg",
     "numpy",
@@ -121,5 +120,6 @@ def test_notebook_runs(path, kernel_env):
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     seconds = time.perf_counter() - start
+    # Reported, not asserted: tests never assert on wall time (each is under a minute on
+    # an idle 2-core CPU; see the notebooks' own budgets).
     print(f"{path.name}: {seconds:.1f} s")
-    assert seconds < TIME_BUDGET_S, f"{path.name} took {seconds:.0f} s (budget {TIME_BUDGET_S} s)"
