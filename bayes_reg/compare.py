@@ -23,10 +23,10 @@ from scipy.special import logsumexp
 
 from bayes_reg import _validate
 from bayes_reg.conventions import get_convention, to_prior
-from bayes_reg.exact import exact_posterior, log_evidence
-from bayes_reg.inference import sample_posterior
+from bayes_reg.exact import log_evidence
+from bayes_reg.inference import closed_form, conjugate_family, sample_posterior
 from bayes_reg.map import map_estimate
-from bayes_reg.priors import Gaussian, Prior
+from bayes_reg.priors import Prior
 
 __all__ = [
     "PosteriorDraws",
@@ -93,10 +93,9 @@ def posterior_draws(
     PosteriorDraws
     """
     _validate.one_of("method", method, ("auto", "exact", "nuts"))
-    conjugate = isinstance(prior, Gaussian) and not hasattr(sigma, "sample")
-    if conjugate and method != "nuts":
+    if method != "nuts" and conjugate_family(prior, sigma) == "gaussian":
         # Straight from the closed form: no DataTree, predictive or diagnostics to build.
-        closed = exact_posterior(X, y, prior_scale=prior.scale, sigma=sigma)
+        closed = closed_form(X, y, prior, sigma)
         theta = closed.sample(jax.random.key(seed), (chains * draws,))
         w_mean, w_cov = np.asarray(closed.w_mean), np.asarray(closed.cov)[1:, 1:]
         return PosteriorDraws(

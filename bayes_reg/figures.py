@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from bayes_reg.compare import INTERVAL
+
 __all__ = [
     "plot_path",
     "plot_strength_choice",
@@ -82,21 +84,10 @@ def plot_strength_choice(choice: xr.Dataset, path: xr.Dataset | None = None) -> 
     if path is not None:
         sp = path.strength.values
         keep = sp > 0
-        ax.plot(
-            sp[keep],
-            path.train_loss.isel(epoch=-1)[keep],
-            ":",
-            color="tab:green",
-            label="train (SGD budget)",
-        )
-        if "test_loss" in path:
-            ax.plot(
-                sp[keep],
-                path.test_loss.isel(epoch=-1)[keep],
-                ":",
-                color="tab:red",
-                label="test (SGD budget)",
-            )
+        for name, color in (("train", "tab:green"), ("test", "tab:red")):
+            if f"{name}_loss" in path:
+                final = path[f"{name}_loss"].isel(epoch=-1)[keep]
+                ax.plot(sp[keep], final, ":", color=color, label=f"{name} (SGD budget)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(f"strength ({choice.attrs.get('convention', '')} convention)")
@@ -126,6 +117,25 @@ def plot_strength_choice(choice: xr.Dataset, path: xr.Dataset | None = None) -> 
     return fig
 
 
+def _coefficient_intervals(feats, low, high, mean, w_map, w_sgd=None, title=None):
+    """One row per coefficient: posterior interval and mean, the MAP, optionally SGD."""
+    y = np.arange(len(feats))[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(feats) + 1.5))
+    ax.hlines(y, low, high, color=_POST, lw=2, label=f"posterior {INTERVAL:.0%}")
+    ax.plot(mean, y, "|", color=_POST, ms=12, label="posterior mean")
+    ax.plot(w_map, y, "x", color=_MAP, label="MAP")
+    if w_sgd is not None:
+        ax.plot(w_sgd, y, "o", color=_SGD, mfc="none", label="SGD")
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_yticks(y, [str(f) for f in feats])
+    ax.set_xlabel("coefficient")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
 def plot_forest(comparison: xr.Dataset, strength: float, features=None) -> plt.Figure:
     """Per coefficient at one strength: posterior mean and 94% interval, MAP and SGD."""
     c = comparison.sel(strength=strength, method="nearest")
@@ -133,21 +143,10 @@ def plot_forest(comparison: xr.Dataset, strength: float, features=None) -> plt.F
     if len(feats) > 30 and features is None:
         feats = _features(comparison, None, k=30)
     c = c.sel(feature=feats)
-    y = np.arange(len(feats))[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.3 * len(feats) + 1.5))
-    ax.hlines(y, c.post_low, c.post_high, color=_POST, lw=2, label="posterior 94%")
-    ax.plot(c.post_mean, y, "|", color=_POST, ms=12, label="posterior mean")
-    ax.plot(c.w_map, y, "x", color=_MAP, label="MAP")
-    ax.plot(c.w_sgd, y, "o", color=_SGD, mfc="none", label="SGD")
-    ax.axvline(0, color="grey", lw=0.5)
-    ax.set_yticks(y, [str(f) for f in feats])
-    ax.set_xlabel("coefficient")
-    ax.set_title(
-        f"strength {float(c.strength):.3g} (prior scale {float(c.prior_scale):.3g})", fontsize=10
+    title = f"strength {float(c.strength):.3g} (prior scale {float(c.prior_scale):.3g})"
+    return _coefficient_intervals(
+        feats, c.post_low, c.post_high, c.post_mean, c.w_map, c.w_sgd, title
     )
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    return fig
 
 
 def plot_map_gap(gap: xr.DataArray) -> plt.Figure:
@@ -169,16 +168,7 @@ def plot_posterior_vs_map(posterior: xr.Dataset, w_map, max_features: int = 30) 
     w = posterior["w"]
     feats = list(w.feature.values[:max_features])
     w = w.sel(feature=feats)
-    low, high = w.quantile([0.03, 0.97], dim=("chain", "draw")).values
+    tail = (1 - INTERVAL) / 2
+    low, high = w.quantile([tail, 1 - tail], dim=("chain", "draw")).values
     mean = w.mean(("chain", "draw")).values
-    y = np.arange(len(feats))[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.3 * len(feats) + 1.5))
-    ax.hlines(y, low, high, color=_POST, lw=2, label="posterior 94%")
-    ax.plot(mean, y, "|", color=_POST, ms=12, label="posterior mean")
-    ax.plot(np.asarray(w_map)[: len(feats)], y, "x", color=_MAP, label="MAP")
-    ax.axvline(0, color="grey", lw=0.5)
-    ax.set_yticks(y, [str(f) for f in feats])
-    ax.set_xlabel("coefficient")
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    return fig
+    return _coefficient_intervals(feats, low, high, mean, np.asarray(w_map)[: len(feats)])

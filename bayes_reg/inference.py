@@ -225,17 +225,15 @@ def sample_posterior(
     NutsResult
     """
     _validate.one_of("method", method, ("auto", "exact", "nuts"))
-    nig = _inverse_gamma(sigma) if model_kwargs.get("scale_with_sigma") else None
-    known = not hasattr(sigma, "sample")
-    conjugate = isinstance(prior, Gaussian) and (known or nig is not None)
-    if method == "exact" and not conjugate:
+    conjugate = conjugate_family(prior, sigma, model_kwargs.get("scale_with_sigma", False))
+    if method == "exact" and conjugate is None:
         raise ValueError(
             "method 'exact' needs a Gaussian prior and either a known sigma (a number) or "
             "sigma=inverse_gamma_noise(...) with scale_with_sigma=True; "
             f"got prior {prior!r} and sigma {sigma!r}; use method='nuts'"
         )
     kwargs = {"prior": prior, "sigma": sigma} | model_kwargs
-    if method == "nuts" or not conjugate:
+    if method == "nuts" or conjugate is None:
         return run_nuts(
             linear_regression,
             X,
@@ -251,21 +249,7 @@ def sample_posterior(
     X, y, chains, warmup, draws, names = _check_budget(X, y, chains, warmup, draws, feature_names)
     key_draw, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
-    intercept = model_kwargs.get("intercept_scale")
-    if known:
-        sigma = _validate.positive("sigma", sigma)
-        post = exact_posterior(
-            X, y, prior_scale=prior.scale, sigma=sigma, intercept_scale=intercept
-        )
-    else:
-        post = nig_posterior(
-            X,
-            y,
-            prior_scale=prior.scale,
-            concentration=nig[0],
-            rate=nig[1],
-            intercept_scale=intercept,
-        )
+    post = closed_form(X, y, prior, sigma, model_kwargs.get("intercept_scale"), conjugate)
     theta = jax.block_until_ready(post.sample(key_draw, (chains, draws)))
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in theta.items()}
@@ -290,6 +274,35 @@ def sample_posterior(
         {"sampler": "exact i.i.d. draws from the conjugate posterior"},
     )
     return NutsResult(tree, diagnose(tree), seconds, True)
+
+
+def conjugate_family(prior, sigma, scale_with_sigma: bool = False) -> str | None:
+    """``"gaussian"`` (Gaussian prior, known sigma), ``"nig"`` (Gaussian prior, sigma from
+    :func:`~bayes_reg.regression.inverse_gamma_noise`, scales in units of sigma) or ``None``
+    when the linear model's posterior has no closed form."""
+    if not isinstance(prior, Gaussian):
+        return None
+    if not hasattr(sigma, "sample"):
+        return "gaussian"
+    return "nig" if scale_with_sigma and _inverse_gamma(sigma) is not None else None
+
+
+def closed_form(X, y, prior, sigma, intercept_scale=None, family: str = "gaussian"):
+    """The closed-form posterior of a conjugate model (see :func:`conjugate_family`)."""
+    if family == "gaussian":
+        sigma = _validate.positive("sigma", sigma)
+        return exact_posterior(
+            X, y, prior_scale=prior.scale, sigma=sigma, intercept_scale=intercept_scale
+        )
+    concentration, rate = _inverse_gamma(sigma)
+    return nig_posterior(
+        X,
+        y,
+        prior_scale=prior.scale,
+        concentration=concentration,
+        rate=rate,
+        intercept_scale=intercept_scale,
+    )
 
 
 def _inverse_gamma(sigma) -> tuple[float, float] | None:

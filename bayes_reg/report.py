@@ -295,9 +295,9 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
     try:
         pngs = {}
         for name, fig in result.figures.items():
-            fig.savefig(tmp / f"{name}.png", dpi=100)
             buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=100)
+            fig.savefig(buf, format="png", dpi=100)  # rendered once: the file and the page
+            (tmp / f"{name}.png").write_bytes(buf.getvalue())
             pngs[name] = base64.b64encode(buf.getvalue()).decode()
         if result.tree.children:
             result.tree.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")

@@ -131,9 +131,11 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # A long NUTS run, so the signal lands in the middle of the computation.
     slow = tmp_path / "slow.toml"
+    # A long warmup (nothing stored) keeps it busy even when every program is in the
+    # compilation cache already.
     slow.write_text(
         SMALL.replace("[posterior]", '[posterior]\nmethod = "nuts"').replace(
-            "draws = 200", "draws = 20000"
+            "warmup = 200", "warmup = 300000"
         )
     )
     # pytest-xdist workers ignore SIGINT and children inherit that: the child restores
