@@ -10,6 +10,7 @@ import numpyro as _numpyro
 # before any numpyro submodule is imported, keeps numpyro's submodule attributes intact.
 _numpyro.__version__  # noqa: B018
 
+from bayes_reg.bnn import BNNPosterior, bayesian_mlp, bnn_posterior, implied_prior  # noqa: E402
 from bayes_reg.cache import enable_compilation_cache  # noqa: E402
 from bayes_reg.compare import (  # noqa: E402
     NearestMap,
@@ -19,6 +20,11 @@ from bayes_reg.compare import (  # noqa: E402
     map_gap,
     nearest_map,
     posterior_draws,
+)
+from bayes_reg.compare_dropout import (  # noqa: E402
+    DropoutComparison,
+    compare_predictives,
+    dropout_vs_posterior,
 )
 from bayes_reg.conventions import (  # noqa: E402
     CONVENTIONS,
@@ -31,7 +37,15 @@ from bayes_reg.conventions import (  # noqa: E402
     to_penalty,
     to_prior,
 )
-from bayes_reg.data import D2LData, Dataset, d2l_synthetic, diabetes  # noqa: E402
+from bayes_reg.data import D2LData, Dataset, ToyGap, d2l_synthetic, diabetes, toy_gap  # noqa: E402
+from bayes_reg.dropout import (  # noqa: E402
+    DropoutNet,
+    MCDropout,
+    mc_dropout,
+    tau_from_weight_decay,
+    train_dropout,
+    weight_decay_from_tau,
+)
 from bayes_reg.exact import (  # noqa: E402
     EvidenceFit,
     ExactPosterior,
@@ -50,13 +64,39 @@ from bayes_reg.inference import (  # noqa: E402
     sample_posterior,
 )
 from bayes_reg.map import MapEstimate, map_estimate, map_model  # noqa: E402
+from bayes_reg.mlp import Layer, init_mlp, mlp  # noqa: E402
+from bayes_reg.predictive import predictive_metrics  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
 from bayes_reg.regression import inverse_gamma_noise, linear_regression  # noqa: E402
 from bayes_reg.sgd import OPTIMIZERS, sgd_path  # noqa: E402
+from bayes_reg.uci import UCI_DIR, load_uci  # noqa: E402
+from bayes_reg.uci_dropout import mc_dropout_protocol  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BNNPosterior",
+    "DropoutComparison",
+    "DropoutNet",
+    "Layer",
+    "MCDropout",
+    "ToyGap",
+    "UCI_DIR",
+    "bayesian_mlp",
+    "bnn_posterior",
+    "compare_predictives",
+    "dropout_vs_posterior",
+    "implied_prior",
+    "init_mlp",
+    "load_uci",
+    "mc_dropout",
+    "mc_dropout_protocol",
+    "mlp",
+    "predictive_metrics",
+    "tau_from_weight_decay",
+    "toy_gap",
+    "train_dropout",
+    "weight_decay_from_tau",
     "NearestMap",
     "PosteriorDraws",
     "choose_strength",

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
+from bayes_reg._progress import report_every
+
 _PROGRESS_EVERY = 50  # iterations between progress updates (host callbacks are not free)
 
 
@@ -51,31 +53,17 @@ def sample(
     draws: int,
     target_accept: float,
     max_tree_depth: int,
-    progress: Callable[[int], None] | None = None,
+    progress: bool = False,
 ) -> Draws:
-    """Run ``chains`` NUTS chains of ``model(*args, **kwargs)``; compiled once per shape."""
+    """Run ``chains`` NUTS chains of ``model(*args, **kwargs)``; compiled once per shape.
+
+    With ``progress``, the program reports to the open :class:`bayes_reg._progress.progress_bar`.
+    """
     dynamic, static = split_kwargs(kwargs)
     program = _program(
-        model, static, chains, warmup, draws, target_accept, max_tree_depth, progress is not None
+        model, static, chains, warmup, draws, target_accept, max_tree_depth, progress
     )
-    if progress is None:
-        return program(key, args, dynamic)
-    _Progress.active = progress
-    try:
-        return program(key, args, dynamic)
-    finally:
-        _Progress.active = None
-
-
-class _Progress:
-    """The callback the compiled program reports to; set only while a run is in flight."""
-
-    active: Callable[[int], None] | None = None
-
-    @staticmethod
-    def advance(_):
-        if _Progress.active is not None:
-            _Progress.active(_PROGRESS_EVERY)
+    return program(key, args, dynamic)
 
 
 @functools.lru_cache(maxsize=32)
@@ -102,11 +90,7 @@ def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth
         def step(state, i):
             state = sample_kernel(state, model_args=args, model_kwargs=kwargs)
             if report:
-                jax.lax.cond(
-                    i % _PROGRESS_EVERY == _PROGRESS_EVERY - 1,
-                    lambda: jax.debug.callback(_Progress.advance, i),
-                    lambda: None,
-                )
+                report_every(i, _PROGRESS_EVERY)
             return state, state
 
         state, _ = jax.lax.scan(lambda s, i: (step(s, i)[0], None), state, jnp.arange(warmup))

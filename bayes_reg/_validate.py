@@ -123,6 +123,14 @@ def held_out(X_test, y_test, n_features: int, *, names=("X_test", "y_test")):
     return X_test, y_test
 
 
+def inputs(X, n_features: int, *, name: str = "X") -> np.ndarray:
+    """Check inputs to predict at: 2-D, finite, with the training set's number of columns."""
+    X, _ = design(X, min_rows=1, names=(name, "y"))
+    if X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} columns but the model was fit on {n_features}")
+    return X
+
+
 def grid(name: str, values, *, allow_zero: bool) -> np.ndarray:
     """Return ``values`` as a non-empty 1-D float array, every entry finite and > 0 (>= 0)."""
     try:

@@ -18,7 +18,7 @@ import numpy as np
 
 from bayes_reg import _validate
 
-__all__ = ["D2LData", "Dataset", "d2l_synthetic", "diabetes"]
+__all__ = ["D2LData", "Dataset", "ToyGap", "d2l_synthetic", "diabetes", "toy_gap"]
 
 #: The d2l chapter's truth and noise scale.
 D2L_WEIGHT = 0.01
@@ -131,3 +131,54 @@ def diabetes(*, standardize: bool = True) -> Dataset:
     return Dataset(
         (X - mean) / scale, np.asarray(raw.target, float), list(raw.feature_names), mean, scale
     )
+
+
+#: The 1-D toy problem: two clusters of inputs with a gap between them.
+TOY_GAP_CLUSTERS = ((-1.0, -0.4), (0.4, 1.0))
+TOY_GAP_NOISE_SD = 0.1
+
+
+def toy_gap_truth(x):
+    """The toy problem's regression function, ``sin(3x)``."""
+    return np.sin(3 * np.asarray(x))
+
+
+class ToyGap(NamedTuple):
+    """Training rows in two clusters; test rows on an even grid across and beyond them."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    noise_sd: float
+
+
+def toy_gap(*, n: int = 100, n_test: int = 200, seed: int = 0) -> ToyGap:
+    r"""A 1-D regression with a gap in the inputs, where approximate posteriors are known to
+    be overconfident (uncertainty *between* clusters of data).
+
+    .. math::
+
+        y = \sin(3x) + \varepsilon, \qquad \varepsilon \sim N(0, 0.1^2),
+
+    with half the training inputs uniform on [-1, -0.4] and half on [0.4, 1]; the test
+    inputs are ``n_test`` evenly spaced points on [-1.5, 1.5] with their own noise.
+
+    Examples
+    --------
+    >>> data = toy_gap(n=40)
+    >>> data.X_train.shape, data.X_test.shape, bool(abs(data.X_train).min() >= 0.4)
+    ((40, 1), (200, 1), True)
+    """
+    n = _validate.positive_int("n", n)
+    n_test = _validate.positive_int("n_test", n_test)
+    seed = _validate.integer("seed", seed, minimum=0)
+    if n < 2:
+        raise ValueError(f"n must be at least 2 (one row per cluster), got {n}")
+    rng = np.random.default_rng(seed)
+    (a_lo, a_hi), (b_lo, b_hi) = TOY_GAP_CLUSTERS
+    x = np.concatenate([rng.uniform(a_lo, a_hi, n // 2), rng.uniform(b_lo, b_hi, n - n // 2)])
+    x_test = np.linspace(-1.5, 1.5, n_test)
+    y = toy_gap_truth(x) + TOY_GAP_NOISE_SD * rng.standard_normal(n)
+    y_test = toy_gap_truth(x_test) + TOY_GAP_NOISE_SD * rng.standard_normal(n_test)
+    return ToyGap(x[:, None], y, x_test[:, None], y_test, TOY_GAP_NOISE_SD)

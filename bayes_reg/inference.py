@@ -26,6 +26,7 @@ from numpyro.infer import Predictive
 from numpyro.infer.util import log_likelihood
 
 from bayes_reg import _nuts, _validate
+from bayes_reg._progress import progress_bar
 from bayes_reg.exact import exact_posterior, nig_posterior
 from bayes_reg.priors import Gaussian
 from bayes_reg.regression import check_arguments, linear_regression
@@ -140,7 +141,7 @@ def run_nuts(
         )
     key_run, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
-    with _progress_bar(progress, chains * (warmup + draws)) as advance:
+    with progress_bar(progress, chains * (warmup + draws)):
         out = _nuts.sample(
             model,
             key_run,
@@ -151,7 +152,7 @@ def run_nuts(
             draws=draws,
             target_accept=target_accept,
             max_tree_depth=max_tree_depth,
-            progress=advance,
+            progress=progress,
         )
         jax.block_until_ready(out)
     seconds = time.perf_counter() - start
@@ -365,30 +366,6 @@ def _predictive_program(model, static):
         return log_lik, y_rep
 
     return run
-
-
-class _progress_bar:
-    """A rich progress bar over a compiled run's iterations (a no-op when disabled)."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled, self.total = enabled, total
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        self.bar = Progress(
-            "sampling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
-        )
-        self.bar.start()
-        task = self.bar.add_task("NUTS", total=self.total)
-        return lambda steps: self.bar.advance(task, steps)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.bar.stop()
-        return False
 
 
 def diagnose(tree, *, max_tree_depth: int = 10, var_names: list[str] | None = None) -> Diagnostics:

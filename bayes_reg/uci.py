@@ -12,7 +12,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["UCISplit", "load_uci"]
+__all__ = ["UCI_DIR", "UCISplit", "load_uci"]
+
+#: The UCI sets shipped with the package (``yacht``, ``concrete``), one directory each.
+UCI_DIR = Path(__file__).parent / "datasets" / "uci"
 
 
 class UCISplit(NamedTuple):

@@ -1,0 +1,60 @@
+"""Progress bars over compiled loops.
+
+A compiled program cannot hold a Python object, so it reports through
+``jax.debug.callback(partial(HUB.advance, steps))``; :class:`progress_bar` points the hub
+at a rich bar for the duration of one run, and nothing is shown when no bar is active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+
+
+class _Hub:
+    """Where compiled programs report progress; set only while a bar is open."""
+
+    active: Callable[[int], None] | None = None
+
+    def advance(self, steps: int, *_) -> None:
+        if self.active is not None:
+            self.active(steps)
+
+
+HUB = _Hub()
+
+
+def report_every(i, every: int) -> None:
+    """Inside a compiled loop: advance the open bar by ``every`` on each ``every``-th step."""
+    jax.lax.cond(
+        i % every == every - 1,
+        lambda: jax.debug.callback(HUB.advance, every),
+        lambda: None,
+    )
+
+
+class progress_bar:
+    """A rich progress bar over a compiled run's steps (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, label: str = "sampling"):
+        self.enabled, self.total, self.label = enabled, total, label
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress(
+            self.label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        )
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        HUB.active = lambda steps: self.bar.advance(task, steps)
+        return HUB.active
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            HUB.active = None
+            self.bar.stop()
+        return False

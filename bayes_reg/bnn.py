@@ -1,0 +1,230 @@
+r"""The Bayesian view of the dropout network: the same MLP with Gaussian priors, sampled by NUTS.
+
+The prior is the one the dropout network's weight decay implies. The dropout objective
+(Keras convention, on standardised data with :math:`N` rows)
+
+.. math::
+
+    \frac1N \sum_i (y_i - f(x_i))^2 + \lambda \sum \|W\|^2
+
+is, times :math:`N / (2\sigma^2)`, the negative log posterior of a network with noise
+:math:`N(0, \sigma^2)` and weights :math:`N(0, s^2)` when :math:`s = \sigma / \sqrt{N\lambda}`
+(:func:`bayes_reg.conventions.to_prior` with ``"keras"``). With
+:math:`\lambda = l^2 (1 - p) / (2 N \tau)` and :math:`\sigma` the model noise
+:math:`\tau^{-1/2}` in standardised units, its MAP without dropout is the dropout network's
+optimum without dropout. The noise is fixed at that :math:`\sigma`: with it sampled, the
+posterior of a 50-unit network interpolates the data and the chains do not mix.
+
+Keras leaves the biases undecayed, a flat prior; under a flat prior a ReLU unit's bias can
+run off to :math:`-\infty` (a dead unit) with the likelihood unchanged, an improper
+posterior. The biases get the weights' Gaussian unless ``bias_prior`` says otherwise.
+
+Hidden units can be permuted without changing the function, so weight-space R-hat means
+little: convergence is judged on the function values at the test points (``f``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from typing import NamedTuple
+
+import arviz_base
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from jax.typing import ArrayLike
+
+from bayes_reg import _nuts, _validate
+from bayes_reg._progress import progress_bar
+from bayes_reg.conventions import to_prior
+from bayes_reg.dropout import Scaling
+from bayes_reg.inference import Diagnostics, diagnose
+from bayes_reg.mlp import Layer, mlp
+from bayes_reg.priors import Gaussian
+
+__all__ = ["BNNPosterior", "bayesian_mlp", "bnn_posterior", "implied_prior"]
+
+
+def implied_prior(weight_decay: float, *, n: int, sigma: float) -> Gaussian:
+    """The Gaussian weight prior whose MAP is the Keras-convention weight-decay fit.
+
+    Parameters
+    ----------
+    weight_decay : float
+        Keras ``l2`` coefficient on a mean-squared-error loss.
+    n : int
+        Training rows.
+    sigma : float
+        Noise scale, in the units the network is trained in.
+
+    Examples
+    --------
+    >>> implied_prior(1e-3, n=1000, sigma=0.1).scale  # sigma / sqrt(n * weight_decay)
+    0.1
+    """
+    return to_prior("keras", weight_decay, n=n, sigma=sigma, family="gaussian")
+
+
+@functools.lru_cache(maxsize=16)
+def bayesian_mlp(hidden: tuple[int, ...]):
+    """The NumPyro model of an MLP with hidden widths ``hidden`` and one output.
+
+    The returned model is ``model(X, y=None, *, weight_scale, bias_scale, sigma)``: sites
+    ``w0, b0, w1, b1, ...`` with priors ``N(0, weight_scale^2)`` and ``N(0, bias_scale^2)``,
+    the forward pass :func:`bayes_reg.mlp.mlp` with ``inference=True``, and ``y ~ N(f, sigma^2)``.
+    One model object per ``hidden``, so the compiled sampler is reused.
+    """
+    hidden = tuple(int(h) for h in hidden)
+
+    def model(X, y=None, *, weight_scale, bias_scale, sigma):
+        sizes = (X.shape[1], *hidden, 1)
+        params = []
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            w = numpyro.sample(f"w{i}", dist.Normal(0.0, weight_scale).expand([fan_in, fan_out]))
+            b = numpyro.sample(f"b{i}", dist.Normal(0.0, bias_scale).expand([fan_out]))
+            params.append(Layer(w, b))
+        f = mlp(tuple(params), X)
+        numpyro.sample("y", dist.Normal(f, sigma), obs=y)
+
+    model.__name__ = f"bayesian_mlp{hidden}"
+    return model
+
+
+class BNNPosterior(NamedTuple):
+    """NUTS draws of the Bayesian MLP.
+
+    ``tree`` is an ArviZ DataTree: ``posterior`` holds the weights and ``f``, the function
+    at the test points in the units of ``y`` (dims ``chain, draw, test_obs``);
+    ``sample_stats`` the sampler statistics. ``diagnostics`` are judged on ``f``.
+    """
+
+    tree: object
+    diagnostics: Diagnostics
+    seconds: float
+
+    @property
+    def draws(self) -> np.ndarray:
+        """Function draws at the test points, chains pooled: (chains * draws, n_test)."""
+        f = self.tree["posterior"]["f"].values
+        return f.reshape(-1, f.shape[-1])
+
+
+def bnn_posterior(
+    X: ArrayLike,
+    y: ArrayLike,
+    X_test: ArrayLike,
+    *,
+    tau: float,
+    weight_decay: float,
+    hidden: tuple[int, ...] = (50,),
+    bias_prior: Gaussian | None = None,
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    seed: int = 0,
+    max_tree_depth: int = 10,
+    progress: bool = True,
+) -> BNNPosterior:
+    r"""NUTS on the MLP whose prior the dropout network's weight decay implies.
+
+    Data are standardised as the dropout network's are (training rows' mean and population
+    sd); the noise is fixed at :math:`\tau^{-1/2}` (``tau`` in the units of ``y``) and the
+    weight prior is :func:`implied_prior` of ``weight_decay`` in standardised units.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    X_test : array of shape (n_test, n_features)
+        Where to evaluate the posterior's function draws.
+    tau, weight_decay : float
+        The dropout network's model precision and Keras-convention weight decay.
+    hidden : tuple of int
+    bias_prior : Gaussian, optional
+        Prior of the biases in standardised units; default the weights' prior.
+    chains, warmup, draws, seed, max_tree_depth, progress
+        NUTS budget and settings, as :func:`bayes_reg.run_nuts`.
+
+    Returns
+    -------
+    BNNPosterior
+    """
+    X, y = _validate.design(X, y)
+    X_test = _validate.inputs(X_test, X.shape[1], name="X_test")
+    tau = _validate.positive("tau", tau)
+    weight_decay = _validate.positive("weight_decay", weight_decay)
+    hidden = tuple(_validate.positive_int("hidden layer width", h) for h in hidden)
+    chains, warmup, draws = (
+        _validate.positive_int(k, v)
+        for k, v in (("chains", chains), ("warmup", warmup), ("draws", draws))
+    )
+    scaling = Scaling.fit(X, y)
+    sigma = 1.0 / math.sqrt(tau) / scaling.y_sd
+    prior = implied_prior(weight_decay, n=X.shape[0], sigma=sigma)
+    bias_scale = (bias_prior or prior).scale
+    model = bayesian_mlp(hidden)
+    kwargs = {"weight_scale": prior.scale, "bias_scale": bias_scale, "sigma": sigma}
+    Xs, ys = jnp.asarray(scaling.x(X)), jnp.asarray((y - scaling.y_mean) / scaling.y_sd)
+    start = time.perf_counter()
+    with progress_bar(progress, chains * (warmup + draws)):
+        out = _nuts.sample(
+            model,
+            jax.random.key(seed),
+            (Xs, ys),
+            kwargs,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            target_accept=0.8,
+            max_tree_depth=max_tree_depth,
+            progress=progress,
+        )
+        jax.block_until_ready(out)
+    seconds = time.perf_counter() - start
+    samples = {k: np.asarray(v) for k, v in out.samples.items()}
+    f = _function_draws(samples, jnp.asarray(scaling.x(X_test)), len(hidden) + 1)
+    samples["f"] = np.asarray(f) * scaling.y_sd + scaling.y_mean
+    stats = {k: np.asarray(v) for k, v in out.stats.items()}
+    tree_depth = np.floor(np.log2(np.maximum(stats["num_steps"], 1))).astype(int) + 1
+    sample_stats = {
+        "diverging": stats["diverging"],
+        "n_steps": stats["num_steps"],
+        "tree_depth": tree_depth,
+        "reached_max_tree_depth": tree_depth >= max_tree_depth,
+        "energy": stats["energy"],
+        "acceptance_rate": stats["accept_prob"],
+        "step_size": stats["step_size"],
+        "lp": -stats["potential_energy"],
+    }
+    dims = {"f": ["test_obs"]}
+    for i in range(len(hidden) + 1):
+        dims[f"w{i}"], dims[f"b{i}"] = [f"in{i}", f"out{i}"], [f"out{i}"]
+    tree = arviz_base.from_dict(
+        {"posterior": samples, "sample_stats": sample_stats, "constant_data": {"X_test": X_test}},
+        dims=dims | {"X_test": ["test_obs", "feature"]},
+    )
+    attrs = {
+        "sampler": "NUTS (bayes_reg._nuts on NumPyro's kernel)",
+        "tau": tau,
+        "weight_decay": weight_decay,
+        "prior_scale_standardised": prior.scale,
+        "sigma_standardised": sigma,
+    }
+    tree.attrs.update(attrs)
+    return BNNPosterior(
+        tree, diagnose(tree, max_tree_depth=max_tree_depth, var_names=["f"]), seconds
+    )
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _function_draws(samples, X, n_layers):
+    """The network of every draw at ``X``: (chain, draw, rows)."""
+
+    def f(s):
+        return mlp(tuple(Layer(s[f"w{i}"], s[f"b{i}"]) for i in range(n_layers)), X)
+
+    return jax.vmap(jax.vmap(f))(samples)
