@@ -71,7 +71,8 @@ def _scores(params, X, y, y_mean, y_sd, dropout, tau, seeds, *, passes, chunk, r
 
     def one(run):
         params, X, y, y_mean, y_sd, p, tau, seed = run
-        draws = mc_draws(params, X, p, seed, passes=passes, chunk=chunk) * y_sd + y_mean
+        keys = jax.random.split(jax.random.key(seed), passes)
+        draws = mc_draws(params, X, p, keys, chunk=chunk) * y_sd + y_mean
         rmse = jnp.sqrt(jnp.mean((y - draws.mean(0)) ** 2))
         ll = (
             jax.nn.logsumexp(-0.5 * tau * (y - draws) ** 2, axis=0)

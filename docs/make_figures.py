@@ -1,6 +1,7 @@
-"""Draw the README's figures of the d2l weight-decay experiment into docs/img/.
+"""Draw the README's figures into docs/img/: the d2l weight-decay experiment and MC dropout
+against the posterior of the same network on the toy gap problem.
 
-Run: python docs/make_figures.py   (about a minute on a laptop CPU)
+Run: python docs/make_figures.py   (about three minutes on a laptop CPU)
 """
 
 from pathlib import Path
@@ -68,9 +69,40 @@ def main():
         "forest_lambd3.png": figures.plot_forest(at_budget, 3.0, features=range(12)),
         "map_gap.png": figures.plot_map_gap(gap),
     }
+    figs |= dropout_figures()
     for name, fig in figs.items():
         fig.savefig(OUT / name, dpi=90)
         print("wrote", OUT / name)
+
+
+def dropout_figures():
+    """MC dropout vs NUTS on the toy gap problem, with the settings of toy-gap-dropout.toml."""
+    toy = br.toy_gap(seed=0)
+    c = br.dropout_vs_posterior(
+        toy.X_train,
+        toy.y_train,
+        toy.X_test,
+        toy.y_test,
+        dropout=0.05,
+        tau=1 / toy.noise_sd**2,
+        lengthscale=2.0,  # implied prior sd about 1 on the standardised network
+        epochs=2000,
+        chains=4,
+        warmup=500,
+        draws=500,
+    )
+    print(c.metrics.to_dataframe().T, "\n", c.posterior.diagnostics)
+    ratio = c.by_input.function_sd_ratio.values
+    x = toy.X_test[:, 0]
+    print(
+        "function sd ratio at x = 0:", ratio[np.argmin(abs(x))], "range:", ratio.min(), ratio.max()
+    )
+    return {
+        "dropout_bands.png": figures.plot_predictive_bands(
+            c.by_input, toy.X_test, toy.X_train, toy.y_train, truth=br.data.toy_gap_truth
+        ),
+        "dropout_sd_ratio.png": figures.plot_sd_ratio(c.by_input, toy.X_test, toy.X_train),
+    }
 
 
 if __name__ == "__main__":
