@@ -30,8 +30,8 @@ from bayes_reg import _validate
 from bayes_reg._sharding import shard_runs
 from bayes_reg.dropout import (
     LENGTHSCALE,
-    MC_MEMORY_ELEMENTS,
     Scaling,
+    mc_budget,
     mc_chunk,
     mc_draws,
     train_runs,
@@ -127,7 +127,7 @@ def _fit_and_score(
     X_test = np.stack([s.x(X) for s, (X, _) in zip(scalings, test, strict=True)]).astype(np.float32)
     y_test = np.stack([y for _, y in test]).astype(np.float32)
     width = max(X.shape[-1], *hidden)
-    runs_at_once = max(1, MC_MEMORY_ELEMENTS // (passes * X_test.shape[1] * width))
+    runs_at_once = max(1, mc_budget() // (passes * X_test.shape[1] * width))
     runs_at_once = min(runs_at_once, len(seeds))
     args = shard_runs(
         params,
