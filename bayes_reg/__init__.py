@@ -37,7 +37,7 @@ from bayes_reg.conventions import (  # noqa: E402
     to_penalty,
     to_prior,
 )
-from bayes_reg.data import D2LData, Dataset, ToyGap, d2l_synthetic, diabetes, toy_gap  # noqa: E402
+from bayes_reg.data import D2LData, Dataset, ToyGap, d2l_synthetic, diabetes, toy_gap, toy_gap_truth  # noqa: E402
 from bayes_reg.dropout import (  # noqa: E402
     DropoutNet,
     MCDropout,
@@ -95,6 +95,7 @@ __all__ = [
     "predictive_metrics",
     "tau_from_weight_decay",
     "toy_gap",
+    "toy_gap_truth",
     "train_dropout",
     "weight_decay_from_tau",
     "NearestMap",

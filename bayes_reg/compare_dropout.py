@@ -91,6 +91,7 @@ def dropout_vs_posterior(
     chains: int = 4,
     warmup: int = 500,
     draws: int = 500,
+    max_tree_depth: int = 10,
     seed: int = 0,
     progress: bool = True,
 ) -> DropoutComparison:
@@ -107,8 +108,8 @@ def dropout_vs_posterior(
         The network and its Adam training (:func:`~bayes_reg.dropout.train_dropout`).
     passes : int
         MC-dropout passes.
-    chains, warmup, draws : int
-        NUTS budget (:func:`~bayes_reg.bnn.bnn_posterior`).
+    chains, warmup, draws, max_tree_depth : int
+        NUTS budget and tree depth (:func:`~bayes_reg.bnn.bnn_posterior`).
     seed : int
         Seeds training, the MC passes and the sampler.
 

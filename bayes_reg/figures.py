@@ -215,7 +215,7 @@ def plot_sd_ratio(by_input: xr.Dataset, x_test=None, X_train=None) -> plt.Figure
     otherwise over the test points sorted by the posterior's function sd.
     """
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    if x_test is not None and np.ndim(np.squeeze(x_test)) == 1 and np.shape(x_test)[-1] == 1:
+    if x_test is not None and (np.ndim(x_test) == 1 or np.shape(x_test)[-1] == 1):
         x = np.ravel(x_test)
         xlabel = "x"
     else:
