@@ -76,9 +76,10 @@ def _gaussian_abs_moment(mu, var):
 def crps(draws, y, sigma: float, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
     r"""Pointwise CRPS, :math:`E|Y - y| - \frac12 E|Y - Y'|`, of the Gaussian mixture.
 
-    The first term is exact over all draws. The second averages the closed form for each
-    pair of components over the first ``pairs`` draws (all pairs of them): exact when
-    ``T <= pairs``, otherwise an unbiased estimate for independent draws (MC passes are).
+    The first term is exact over all draws. The second, a mean over all :math:`T^2` pairs
+    of components, is exact when ``T <= pairs``; otherwise its mean over distinct pairs is
+    estimated from the first ``pairs`` draws (unbiased for independent draws, as MC passes
+    are) and its :math:`T` equal pairs are added exactly.
 
     Returns
     -------
@@ -86,7 +87,11 @@ def crps(draws, y, sigma: float, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
     """
     draws, y = _arrays(draws, y)
     first = _gaussian_abs_moment(y - draws, sigma**2).mean(0)
-    spread = np.asarray(_pair_spread(jnp.asarray(draws[:pairs]), 2 * sigma**2))
+    t, m = draws.shape[0], min(pairs, draws.shape[0])
+    all_pairs = np.asarray(_pair_spread(jnp.asarray(draws[:m]), 2 * sigma**2))
+    same = _gaussian_abs_moment(0.0, 2 * sigma**2)
+    distinct = (m * all_pairs - same) / (m - 1) if m > 1 else same
+    spread = (1 - 1 / t) * distinct + same / t
     return first - 0.5 * spread
 
 
