@@ -4,6 +4,12 @@ The schema is documented in ``models/README.md``. :func:`load_card` reads a card
 :class:`Card` and refuses anything it does not understand (unknown keys, wrong types,
 missing files, non-numeric or missing CSV values) with a :class:`CardError` that names the
 key or column and says how to fix it.
+
+A card is one of two kinds. A *linear* card (``[model]`` and ``[prior]``) sets a penalised
+linear fit beside the posterior of the prior it encodes: stages ``map``, ``posterior`` and,
+with ``[compare]``, ``sgd``. A *dropout* card (``[dropout]``) sets an MLP's MC-dropout
+predictive beside the posterior of the same network under the prior its weight decay
+implies: stage ``dropout``. ``[posterior]`` is the posterior's NUTS budget in both.
 """
 
 from __future__ import annotations
@@ -17,13 +23,23 @@ import numpy as np
 
 from bayes_reg import _validate
 from bayes_reg.conventions import CONVENTIONS, get_convention, to_prior
+from bayes_reg.dropout import LENGTHSCALE
 from bayes_reg.priors import Prior, prior_from_name
 from bayes_reg.sgd import OPTIMIZERS
 
-__all__ = ["Card", "CardError", "Data", "load_card", "load_data", "STAGES", "SOURCES"]
+__all__ = [
+    "Card",
+    "CardError",
+    "Data",
+    "DROPOUT_DEFAULTS",
+    "load_card",
+    "load_data",
+    "STAGES",
+    "SOURCES",
+]
 
-STAGES = ("map", "posterior", "sgd")
-SOURCES = ("d2l", "diabetes", "uci:DIR", "csv:FILE")
+STAGES = ("map", "posterior", "sgd", "dropout")
+SOURCES = ("d2l", "diabetes", "toy-gap", "uci:DIR", "csv:FILE")
 
 _SCHEMA = {
     "": {"title": str, "description": str, "seed": int},
@@ -34,6 +50,8 @@ _SCHEMA = {
         "standardize": bool,
         "test_fraction": float,
         "split": int,
+        "n": int,
+        "n_test": int,
     },
     "model": {"sigma": (float, dict), "intercept_scale": float},
     "prior": {
@@ -54,7 +72,31 @@ _SCHEMA = {
         "converge_epochs": int,
         "select_strengths": (list, dict),
     },
+    "dropout": {
+        "rate": float,
+        "tau": float,
+        "lengthscale": float,
+        "hidden": list,
+        "epochs": int,
+        "batch_size": int,
+        "learning_rate": float,
+        "passes": int,
+    },
 }
+
+#: Defaults of the optional ``[dropout]`` keys (``rate`` and ``tau`` have none: the
+#: precision is in the units of y, and the rate is the experiment).
+DROPOUT_DEFAULTS = {
+    "lengthscale": LENGTHSCALE,
+    "hidden": [50],
+    "epochs": 1000,
+    "batch_size": 32,
+    "learning_rate": 1e-3,
+    "passes": 1000,
+}
+
+#: The tables only a linear card has; a ``[dropout]`` card refuses them.
+_LINEAR_TABLES = ("model", "prior", "compare")
 
 
 class CardError(ValueError):
@@ -74,23 +116,56 @@ class Data:
 
 @dataclass(frozen=True)
 class Card:
-    """A validated card. ``raw`` keeps the TOML as read, for the report."""
+    """A validated card. ``raw`` keeps the TOML as read, for the report.
+
+    A dropout card has ``dropout`` (the ``[dropout]`` table with its defaults filled in)
+    and no linear model: ``sigma`` is ``None`` and ``prior_spec`` empty.
+    """
 
     path: Path
     title: str
     description: str
     seed: int
     data: dict
-    sigma: float | dict
+    sigma: float | dict | None
     intercept_scale: float | None
     prior_spec: dict
     posterior: dict
     compare: dict | None
     raw: dict = field(repr=False)
+    dropout: dict | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"dropout"`` for a card with ``[dropout]``, ``"linear"`` otherwise."""
+        return "linear" if self.dropout is None else "dropout"
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages this card can run (and runs when ``--only`` is not given)."""
+        if self.dropout is not None:
+            return ("dropout",)
+        return ("map", "posterior") + (("sgd",) if self.compare is not None else ())
+
+    def why_not(self, stage: str) -> str:
+        """Why ``stage`` is not one of :attr:`stages`, and what would make it one."""
+        if stage == "dropout":
+            return "stage 'dropout' needs a [dropout] table in the card"
+        if self.dropout is not None:
+            return (
+                f"stage {stage!r} fits a linear model, and a [dropout] card has none (no "
+                "[model] or [prior]); write the linear analysis as a card of its own"
+            )
+        return "stage 'sgd' needs a [compare] table in the card"
 
     def prior(self, n: int) -> Prior:
         """The prior on the weights; a penalty given as convention + strength is converted
         exactly for ``n`` training rows and the card's noise scale."""
+        if self.dropout is not None:
+            raise CardError(
+                "a [dropout] card has no linear-model prior: its prior is the one the weight "
+                "decay implies (see the dropout stage)"
+            )
         spec = self.prior_spec
         if "scale" in spec:
             return prior_from_name(spec.get("family", "gaussian"), spec["scale"])
@@ -132,6 +207,8 @@ def load_card(path: str | Path) -> Card:
     if "source" not in data:
         raise _fail("[data] source", "missing", f"choose one of {', '.join(SOURCES)}")
     _check_source(data, path.parent)
+    if "dropout" in raw:
+        return _dropout_card(path, raw, data)
     model = raw.get("model", {})
     if "sigma" not in model:
         raise _fail(
@@ -166,6 +243,87 @@ def load_card(path: str | Path) -> Card:
     card.strengths()  # validates the grids now, not after the first stage
     card.strengths("select_strengths")
     return card
+
+
+def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
+    """A card with ``[dropout]``: the dropout network against its Bayesian twin."""
+    for table in _LINEAR_TABLES:
+        if table in raw:
+            raise _fail(
+                f"[{table}]",
+                "a [dropout] card compares the dropout network with the Bayesian MLP, not a "
+                "linear model",
+                f"remove [{table}] (write the linear analysis as a card of its own)",
+            )
+    if data["source"] == "diabetes" or data["source"].startswith("csv:"):
+        if not data.get("test_fraction"):
+            raise _fail(
+                "[data] test_fraction",
+                f"a [dropout] card scores both predictives on test rows, and source "
+                f"{data['source']!r} has none",
+                "hold some out, e.g. test_fraction = 0.2",
+            )
+    dropout = _dropout(raw["dropout"])
+    posterior = {"method": "nuts", "chains": 4, "warmup": 1000, "draws": 1000}
+    posterior |= raw.get("posterior", {})
+    _validate_posterior(posterior)
+    if posterior["method"] == "exact":
+        raise _fail(
+            "[posterior] method",
+            "'exact' needs a conjugate model, and a neural network has no closed-form posterior",
+            'write method = "nuts" (or leave it out)',
+        )
+    posterior["method"] = "nuts"
+    return Card(
+        path,
+        raw.get("title", path.stem),
+        raw.get("description", ""),
+        int(raw.get("seed", 0)),
+        data,
+        None,
+        None,
+        {},
+        posterior,
+        None,
+        raw,
+        dropout,
+    )
+
+
+def _dropout(spec: dict) -> dict:
+    out = DROPOUT_DEFAULTS | spec
+    out["hidden"] = list(out["hidden"])
+    for key in ("rate", "tau"):
+        if key not in out:
+            raise _fail(
+                f"[dropout] {key}",
+                "missing",
+                "give the dropout probability `rate` (e.g. 0.05) and the model precision "
+                "`tau` in 1 / (units of y)^2 (e.g. 100 for a noise sd of 0.1)",
+            )
+    rate = out["rate"]
+    if not (math.isfinite(rate) and 0 < rate < 1):
+        raise _fail(
+            "[dropout] rate",
+            f"must lie in (0, 1), got {rate!r}",
+            "give the probability of dropping a unit, e.g. 0.05 (0 is no dropout: nothing "
+            "to compare)",
+        )
+    for key in ("tau", "lengthscale", "learning_rate"):
+        _positive(f"[dropout] {key}", out[key])
+    hidden = out["hidden"]
+    if not hidden or not all(
+        isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden
+    ):
+        raise _fail(
+            "[dropout] hidden",
+            f"must be a non-empty list of layer widths (whole numbers >= 1), got {hidden!r}",
+            "e.g. hidden = [50], or [50, 50] for two hidden layers",
+        )
+    for key in ("epochs", "batch_size", "passes"):
+        if out[key] < 1:
+            raise _fail(f"[dropout] {key}", f"must be >= 1, got {out[key]}", "fix its value")
+    return out
 
 
 def _check_schema(raw: dict) -> None:
@@ -227,12 +385,12 @@ def _positive(where: str, value) -> float:
 
 def _check_source(data: dict, base: Path) -> None:
     source = data["source"]
-    if source in ("d2l", "diabetes"):
-        if "target" in data:
-            raise _fail(
-                "[data] target", f"only csv sources name a target (source {source!r})", "remove it"
-            )
-    elif source.startswith(("uci:", "csv:")):
+    if source not in ("d2l", "diabetes", "toy-gap") and not source.startswith(("uci:", "csv:")):
+        raise _fail(
+            "[data] source", f"unknown source {source!r}", f"choose one of {', '.join(SOURCES)}"
+        )
+    _check_source_keys(data, source)
+    if source.startswith(("uci:", "csv:")):
         kind, _, rel = source.partition(":")
         file = (base / rel).resolve()
         if not file.exists():
@@ -249,10 +407,8 @@ def _check_source(data: dict, base: Path) -> None:
         data["_path"] = file
         if kind == "csv":
             _read_csv(file, data["target"])  # every cell checked now, before any computation
-    else:
-        raise _fail(
-            "[data] source", f"unknown source {source!r}", f"choose one of {', '.join(SOURCES)}"
-        )
+        else:
+            _check_split(file, data.get("split", 0))
     if "scale_y" in data:
         _positive("[data] scale_y", data["scale_y"])
     if "test_fraction" in data and not 0 <= data["test_fraction"] < 1:
@@ -260,6 +416,53 @@ def _check_source(data: dict, base: Path) -> None:
             "[data] test_fraction",
             f"must lie in [0, 1), got {data['test_fraction']}",
             "give the share of rows held out",
+        )
+    if source == "toy-gap":
+        if data.get("n", 2) < 2:
+            raise _fail(
+                "[data] n", f"must be >= 2, got {data['n']}", "give at least one row per cluster"
+            )
+        if data.get("n_test", 1) < 1:
+            raise _fail("[data] n_test", f"must be >= 1, got {data['n_test']}", "fix its value")
+
+
+#: Keys of ``[data]`` that only some sources take: key -> (the sources, their description).
+_SOURCE_KEYS = {
+    "target": (lambda s: s.startswith("csv:"), "csv sources"),
+    "standardize": (lambda s: s == "diabetes", "the diabetes source"),
+    "split": (lambda s: s.startswith("uci:"), "uci sources"),
+    "n": (lambda s: s == "toy-gap", "the toy-gap source"),
+    "n_test": (lambda s: s == "toy-gap", "the toy-gap source"),
+}
+
+
+def _check_source_keys(data: dict, source: str) -> None:
+    for key, (takes, which) in _SOURCE_KEYS.items():
+        if key in data and not takes(source):
+            raise _fail(f"[data] {key}", f"applies to {which} only, not to {source!r}", "remove it")
+    if source in ("d2l", "toy-gap") or source.startswith("uci:"):
+        if data.get("test_fraction"):
+            raise _fail(
+                "[data] test_fraction",
+                f"source {source!r} comes with its own test rows",
+                "remove test_fraction",
+            )
+
+
+def _check_split(directory: Path, split: int) -> None:
+    n_splits_file = directory / "n_splits.txt"
+    if not n_splits_file.is_file():
+        raise _fail(
+            "[data] source",
+            f"{n_splits_file} is missing",
+            "a uci: source names a directory in the UCI split format (see bayes_reg.uci)",
+        )
+    n_splits = int(np.loadtxt(n_splits_file))
+    if not 0 <= split < n_splits:
+        raise _fail(
+            "[data] split",
+            f"must lie in [0, {n_splits - 1}] for {directory.name}, got {split}",
+            "choose one of the directory's splits",
         )
 
 
@@ -365,6 +568,12 @@ def load_data(card: Card) -> Data:
     elif source == "diabetes":
         d = diabetes(standardize=spec.get("standardize", True))
         X, y, names = d.X, d.y, d.feature_names
+    elif source == "toy-gap":
+        from bayes_reg.data import toy_gap
+
+        d = toy_gap(n=spec.get("n", 100), n_test=spec.get("n_test", 200), seed=card.seed)
+        X, y, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
+        names = ["x"]
     elif source.startswith("uci:"):
         from bayes_reg.uci import load_uci
 

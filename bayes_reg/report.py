@@ -43,7 +43,8 @@ class RunResult:
 def run_card(
     card: Card, *, only=None, seed: int | None = None, progress: bool = True, log=print
 ) -> RunResult:
-    """Run the stages of ``card`` (``map``, ``posterior``, ``sgd``; default all it defines)."""
+    """Run the stages of ``card`` (``map``, ``posterior``, ``sgd`` of a linear card,
+    ``dropout`` of a dropout card; default all the card can run)."""
     import jax
     import numpyro.distributions as dist
 
@@ -55,36 +56,37 @@ def run_card(
     from bayes_reg.regression import linear_regression
     from bayes_reg.sgd import sgd_path
 
-    stages = tuple(only) if only else STAGES
-    for stage in stages:
-        if stage not in STAGES:
-            raise CardError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
-    if "sgd" in stages and card.compare is None:
-        raise CardError("stage 'sgd' needs a [compare] table in the card")
+    stages = _stages(card, only)
     seed = card.seed if seed is None else int(seed)
     data = load_data(card)
     X, y = data.X, data.y
     n = len(y)
+    timings = {}
+    summary = {
+        "card": str(card.path),
+        "title": card.title,
+        "kind": card.kind,
+        "seed": seed,
+        "stages": list(stages),
+        "data": card.data["source"],
+        "n_train": n,
+        "n_test": 0 if data.y_test is None else len(data.y_test),
+        "n_features": X.shape[1],
+        "versions": _versions(),
+        "device": str(jax.devices()[0]),
+        "platform": platform.platform(),
+    }
+    result = RunResult(card, xr.DataTree(), summary)
+    if card.dropout is not None:
+        result.sections.append(("The analysis", _dropout_intro(card, data), []))
+        _dropout_stage(card, data, seed, progress, log, result, timings)
+        summary["timings_s"] = timings
+        return result
+
     prior = card.prior(n)
     sigma = card.sigma if isinstance(card.sigma, float) else dist.HalfNormal(card.sigma["scale"])
     model_kw = {} if card.intercept_scale is None else {"intercept_scale": card.intercept_scale}
-    timings, summary = (
-        {},
-        {
-            "card": str(card.path),
-            "title": card.title,
-            "seed": seed,
-            "stages": list(stages),
-            "n_train": n,
-            "n_features": X.shape[1],
-            "prior": _prior_json(prior),
-            "sigma": card.sigma,
-            "versions": _versions(),
-            "device": str(jax.devices()[0]),
-            "platform": platform.platform(),
-        },
-    )
-    result = RunResult(card, xr.DataTree(), summary)
+    summary |= {"prior": _prior_json(prior), "sigma": card.sigma}
     result.sections.append(("The analysis", _intro(card, prior, n, X.shape[1]), []))
 
     if "posterior" in stages:
@@ -113,15 +115,7 @@ def run_card(
         summary["posterior"] = {
             "exact": post.exact,
             "sampler": post.tree.attrs.get("sampler"),
-            "diagnostics": {
-                "max_rhat": d.max_rhat,
-                "min_ess_bulk": d.min_ess_bulk,
-                "min_ess_tail": d.min_ess_tail,
-                "divergences": d.divergences,
-                "tree_depth_hits": d.max_tree_depth_hits,
-                "min_bfmi": d.min_bfmi,
-                "problems": list(d.problems),
-            },
+            "diagnostics": _diagnostics_json(d),
             "w_mean": _floats(post.tree["posterior"]["w"].mean(("chain", "draw"))),
             "w_sd": _floats(post.tree["posterior"]["w"].std(("chain", "draw"))),
             "b_mean": float(post.tree["posterior"]["b"].mean()),
@@ -259,6 +253,236 @@ def run_card(
 
     summary["timings_s"] = timings
     return result
+
+
+def _stages(card: Card, only) -> tuple[str, ...]:
+    """The stages to run: ``only`` (checked against the card), else all the card can run."""
+    if not only:
+        return card.stages
+    for stage in only:
+        if stage not in STAGES:
+            raise CardError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+    for stage in only:
+        if stage not in card.stages:
+            raise CardError(f"{card.why_not(stage)} (this card runs: {', '.join(card.stages)})")
+    return tuple(dict.fromkeys(only))
+
+
+def _dropout_stage(card: Card, data, seed: int, progress: bool, log, result, timings) -> None:
+    """MC dropout against the Bayesian MLP: the tree, the summary, the figures, the section."""
+    from bayes_reg import figures
+    from bayes_reg.compare_dropout import dropout_vs_posterior
+
+    cfg, budget = card.dropout, card.posterior
+    log(
+        f"dropout: rate {cfg['rate']:g}, tau {cfg['tau']:g}, hidden {cfg['hidden']}, "
+        f"{cfg['epochs']} epochs, {cfg['passes']} MC passes; NUTS {budget['chains']} chains x "
+        f"({budget['warmup']} + {budget['draws']})"
+    )
+    start = time.perf_counter()
+    cmp = dropout_vs_posterior(
+        data.X,
+        data.y,
+        data.X_test,
+        data.y_test,
+        dropout=cfg["rate"],
+        tau=cfg["tau"],
+        lengthscale=cfg["lengthscale"],
+        hidden=tuple(cfg["hidden"]),
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        learning_rate=cfg["learning_rate"],
+        passes=cfg["passes"],
+        chains=budget["chains"],
+        warmup=budget["warmup"],
+        draws=budget["draws"],
+        seed=seed,
+        progress=progress,
+    )
+    total = time.perf_counter() - start
+    timings |= {
+        "dropout_training": cmp.net.seconds,
+        "bnn_nuts": cmp.posterior.seconds,
+        "mc_dropout_and_scores": total - cmp.net.seconds - cmp.posterior.seconds,
+        "dropout": total,
+    }
+    settings = _dropout_settings(cmp, cfg, len(data.y))
+    result.tree = _dropout_tree(cmp, data, settings)
+    d = cmp.posterior.diagnostics
+    fsd, psd = cmp.by_input["function_sd_ratio"].values, cmp.by_input["sd_ratio"].values
+    result.summary["dropout"] = {
+        "settings": settings,
+        "metrics": {
+            str(source): {k: float(v) for k, v in cmp.metrics.sel(source=source).items()}
+            for source in cmp.metrics.source.values
+        },
+        "sd_ratio": {
+            "function": _spread(fsd),
+            "predictive": _spread(psd),
+            "share_function_below_1": float(np.mean(fsd < 1)),
+        },
+        "training": {
+            "final_loss": float(cmp.net.loss[-1]),
+            "seconds": cmp.net.seconds,
+        },
+        "bnn": {
+            "chains": budget["chains"],
+            "warmup": budget["warmup"],
+            "draws": budget["draws"],
+            "seconds": cmp.posterior.seconds,
+            "diagnostics_of": "f (the function at the test points)",
+            "diagnostics": _diagnostics_json(d),
+            "converged": bool(_bnn_converged(d)),
+        },
+    }
+    if data.X.shape[1] == 1:
+        result.figures["predictive_bands"] = figures.plot_predictive_bands(
+            cmp.by_input, data.X_test, data.X, data.y, truth=_truth(card)
+        )
+    result.figures["sd_ratio"] = figures.plot_sd_ratio(cmp.by_input, data.X_test, data.X)
+    result.figures["rank_f"] = _rank_f(result.tree)
+    result.sections.append(
+        _dropout_section(result.summary["dropout"], data, _truth(card) is not None)
+    )
+
+
+def _dropout_settings(cmp, cfg: dict, n: int) -> dict:
+    attrs = cmp.posterior.tree.attrs
+    return {
+        "rate": cfg["rate"],
+        "tau": cmp.net.tau,
+        "noise_sd": 1.0 / np.sqrt(cmp.net.tau),
+        "lengthscale": cfg["lengthscale"],
+        "weight_decay": cmp.net.weight_decay,
+        "weight_decay_formula": "lengthscale^2 (1 - rate) / (2 n_train tau), Keras convention",
+        "prior_sd_standardised": float(attrs["prior_scale_standardised"]),
+        "noise_sd_standardised": float(attrs["sigma_standardised"]),
+        "y_mean": cmp.net.scaling.y_mean,
+        "y_sd": cmp.net.scaling.y_sd,
+        "n_train": n,
+        "hidden": list(cfg["hidden"]),
+        "epochs": cfg["epochs"],
+        "batch_size": cfg["batch_size"],
+        "learning_rate": cfg["learning_rate"],
+        "passes": cfg["passes"],
+    }
+
+
+def _dropout_tree(cmp, data, settings: dict) -> xr.DataTree:
+    """The file's layout for a dropout card: the Bayesian MLP's posterior under ArviZ's own
+    group names, the MC-dropout draws beside it with the same ``f`` and ``test_obs``."""
+    bnn = cmp.posterior.tree
+    n_test = len(data.y_test)
+    test_obs = np.arange(n_test)
+    tree = xr.DataTree()
+    tree["posterior"] = bnn["posterior"].to_dataset()
+    tree["sample_stats"] = bnn["sample_stats"].to_dataset()
+    tree["observed_data"] = xr.Dataset(
+        {"y": ("obs", data.y)}, coords={"obs": np.arange(len(data.y))}
+    )
+    tree["constant_data"] = xr.Dataset(
+        {
+            "X": (("obs", "feature"), data.X),
+            "X_test": (("test_obs", "feature"), data.X_test),
+            "y_test": ("test_obs", data.y_test),
+        },
+        coords={
+            "obs": np.arange(len(data.y)),
+            "test_obs": test_obs,
+            "feature": list(data.feature_names),
+        },
+    )
+    attrs = {k: v for k, v in settings.items() if isinstance(v, int | float | str)}
+    mc = xr.Dataset(
+        {"f": (("pass", "test_obs"), cmp.mc.draws)},
+        coords={"pass": np.arange(cmp.mc.draws.shape[0]), "test_obs": test_obs},
+        attrs=attrs | {"hidden": np.asarray(settings["hidden"])},
+    )
+    mc["f"].attrs["description"] = (
+        "MC-dropout passes: the network with dropout on, in the units of y; the predictive "
+        "of each test point is the mixture over passes of N(f, 1 / tau)"
+    )
+    tree["mc_dropout"] = mc
+    net = cmp.net
+    layers = {}
+    for i, layer in enumerate(net.params):
+        layers[f"w{i}"] = ((f"in{i}", f"out{i}"), np.asarray(layer.w))
+        layers[f"b{i}"] = ((f"out{i}",), np.asarray(layer.b))
+    tree["dropout_net"] = xr.Dataset(
+        {"loss": ("epoch", np.asarray(net.loss, float))} | layers,
+        coords={"epoch": np.arange(1, len(net.loss) + 1)},
+        attrs={
+            "description": "the trained dropout network: weights act on standardised inputs "
+            "and predict the standardised target; loss is each epoch's mean minibatch objective",
+            "x_mean": np.asarray(net.scaling.x_mean, float),
+            "x_sd": np.asarray(net.scaling.x_sd, float),
+            "y_mean": net.scaling.y_mean,
+            "y_sd": net.scaling.y_sd,
+            "seconds": net.seconds,
+        },
+    )
+    tree["metrics"] = cmp.metrics
+    tree["by_input"] = cmp.by_input.assign_coords(test_obs=test_obs)
+    tree.attrs.update(bnn.attrs)
+    tree.attrs["model"] = (
+        f"Bayesian MLP {tuple(settings['hidden'])} (ReLU) with the Gaussian prior the dropout "
+        "network's weight decay implies, noise fixed at 1 / tau; groups posterior and "
+        "sample_stats are its NUTS run, mc_dropout the dropout network's passes"
+    )
+    return tree
+
+
+def _spread(values) -> dict:
+    return {
+        "min": float(np.min(values)),
+        "median": float(np.median(values)),
+        "max": float(np.max(values)),
+    }
+
+
+def _diagnostics_json(d) -> dict:
+    return {
+        "max_rhat": d.max_rhat,
+        "min_ess_bulk": d.min_ess_bulk,
+        "min_ess_tail": d.min_ess_tail,
+        "divergences": d.divergences,
+        "tree_depth_hits": d.max_tree_depth_hits,
+        "min_bfmi": d.min_bfmi,
+        "problems": list(d.problems),
+    }
+
+
+def _bnn_converged(d) -> bool:
+    """The chains agree on the function: R-hat, ESS and divergences (tree-depth hits make
+    sampling slow, not wrong)."""
+    from bayes_reg.inference import ESS_MIN, RHAT_MAX
+
+    return (
+        d.max_rhat <= RHAT_MAX
+        and min(d.min_ess_bulk, d.min_ess_tail) >= ESS_MIN
+        and d.divergences == 0
+    )
+
+
+def _truth(card: Card):
+    if card.data["source"] != "toy-gap":
+        return None
+    from bayes_reg.data import toy_gap_truth
+
+    c = card.data.get("scale_y", 1.0)
+    return lambda x: c * toy_gap_truth(x)
+
+
+def _rank_f(tree: xr.DataTree):
+    """Rank plots of f at four test points spread over the test set."""
+    import arviz_plots
+
+    n_test = tree["posterior"].sizes["test_obs"]
+    shown = sorted({int(i) for i in np.linspace(0, n_test - 1, 4)})
+    plot = arviz_plots.plot_rank_dist(
+        tree, var_names=["f"], coords={"test_obs": shown}, compact=False, backend="matplotlib"
+    )
+    return plot.get_viz("figure")
 
 
 def _rescaling_table(prior, n: int, sigma: float, c: float) -> list[dict]:
@@ -401,6 +625,142 @@ def _intro(card: Card, prior, n: int, d: int) -> str:
     )
 
 
+def _dropout_intro(card: Card, data) -> str:
+    src = card.data["source"]
+    return (
+        f"<p>{html.escape(card.description)}</p><p>Data: <code>{html.escape(src)}</code>, "
+        f"{len(data.y)} training rows, {len(data.y_test)} test rows, {data.X.shape[1]} "
+        f"input(s). A dropout network and the Bayesian network its weight decay implies "
+        "are trained and sampled on the same rows, with the same architecture, "
+        "standardisation and noise, and both predictives are scored on the test rows.</p>"
+    )
+
+
+_METRIC_COLUMNS = (
+    ("rmse", "RMSE", "{:.4g}"),
+    ("log_likelihood", "test log likelihood", "{:.4g}"),
+    ("crps", "CRPS", "{:.4g}"),
+    ("coverage_50", "coverage of 50%", "{:.0%}"),
+    ("coverage_90", "coverage of 90%", "{:.0%}"),
+    ("mean_sd", "mean predictive sd", "{:.4g}"),
+)
+
+
+def _dropout_section(s: dict, data, truth: bool):
+    st, bnn, d = s["settings"], s["bnn"], s["bnn"]["diagnostics"]
+    names = {"mc_dropout": "MC dropout", "posterior": "posterior (NUTS)"}
+    head = "".join(f"<th>{label}</th>" for _, label, _ in _METRIC_COLUMNS)
+    rows = "".join(
+        f"<tr><td>{names[source]}</td>"
+        + "".join(f"<td>{fmt.format(m[key])}</td>" for key, _, fmt in _METRIC_COLUMNS)
+        + "</tr>"
+        for source, m in s["metrics"].items()
+    )
+    table = f"<table class='summary'><tr><th></th>{head}</tr>{rows}</table>"
+    hidden = " → ".join(str(h) for h in st["hidden"])
+    explain = (
+        "<p><b>MC dropout</b> (Gal &amp; Ghahramani, 2016) keeps dropout switched on at "
+        f"prediction time: each of the T = {st['passes']} stochastic forward passes of the "
+        "trained network is one draw of the function f, and the predictive of a test point "
+        "is the mixture (1/T) Σ<sub>t</sub> N(f<sub>t</sub>(x), 1/τ). The network "
+        f"({data.X.shape[1]} → {hidden} → 1, ReLU) was trained with dropout rate "
+        f"p = {st['rate']:g} on the input and hidden layers, Adam ({st['epochs']} epochs, "
+        f"batch {st['batch_size']}, learning rate {st['learning_rate']:g}) and weight decay "
+        "<b>λ = l² (1 − p) / (2 N τ)</b> = "
+        f"{st['lengthscale']:g}² × (1 − {st['rate']:g}) / (2 × {st['n_train']} × "
+        f"{st['tau']:g}) = {st['weight_decay']:.4g}, with prior length-scale "
+        f"l = {st['lengthscale']:g}, N = {st['n_train']} training rows and model precision "
+        f"τ = {st['tau']:g} (noise sd 1/√τ = {st['noise_sd']:.4g} in the units of y). "
+        "That weight decay (Keras convention: mean squared error + λ Σ‖W‖² on the kernels, "
+        "on standardised inputs and target) is the MAP of a Gaussian prior "
+        "<b>N(0, s²)</b> on every weight with s = σ/√(Nλ) = "
+        f"{st['prior_sd_standardised']:.4g} in standardised units (σ = "
+        f"{st['noise_sd_standardised']:.4g} is the noise sd there); the biases get the same "
+        "prior, since a flat one makes a ReLU network's posterior improper. The posterior "
+        "of that same network under that prior, sampled by NUTS with the noise fixed at "
+        "1/τ, is what MC dropout approximates.</p><p>Both predictives add the same noise "
+        "1/τ to their draws of f, so <b>any difference between them is the spread of the "
+        "function itself</b>. The table scores both on the test rows: RMSE of the "
+        "predictive mean, mean test log likelihood (log-mean-exp over the draws), CRPS "
+        "(lower is better), how often the central 50% and 90% predictive intervals cover "
+        "the held-out y, and the mean predictive sd.</p>"
+    )
+    fr, pr = s["sd_ratio"]["function"], s["sd_ratio"]["predictive"]
+    bands = (
+        "<p>The first figure draws both predictives, mean ± 2 sd, over the training data"
+        + (" and the true function" if truth else "")
+        + ".</p>"
+        if data.X.shape[1] == 1
+        else ""
+    )
+    ratio = bands + (
+        "<p><b>Reading the ratio plot.</b> At each test point it shows MC dropout's sd over "
+        "the posterior's: of the function (orange) and of the predictive, noise included "
+        "(blue). Below 1, MC dropout is more confident than the posterior of its own "
+        "network; above 1, less. The predictive ratio is pulled towards 1 wherever the noise "
+        "1/τ dominates the function's spread"
+        + (
+            ". With one input the ratios are drawn over x: compare them where the training "
+            "inputs are dense with the gaps between them and the region beyond the data, "
+            "where the posterior widens."
+            if data.X.shape[1] == 1
+            else ". With more than one input the test points are sorted by the "
+            "posterior's function sd (left: where the posterior is surest)."
+        )
+        + f" Here the function-sd ratio runs from {fr['min']:.3g} to {fr['max']:.3g} "
+        f"(median {fr['median']:.3g}; below 1 at "
+        f"{s['sd_ratio']['share_function_below_1']:.0%} of the test points), the predictive "
+        f"ratio from {pr['min']:.3g} to {pr['max']:.3g} (median {pr['median']:.3g}).</p>"
+    )
+    verdict = (
+        "<p class='ok'>The chains agree on the function: R-hat ≤ 1.01, enough effective draws "
+        "and no divergences, so the posterior row of the table is a trustworthy reference.</p>"
+        if bnn["converged"]
+        else "<p class='warn'><b>The chains do not (yet) agree on the function</b>: the "
+        "posterior row of the table is not a reliable reference, and the comparison with "
+        "MC dropout says as much about the sampler as about dropout. More draws, a longer "
+        "warmup or a narrower prior (a larger length-scale) would help.</p>"
+    )
+    problems = (
+        "<ul class='warn'>" + "".join(f"<li>{html.escape(p)}</li>" for p in d["problems"]) + "</ul>"
+        if d["problems"]
+        else ""
+    )
+    depth = (
+        "<p>A draw at the maximum tree depth spent 1023 leapfrog steps: the posterior of a "
+        "network is narrow in some directions and long in others, so NUTS is slow here"
+        + (
+            "; with R-hat, ESS and divergences fine the draws are still usable.</p>"
+            if bnn["converged"]
+            else ", and a longer trajectory (or more draws) could explore further.</p>"
+        )
+        if d["tree_depth_hits"]
+        else ""
+    )
+    total = bnn["chains"] * bnn["draws"]
+    diagnostics = (
+        "<p><b>Has NUTS converged?</b> Hidden units can be permuted without changing the "
+        "function, so chains may sit in "
+        "different but equivalent modes of the weights and the weights' R-hat means little: "
+        "convergence is judged on the function values f at the test points. NUTS ran "
+        f"{bnn['chains']} chains × {bnn['draws']} draws after {bnn['warmup']} warmup in "
+        f"{bnn['seconds']:.0f} s. Over f: max R-hat {d['max_rhat']:.3f}, min bulk ESS "
+        f"{d['min_ess_bulk']:.0f} and min tail ESS {d['min_ess_tail']:.0f} (of {total} "
+        f"draws), {d['divergences']} divergent transitions, {d['tree_depth_hits']} of "
+        f"{total} draws at the maximum tree depth, min E-BFMI {d['min_bfmi']:.2f}. The rank "
+        "plots of f at four test points should be flat for every chain.</p>"
+        + verdict
+        + problems
+        + depth
+    )
+    text = explain + table + ratio + diagnostics
+    return (
+        "MC dropout against the posterior of the same network",
+        text,
+        ["predictive_bands", "sd_ratio", "rank_f"],
+    )
+
+
 def _posterior_section(post, result: RunResult):
     import arviz_plots
     import arviz_stats
@@ -524,7 +884,7 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto
 color:#222;line-height:1.5}h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;margin-top:2em}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}table.summary{border-collapse:collapse;
 font-size:.85em}table.summary td,table.summary th{border:1px solid #ddd;padding:2px 6px;
-text-align:right}.warn li{color:#a40000}.ok{color:#1a6b1a}code{background:#f4f4f4;
+text-align:right}.warn li,p.warn{color:#a40000}.ok{color:#1a6b1a}code{background:#f4f4f4;
 padding:0 3px}footer{margin-top:3em;font-size:.8em;color:#666}"""
 
 

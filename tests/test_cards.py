@@ -126,3 +126,138 @@ def test_uci_source_is_the_shipped_yacht_set(tmp_path):
     text = BASE.replace('source = "diabetes"', f'source = "uci:{yacht}"')
     data = load_data(load_card(_card(tmp_path, text)))
     assert data.X.shape == (277, 6) and data.X_test.shape == (31, 6)
+
+
+# --- dropout cards ------------------------------------------------------------------------
+
+DROPOUT = """
+[data]
+source = "toy-gap"
+[dropout]
+rate = 0.05
+tau = 100.0
+"""
+
+
+def test_a_dropout_card_runs_the_dropout_stage_with_documented_defaults(tmp_path):
+    card = load_card(_card(tmp_path, DROPOUT))
+    assert card.kind == "dropout" and card.stages == ("dropout",)
+    assert card.dropout == {
+        "rate": 0.05,
+        "tau": 100.0,
+        "lengthscale": 1e-2,
+        "hidden": [50],
+        "epochs": 1000,
+        "batch_size": 32,
+        "learning_rate": 1e-3,
+        "passes": 1000,
+    }
+    assert card.posterior == {"method": "nuts", "chains": 4, "warmup": 1000, "draws": 1000}
+    with pytest.raises(CardError, match="a \\[dropout\\] card has no linear-model prior"):
+        card.prior(100)
+
+
+def test_linear_cards_run_sgd_only_with_compare(tmp_path):
+    assert load_card(_card(tmp_path, BASE)).stages == ("map", "posterior")
+    assert load_card(CARDS_DIR / "diabetes-ridge.toml").stages == ("map", "posterior", "sgd")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ('colour = "red"', r"\[dropout\] colour: unknown key; known keys: rate, tau"),
+        ("rate = 0.05", r"\[dropout\] rate: missing"),  # the line is removed, see below
+        ("tau = 100.0", r"\[dropout\] tau: missing"),
+        ("rate = 1.0", r"\[dropout\] rate: must lie in \(0, 1\), got 1.0"),
+        ("rate = 0.0", r"\[dropout\] rate: must lie in \(0, 1\), got 0.0"),
+        ('rate = "high"', r"\[dropout\] rate: must be a number, got 'high'"),
+        ("tau = -1.0", r"\[dropout\] tau: must be > 0, got -1.0"),
+        ("tau = inf", r"\[dropout\] tau: must be > 0, got inf"),
+        ("lengthscale = 0.0", r"\[dropout\] lengthscale: must be > 0"),
+        ("learning_rate = -0.1", r"\[dropout\] learning_rate: must be > 0"),
+        ("hidden = []", r"\[dropout\] hidden: must be a non-empty list of layer widths"),
+        ("hidden = [50, 0]", r"\[dropout\] hidden: must be a non-empty list of layer widths"),
+        ("hidden = [50.5]", r"\[dropout\] hidden: must be a non-empty list of layer widths"),
+        ("hidden = 50", r"\[dropout\] hidden: must be a list, got 50"),
+        ("epochs = 0", r"\[dropout\] epochs: must be >= 1, got 0"),
+        ("epochs = 10.5", r"\[dropout\] epochs: must be a whole number, got 10.5"),
+        ("batch_size = true", r"\[dropout\] batch_size: must be a whole number, got True"),
+        ("passes = -5", r"\[dropout\] passes: must be >= 1, got -5"),
+    ],
+)
+def test_bad_dropout_keys_name_the_key(tmp_path, change, message):
+    key = change.split(" = ")[0]
+    lines = [line for line in DROPOUT.splitlines() if not line.startswith(f"{key} = ")]
+    if "missing" not in message:
+        lines.append(change)
+    with pytest.raises(CardError, match=message):
+        load_card(_card(tmp_path, "\n".join(lines) + "\n"))
+
+
+YACHT = Path(__file__).resolve().parent.parent / "bayes_reg" / "datasets" / "uci" / "yacht"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            DROPOUT + "[prior]\nfamily = 'gaussian'\nscale = 1.0\n",
+            r"\[prior\]: a \[dropout\] card compares the dropout network with the Bayesian "
+            r"MLP, not a linear model; remove \[prior\]",
+        ),
+        (DROPOUT + "[model]\nsigma = 1.0\n", r"\[model\]: a \[dropout\] card compares"),
+        (DROPOUT + '[posterior]\nmethod = "exact"\n', r"\[posterior\] method: 'exact' needs"),
+        (DROPOUT + "[posterior]\nchains = 0\n", r"\[posterior\] chains must be >= 1, got 0"),
+        (DROPOUT.replace('"toy-gap"', '"toy-gap"\nn = 1'), r"\[data\] n: must be >= 2, got 1"),
+        (DROPOUT.replace('"toy-gap"', '"toy-gap"\nn_test = 0'), r"\[data\] n_test: must be >= 1"),
+        (
+            DROPOUT.replace('"toy-gap"', '"toy-gap"\nsplit = 1'),
+            r"\[data\] split: applies to uci sources only, not to 'toy-gap'; remove it",
+        ),
+        (
+            DROPOUT.replace('"toy-gap"', '"toy-gap"\ntest_fraction = 0.2'),
+            r"\[data\] test_fraction: source 'toy-gap' comes with its own test rows",
+        ),
+        (
+            DROPOUT.replace('"toy-gap"', f'"uci:{YACHT}"\nsplit = 20'),
+            r"\[data\] split: must lie in \[0, 19\] for yacht, got 20",
+        ),
+        (
+            DROPOUT.replace('"toy-gap"', '"diabetes"'),
+            r"\[data\] test_fraction: a \[dropout\] card scores both predictives on test rows",
+        ),
+        (
+            BASE.replace('source = "diabetes"', 'source = "diabetes"\nn = 10'),
+            r"\[data\] n: applies to the toy-gap source only, not to 'diabetes'",
+        ),
+    ],
+)
+def test_bad_dropout_cards_are_refused(tmp_path, text, message):
+    with pytest.raises(CardError, match=message):
+        load_card(_card(tmp_path, text))
+
+
+def test_toy_gap_source_is_the_library_problem(tmp_path):
+    from bayes_reg.data import toy_gap
+
+    text = 'seed = 4\n[data]\nsource = "toy-gap"\nn = 30\nn_test = 25\n' + DROPOUT.split("\n", 3)[3]
+    data = load_data(load_card(_card(tmp_path, text)))
+    ref = toy_gap(n=30, n_test=25, seed=4)
+    assert data.feature_names == ["x"]
+    np.testing.assert_array_equal(data.X, ref.X_train)
+    np.testing.assert_array_equal(data.y_test, ref.y_test)
+    assert data.X_test.shape == (25, 1)
+
+
+def test_shipped_yacht_card_reads_the_package_copy():
+    from bayes_reg.uci import UCI_DIR
+
+    card = load_card(CARDS_DIR / "yacht-dropout.toml")
+    assert card.data["_path"] == (UCI_DIR / "yacht").resolve()
+    data = load_data(card)
+    assert data.X.shape == (277, 6) and data.X_test.shape == (31, 6)
+    rates = np.loadtxt(UCI_DIR / "yacht" / "dropout_rates.txt")
+    taus = np.loadtxt(UCI_DIR / "yacht" / "tau_values.txt")
+    # The rate and tau come from the protocol's grid.
+    assert np.isclose(rates, card.dropout["rate"]).any()
+    assert np.isclose(taus, card.dropout["tau"]).any()

@@ -102,7 +102,12 @@ def test_only_and_seed(card, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--only", "dropout"], "unknown stage 'dropout'"),
+        (["--only", "vi"], "unknown stage 'vi'; choose from map, posterior, sgd, dropout"),
+        (
+            ["--only", "dropout"],
+            "stage 'dropout' needs a [dropout] table in the card (this card runs: map, "
+            "posterior, sgd)",
+        ),
         (["--out", "/proc/forbidden/out"], "cannot write"),
     ],
 )
@@ -120,7 +125,13 @@ def test_unknown_card_exits_2(capsys):
 def test_cards_lists_the_shipped_cards(capsys):
     assert main(["cards"]) == 0
     out = capsys.readouterr().out
-    for name in ("d2l-weight-decay", "diabetes-lasso", "target-scale"):
+    for name in (
+        "d2l-weight-decay",
+        "diabetes-lasso",
+        "target-scale",
+        "toy-gap-dropout",
+        "yacht-dropout",
+    ):
         assert name in out
 
 
@@ -158,3 +169,125 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
     assert leftovers == []  # the results folder is only made once the computation is done
+
+
+# --- a dropout card, end to end -----------------------------------------------------------
+
+TINY_DROPOUT = """
+title = "tiny dropout"
+description = "MC dropout against NUTS on a few rows, with budgets that only a test wants."
+seed = 2
+[data]
+source = "toy-gap"
+n = 40
+n_test = 30
+[dropout]
+rate = 0.05
+tau = 100.0
+lengthscale = 2.0
+hidden = [10]
+epochs = 200
+passes = 200
+[posterior]
+chains = 2
+warmup = 100
+draws = 100
+"""
+
+
+@pytest.fixture(scope="module")
+def dropout_card(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cards") / "tiny-dropout.toml"
+    path.write_text(TINY_DROPOUT)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dropout_dir(dropout_card, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "dropout"
+    assert main(["run", str(dropout_card), "--out", str(out), "--only", "dropout", "--quiet"]) == 0
+    return out
+
+
+def test_dropout_run_writes_the_figures_into_the_report(dropout_dir):
+    names = {p.name for p in dropout_dir.iterdir()}
+    figures = {"predictive_bands", "sd_ratio", "rank_f"}
+    assert {"report.html", "posterior.nc", "summary.json"} | {f"{f}.png" for f in figures} <= names
+    html = (dropout_dir / "report.html").read_text()
+    for name in figures:
+        assert f"<img alt='{name}' src='data:image/png;base64," in html
+    assert "λ = l² (1 − p) / (2 N τ)" in html and "permuted" in html
+    assert "src='http" not in html
+
+
+def test_dropout_tree_has_the_named_groups_and_dims(dropout_dir):
+    import arviz_stats
+
+    tree = xr.open_datatree(dropout_dir / "posterior.nc", engine="h5netcdf")
+    assert {
+        "posterior",
+        "sample_stats",
+        "observed_data",
+        "constant_data",
+        "mc_dropout",
+        "dropout_net",
+        "metrics",
+        "by_input",
+    } <= set(tree.children)
+    mc = tree["mc_dropout"]
+    assert mc["f"].dims == ("pass", "test_obs") and mc["f"].shape == (200, 30)
+    assert tree["posterior"]["f"].dims == ("chain", "draw", "test_obs")
+    assert tree["posterior"]["f"].shape == (2, 100, 30)
+    assert tree["constant_data"]["X_test"].dims == ("test_obs", "feature")
+    assert tree["constant_data"]["X"].dims == ("obs", "feature")
+    assert list(tree["metrics"].source.values) == ["mc_dropout", "posterior"]
+    assert tree["by_input"]["function_sd_ratio"].dims == ("test_obs",)
+    assert tree["dropout_net"]["loss"].dims == ("epoch",)
+    # The weight decay of Gal & Ghahramani: l^2 (1 - p) / (2 N tau), N = 40 training rows.
+    assert mc.attrs["weight_decay"] == pytest.approx(2.0**2 * 0.95 / (2 * 40 * 100.0), rel=1e-12)
+    assert mc.attrs["tau"] == 100.0 and mc.attrs["rate"] == 0.05
+    # The test rows stored are the toy problem's own.
+    from bayes_reg.data import toy_gap
+
+    ref = toy_gap(n=40, n_test=30, seed=2)
+    np.testing.assert_array_equal(tree["constant_data"]["y_test"].values, ref.y_test)
+    # ArviZ reads the file as it is: the function's diagnostics straight from the groups.
+    table = arviz_stats.summary(tree, var_names=["f"])
+    assert len(table) == 30
+
+
+def test_dropout_summary_matches_the_stored_draws(dropout_dir):
+    summary = json.loads((dropout_dir / "summary.json").read_text())
+    assert summary["kind"] == "dropout" and summary["stages"] == ["dropout"]
+    d = summary["dropout"]
+    keys = {"rmse", "log_likelihood", "crps", "coverage_50", "coverage_90", "mean_sd"}
+    assert set(d["metrics"]) == {"mc_dropout", "posterior"}
+    assert all(set(m) == keys for m in d["metrics"].values())
+    assert {"rate", "tau", "weight_decay", "prior_sd_standardised", "lengthscale"} <= set(
+        d["settings"]
+    )
+    r = d["sd_ratio"]["function"]
+    assert 0 < r["min"] <= r["median"] <= r["max"]
+    assert {"max_rhat", "min_ess_bulk", "divergences", "problems"} <= set(d["bnn"]["diagnostics"])
+    assert {"dropout_training", "bnn_nuts", "dropout"} <= set(summary["timings_s"])
+    # The summary's numbers are those of the draws in posterior.nc (recomputed here by hand).
+    tree = xr.open_datatree(dropout_dir / "posterior.nc", engine="h5netcdf")
+    y_test = tree["constant_data"]["y_test"].values
+    f_mc = tree["mc_dropout"]["f"].values
+    f_post = tree["posterior"]["f"].values.reshape(-1, y_test.size)
+    for source, f in (("mc_dropout", f_mc), ("posterior", f_post)):
+        rmse = np.sqrt(np.mean((y_test - f.mean(0)) ** 2))
+        assert d["metrics"][source]["rmse"] == pytest.approx(rmse, rel=1e-10)
+        sd = np.sqrt(f.var(0) + 1 / 100.0)  # the shared noise 1 / tau
+        assert d["metrics"][source]["mean_sd"] == pytest.approx(sd.mean(), rel=1e-10)
+    ratio = f_mc.std(0) / f_post.std(0)
+    assert r["median"] == pytest.approx(np.median(ratio), rel=1e-10)
+
+
+def test_linear_stages_are_refused_on_a_dropout_card(dropout_card, tmp_path, capsys):
+    out = tmp_path / "x"
+    assert main(["run", str(dropout_card), "--out", str(out), "--only", "map", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "stage 'map' fits a linear model, and a [dropout] card has none" in err
+    assert "(this card runs: dropout)" in err
+    assert not out.exists()
