@@ -68,6 +68,9 @@ def mc_budget() -> int:
 
 OPTIMIZERS = ("adam", "sgd")
 
+#: A final epoch loss this many times the first one counts as diverged.
+_EXPLODED = 1e6
+
 
 def weight_decay_from_tau(
     tau: float, *, dropout: float, n: int, lengthscale: float = LENGTHSCALE
@@ -275,7 +278,18 @@ def train_runs(
             report=progress,
         )
         jax.block_until_ready(params)
-    return params, np.asarray(losses)
+    losses = np.asarray(losses)
+    # Standardised data start near a loss of 1; a NaN, inf or a millionfold rise is divergence.
+    diverged = ~np.isfinite(losses).all(axis=1) | ~(losses[:, -1] <= _EXPLODED * losses[:, 0])
+    if diverged.any():
+        i = int(np.argmax(diverged))
+        p, wd = float(np.ravel(dropout)[i]), float(np.ravel(weight_decay)[i])
+        raise ValueError(
+            f"training diverged (loss non-finite or over {_EXPLODED:g} times its first epoch's)"
+            f" in {int(diverged.sum())} run(s), the first with dropout {p:g} and weight_decay"
+            f" {wd:g}, at learning_rate {learning_rate}; lower learning_rate"
+        )
+    return params, losses
 
 
 def _check_training(X, y, hidden, dropout, epochs, batch_size, learning_rate, optimizer):

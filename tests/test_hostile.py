@@ -49,6 +49,7 @@ def _data(n=12, d=3, seed=0):
 
 X0, Y0 = _data()
 PATH = br.sgd_path(X0, Y0, [0.0, 1.0], lr=0.05, epochs=3, batch_size=4, record_weights=True)
+DROPOUT_NET = br.train_dropout(X0, Y0, tau=1.0, hidden=(4,), epochs=2, progress=False)
 
 
 @pytest.fixture
@@ -63,6 +64,7 @@ def no_compute(monkeypatch):
         ("bayes_reg.exact", ["_posterior", "_log_evidence", "_maximise"]),
         ("bayes_reg.sgd", ["_path"]),
         ("bayes_reg._nuts", ["sample"]),
+        ("bayes_reg.dropout", ["_train_runs", "_mc_runs"]),
     ]:
         for name in names:
             monkeypatch.setattr(f"{module}.{name}", forbidden)
@@ -87,6 +89,13 @@ ENTRY_POINTS = {
     ),
     "run_nuts": lambda X, y: br.run_nuts(
         br.linear_regression, X, y, prior=br.Gaussian(1.0), sigma=1.0, progress=False
+    ),
+    "train_dropout": lambda X, y: br.train_dropout(X, y, tau=1.0, epochs=1, progress=False),
+    "bnn_posterior": lambda X, y: br.bnn_posterior(
+        X, y, X0, tau=1.0, weight_decay=1e-3, hidden=(4,), progress=False
+    ),
+    "dropout_vs_posterior": lambda X, y: br.dropout_vs_posterior(
+        X, y, X0, Y0, tau=1.0, hidden=(4,), progress=False
     ),
 }
 
@@ -264,6 +273,11 @@ POSITIVE_ARGS = {
     "sigma         ": lambda v: br.sample_posterior(
         X0, Y0, prior=br.Gaussian(1.0), sigma=v, chains=1, draws=5, progress=False
     ),
+    "tau": lambda v: br.train_dropout(X0, Y0, tau=v, progress=False),
+    "weight_decay": lambda v: br.train_dropout(X0, Y0, weight_decay=v, progress=False),
+    "learning_rate": lambda v: br.train_dropout(X0, Y0, tau=1.0, learning_rate=v),
+    "tau ": lambda v: br.bnn_posterior(X0, Y0, X0, tau=v, weight_decay=1e-3, progress=False),
+    "weight_decay ": lambda v: br.bnn_posterior(X0, Y0, X0, tau=1.0, weight_decay=v),
 }
 
 
@@ -273,7 +287,8 @@ POSITIVE_ARGS = {
         (name, value, rule)
         for name in POSITIVE_ARGS
         for value, rule in BAD_POSITIVE
-        if not (name == "intercept_scale" and value is None)  # None: a flat prior
+        # None is legal there: a flat intercept prior; "not given" for one of tau/weight_decay
+        if not (name in ("intercept_scale", "tau", "weight_decay") and value is None)
     ],
     ids=lambda p: repr(p)[:12],
 )
@@ -306,6 +321,11 @@ COUNT_ARGS = {
         br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, max_tree_depth=v
     ),
     "draws ": lambda v: br.sample_posterior(X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, draws=v),
+    "epochs ": lambda v: br.train_dropout(X0, Y0, tau=1.0, epochs=v, progress=False),
+    "batch_size ": lambda v: br.train_dropout(X0, Y0, tau=1.0, batch_size=v, progress=False),
+    "hidden layer width": lambda v: br.train_dropout(X0, Y0, tau=1.0, hidden=(v,)),
+    "passes": lambda v: br.mc_dropout(DROPOUT_NET, X0, passes=v),
+    "chains  ": lambda v: br.bnn_posterior(X0, Y0, X0, tau=1.0, weight_decay=1e-3, chains=v),
 }
 
 BAD_COUNT = [
@@ -908,3 +928,23 @@ def test_linear_regression_refuses_a_negative_sigma():
         br.sample_posterior(X0, Y0, prior=br.Laplace(1.0), sigma=0.0)
     with pytest.raises(TypeError, match="prior must be Gaussian, Laplace or ElasticNet"):
         br.run_nuts(br.linear_regression, X0, Y0, prior="gaussian", sigma=1.0)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, NAN])
+def test_dropout_rates_outside_zero_one_are_refused(rate, no_compute):
+    with pytest.raises(ValueError, match=r"dropout must (lie in \[0, 1\)|be finite)"):
+        br.train_dropout(X0, Y0, dropout=rate, tau=1.0)
+
+
+def test_diverging_dropout_training_names_the_learning_rate():
+    with pytest.raises(ValueError, match=r"training diverged .* learning_rate 1e\+30"):
+        br.train_dropout(
+            X0,
+            Y0,
+            tau=1.0,
+            hidden=(4,),
+            epochs=3,
+            learning_rate=1e30,
+            optimizer="sgd",
+            progress=False,
+        )
