@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
@@ -29,6 +30,22 @@ class Draws(NamedTuple):
 
     samples: dict[str, jax.Array]
     stats: dict[str, jax.Array]
+
+
+def sample_stats(draws: Draws, max_tree_depth: int) -> dict[str, np.ndarray]:
+    """The sampler statistics under ArviZ's names, (chain, draw) each."""
+    stats = {k: np.asarray(v) for k, v in draws.stats.items()}
+    tree_depth = np.floor(np.log2(np.maximum(stats["num_steps"], 1))).astype(int) + 1
+    return {
+        "diverging": stats["diverging"],
+        "n_steps": stats["num_steps"],
+        "tree_depth": tree_depth,
+        "reached_max_tree_depth": tree_depth >= max_tree_depth,
+        "energy": stats["energy"],
+        "acceptance_rate": stats["accept_prob"],
+        "step_size": stats["step_size"],
+        "lp": -stats["potential_energy"],
+    }
 
 
 def split_kwargs(kwargs: dict) -> tuple[dict, tuple]:

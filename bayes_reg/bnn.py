@@ -188,18 +188,7 @@ def bnn_posterior(
     samples = {k: np.asarray(v) for k, v in out.samples.items()}
     f = _function_draws(samples, jnp.asarray(scaling.x(X_test)), len(hidden) + 1)
     samples["f"] = np.asarray(f) * scaling.y_sd + scaling.y_mean
-    stats = {k: np.asarray(v) for k, v in out.stats.items()}
-    tree_depth = np.floor(np.log2(np.maximum(stats["num_steps"], 1))).astype(int) + 1
-    sample_stats = {
-        "diverging": stats["diverging"],
-        "n_steps": stats["num_steps"],
-        "tree_depth": tree_depth,
-        "reached_max_tree_depth": tree_depth >= max_tree_depth,
-        "energy": stats["energy"],
-        "acceptance_rate": stats["accept_prob"],
-        "step_size": stats["step_size"],
-        "lp": -stats["potential_energy"],
-    }
+    sample_stats = _nuts.sample_stats(out, max_tree_depth)
     dims = {"f": ["test_obs"]}
     for i in range(len(hidden) + 1):
         dims[f"w{i}"], dims[f"b{i}"] = [f"in{i}", f"out{i}"], [f"out{i}"]

@@ -157,18 +157,7 @@ def run_nuts(
         jax.block_until_ready(out)
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in out.samples.items()}
-    stats = {k: np.asarray(v) for k, v in out.stats.items()}
-    tree_depth = np.floor(np.log2(np.maximum(stats["num_steps"], 1))).astype(int) + 1
-    sample_stats = {
-        "diverging": stats["diverging"],
-        "n_steps": stats["num_steps"],
-        "tree_depth": tree_depth,
-        "reached_max_tree_depth": tree_depth >= max_tree_depth,
-        "energy": stats["energy"],
-        "acceptance_rate": stats["accept_prob"],
-        "step_size": stats["step_size"],
-        "lp": -stats["potential_energy"],
-    }
+    sample_stats = _nuts.sample_stats(out, max_tree_depth)
     tree = _tree(
         model,
         samples,
