@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
-from scipy.special import logsumexp, ndtr
+from scipy.special import erf, logsumexp, ndtr
 from scipy.stats import norm
 
 __all__ = [
@@ -66,11 +66,11 @@ def log_likelihood(draws, y, sigma: float) -> np.ndarray:
     return logsumexp(log_pdf, axis=0) - np.log(draws.shape[0])
 
 
-def _gaussian_abs_moment(mu, var):
-    """E|Z| for Z ~ N(mu, var)."""
-    s = np.sqrt(var)
+def _gaussian_abs_moment(mu, var, xp=np, erf=erf):
+    """E|Z| for Z ~ N(mu, var); ``xp, erf`` are NumPy's or JAX's (inside a jit)."""
+    s = xp.sqrt(var)
     z = mu / s
-    return s * (2 * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) + z * (2 * ndtr(z) - 1))
+    return s * (2 * xp.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) + z * erf(z / np.sqrt(2)))
 
 
 def crps(draws, y, sigma: float, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
@@ -100,11 +100,8 @@ def _pair_spread(draws, var):
     """Mean over all pairs (t, s) of E|N(f_t - f_s, var)|, per point: (n,)."""
 
     def one_point(f):
-        z = (f[:, None] - f[None, :]) / jnp.sqrt(var)
-        return jnp.sqrt(var) * jnp.mean(
-            2 * jnp.exp(-0.5 * z * z) / jnp.sqrt(2 * jnp.pi)
-            + z * jax.scipy.special.erf(z / jnp.sqrt(2))
-        )
+        d = f[:, None] - f[None, :]
+        return jnp.mean(_gaussian_abs_moment(d, var, jnp, jax.scipy.special.erf))
 
     return jax.lax.map(one_point, draws.T)
 

@@ -335,15 +335,14 @@ def _dropout_stage(card: Card, data, seed: int, progress: bool, log, result, tim
             "converged": bool(_bnn_converged(d)),
         },
     }
+    truth = _truth(card)
     if data.X.shape[1] == 1:
         result.figures["predictive_bands"] = figures.plot_predictive_bands(
-            cmp.by_input, data.X_test, data.X, data.y, truth=_truth(card)
+            cmp.by_input, data.X_test, data.X, data.y, truth=truth
         )
     result.figures["sd_ratio"] = figures.plot_sd_ratio(cmp.by_input, data.X_test, data.X)
     result.figures["rank_f"] = _rank_f(result.tree)
-    result.sections.append(
-        _dropout_section(result.summary["dropout"], data, _truth(card) is not None)
-    )
+    result.sections.append(_dropout_section(result.summary["dropout"], data, truth is not None))
 
 
 def _dropout_settings(cmp, cfg: dict, n: int) -> dict:

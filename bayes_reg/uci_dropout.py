@@ -105,6 +105,7 @@ def _fit_and_score(
     scalings = [Scaling.fit(X, y) for X, y in train]
     X = np.stack([s.x(X) for s, (X, _) in zip(scalings, train, strict=True)]).astype(np.float32)
     y = np.stack([(y - s.y_mean) / s.y_sd for s, (_, y) in zip(scalings, train, strict=True)])
+    y = y.astype(np.float32)
     n = X.shape[1]
     decay = [
         weight_decay_from_tau(t, dropout=p, n=n, lengthscale=lengthscale)
@@ -112,7 +113,7 @@ def _fit_and_score(
     ]
     params, _ = train_runs(
         X,
-        y.astype(np.float32),
+        y,
         rates,
         decay,
         seeds,
@@ -214,19 +215,22 @@ def mc_dropout_protocol(
     train = [(data[k].X_train[: cut[k]], data[k].y_train[: cut[k]]) for k, _, _ in grid]
     valid = [(data[k].X_train[cut[k] :], data[k].y_train[cut[k] :]) for k, _, _ in grid]
     seeds = np.random.SeedSequence(seed).generate_state(len(grid) + len(splits))
-    _, val_ll = _fit_and_score(
-        train,
-        valid,
-        [p for _, p, _ in grid],
-        [t for _, _, t in grid],
-        seeds[: len(grid)],
+    settings = dict(
         hidden=hidden,
         epochs=epochs,
         passes=passes,
         batch_size=batch_size,
         lengthscale=lengthscale,
         progress=progress,
+    )
+    _, val_ll = _fit_and_score(
+        train,
+        valid,
+        [p for _, p, _ in grid],
+        [t for _, _, t in grid],
+        seeds[: len(grid)],
         label=f"{d.name}: grid",
+        **settings,
     )
     val_ll = val_ll.reshape(len(splits), rate_grid.size, tau_grid.size)
 
@@ -240,13 +244,8 @@ def mc_dropout_protocol(
         rates,
         taus,
         seeds[len(grid) :],
-        hidden=hidden,
-        epochs=epochs,
-        passes=passes,
-        batch_size=batch_size,
-        lengthscale=lengthscale,
-        progress=progress,
         label=f"{d.name}: retrain",
+        **settings,
     )
     return xr.Dataset(
         {
