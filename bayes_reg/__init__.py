@@ -4,7 +4,13 @@ Gaussian and Laplace priors recast L2 and L1 penalties as MAP estimation; conver
 between each framework's penalty convention and the prior are exact.
 """
 
+import jax as _jax
 import numpyro as _numpyro
+
+# The exact solvers need 64-bit floats (in float32, an ill-conditioned design silently gives
+# wrong MAPs): float64 is the default, as in the CLI and the tests. The dropout MLP still
+# trains in float32 through its own ``dtype`` argument, as Keras does.
+_jax.config.update("jax_enable_x64", True)
 
 # arviz_base registers numpyro as a lazy module when it is imported first; executing it now,
 # before any numpyro submodule is imported, keeps numpyro's submodule attributes intact.

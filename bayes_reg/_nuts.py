@@ -70,21 +70,19 @@ def sample(
     draws: int,
     target_accept: float,
     max_tree_depth: int,
-    progress: bool = False,
 ) -> Draws:
     """Run ``chains`` NUTS chains of ``model(*args, **kwargs)``; compiled once per shape.
 
-    With ``progress``, the program reports to the open :class:`bayes_reg._progress.progress_bar`.
+    The program reports to the open :class:`bayes_reg._progress.progress_bar`, if any; it is
+    the same program either way, so showing a bar cannot change the draws.
     """
     dynamic, static = split_kwargs(kwargs)
-    program = _program(
-        model, static, chains, warmup, draws, target_accept, max_tree_depth, progress
-    )
+    program = _program(model, static, chains, warmup, draws, target_accept, max_tree_depth)
     return program(key, args, dynamic)
 
 
 @functools.lru_cache(maxsize=32)
-def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth, report):
+def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth):
     static_kwargs = dict(static)
 
     def one_chain(key, args, dynamic):
@@ -106,8 +104,7 @@ def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth
 
         def step(state, i):
             state = sample_kernel(state, model_args=args, model_kwargs=kwargs)
-            if report:
-                report_every(i, _PROGRESS_EVERY)
+            report_every(i, _PROGRESS_EVERY)
             return state, state
 
         state, _ = jax.lax.scan(lambda s, i: (step(s, i)[0], None), state, jnp.arange(warmup))

@@ -34,11 +34,23 @@ def report_every(i, every: int) -> None:
     )
 
 
+def _on_terminal() -> bool:
+    """Whether standard output is a terminal (a bar redrawn into a file or pipe is noise)."""
+    from rich.console import Console
+
+    return Console().is_terminal
+
+
 class progress_bar:
-    """A rich progress bar over a compiled run's steps (a no-op when disabled)."""
+    """A rich progress bar over a compiled run's steps.
+
+    A no-op when disabled or when standard output is not a terminal. The compiled programs
+    report whether or not a bar is open, so showing one never changes a result.
+    """
 
     def __init__(self, enabled: bool, total: int, label: str = "sampling"):
-        self.enabled, self.total, self.label = enabled, total, label
+        self.enabled = enabled and _on_terminal()
+        self.total, self.label = total, label
 
     def __enter__(self):
         if not self.enabled:

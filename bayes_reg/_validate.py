@@ -198,3 +198,18 @@ def finite_result(what: str, hint: str, *arrays) -> None:
     """Refuse to hand back a NaN or infinite result: say what overflowed and what to change."""
     if not all(np.isfinite(np.asarray(a)).all() for a in arrays):
         raise ValueError(f"{what} is not finite in floating point: {hint}")
+
+
+def require_x64(what: str) -> None:
+    """Refuse to run an exact solver in float32, where its answer can be silently wrong.
+
+    Importing bayes_reg turns JAX's 64-bit mode on; this catches a caller who turned it off.
+    """
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        raise RuntimeError(
+            f"{what} needs 64-bit floats, but JAX's x64 mode is off (jax_enable_x64=False): in "
+            "float32 an ill-conditioned design gives wrong answers without warning. Turn it "
+            'back on with jax.config.update("jax_enable_x64", True) before calling it.'
+        )

@@ -126,6 +126,7 @@ def bnn_posterior(
     warmup: int = 1000,
     draws: int = 1000,
     seed: int = 0,
+    target_accept: float = 0.8,
     max_tree_depth: int = 10,
     progress: bool = True,
 ) -> BNNPosterior:
@@ -146,7 +147,7 @@ def bnn_posterior(
     hidden : tuple of int
     bias_prior : Gaussian, optional
         Prior of the biases in standardised units; default the weights' prior.
-    chains, warmup, draws, seed, max_tree_depth, progress
+    chains, warmup, draws, seed, target_accept, max_tree_depth, progress
         NUTS budget and settings, as :func:`bayes_reg.run_nuts`.
 
     Returns
@@ -158,10 +159,16 @@ def bnn_posterior(
     tau = _validate.positive("tau", tau)
     weight_decay = _validate.positive("weight_decay", weight_decay)
     hidden = tuple(_validate.positive_int("hidden layer width", h) for h in hidden)
-    chains, warmup, draws = (
+    chains, warmup, draws, max_tree_depth = (
         _validate.positive_int(k, v)
-        for k, v in (("chains", chains), ("warmup", warmup), ("draws", draws))
+        for k, v in (
+            ("chains", chains),
+            ("warmup", warmup),
+            ("draws", draws),
+            ("max_tree_depth", max_tree_depth),
+        )
     )
+    _validate.fraction("target_accept", target_accept, low_open=True, high_open=True)
     scaling = Scaling.fit(X, y)
     sigma = 1.0 / math.sqrt(tau) / scaling.y_sd
     prior = implied_prior(weight_decay, n=X.shape[0], sigma=sigma)
@@ -179,9 +186,8 @@ def bnn_posterior(
             chains=chains,
             warmup=warmup,
             draws=draws,
-            target_accept=0.8,
+            target_accept=target_accept,
             max_tree_depth=max_tree_depth,
-            progress=progress,
         )
         jax.block_until_ready(out)
     seconds = time.perf_counter() - start

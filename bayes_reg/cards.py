@@ -61,7 +61,14 @@ _SCHEMA = {
         "strength": float,
         "l1_ratio": float,
     },
-    "posterior": {"method": str, "chains": int, "warmup": int, "draws": int},
+    "posterior": {
+        "method": str,
+        "chains": int,
+        "warmup": int,
+        "draws": int,
+        "target_accept": float,
+        "max_tree_depth": int,
+    },
     "compare": {
         "optimizer": str,
         "strengths": (list, dict),
@@ -99,6 +106,16 @@ DROPOUT_DEFAULTS = {
 _LINEAR_TABLES = ("model", "prior", "compare")
 
 
+#: NUTS's budget and settings when a card's [posterior] does not say.
+_NUTS_DEFAULTS = {
+    "chains": 4,
+    "warmup": 1000,
+    "draws": 1000,
+    "target_accept": 0.8,
+    "max_tree_depth": 10,
+}
+
+
 class CardError(ValueError):
     """A card that cannot be run as written; the message names the key and the fix."""
 
@@ -134,6 +151,11 @@ class Card:
     compare: dict | None
     raw: dict = field(repr=False)
     dropout: dict | None = None
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        """The files and folders a run of this card reads (the card, a CSV or UCI folder)."""
+        return (self.path, *([self.data["_path"]] if "_path" in self.data else []))
 
     @property
     def kind(self) -> str:
@@ -221,7 +243,7 @@ def load_card(path: str | Path) -> Card:
     if intercept is not None:
         intercept = _positive("[model] intercept_scale", intercept)
     prior_spec = _prior_spec(raw.get("prior", {}))
-    posterior = {"method": "auto", "chains": 4, "warmup": 1000, "draws": 1000}
+    posterior = {"method": "auto"} | _NUTS_DEFAULTS
     posterior |= raw.get("posterior", {})
     _validate_posterior(posterior)
     compare = raw.get("compare")
@@ -264,7 +286,7 @@ def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
                 "hold some out, e.g. test_fraction = 0.2",
             )
     dropout = _dropout(raw["dropout"])
-    posterior = {"method": "nuts", "chains": 4, "warmup": 1000, "draws": 1000}
+    posterior = {"method": "nuts"} | _NUTS_DEFAULTS
     posterior |= raw.get("posterior", {})
     _validate_posterior(posterior)
     if posterior["method"] == "exact":
@@ -506,8 +528,14 @@ def _prior_spec(spec: dict) -> dict:
 def _validate_posterior(posterior: dict) -> None:
     try:
         _validate.one_of("[posterior] method", posterior["method"], ("auto", "exact", "nuts"))
-        for key in ("chains", "warmup", "draws"):
+        for key in ("chains", "warmup", "draws", "max_tree_depth"):
             _validate.positive_int(f"[posterior] {key}", posterior[key])
+        _validate.fraction(
+            "[posterior] target_accept",
+            posterior["target_accept"],
+            low_open=True,
+            high_open=True,
+        )
     except (ValueError, TypeError) as err:
         raise CardError(str(err)) from None
 

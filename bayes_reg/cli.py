@@ -61,7 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("card", help="path to a card (.toml), or the name of a shipped card")
-    run.add_argument("--out", required=True, help="output directory (replaced when complete)")
+    run.add_argument(
+        "--out",
+        required=True,
+        help="output folder: new, empty, or a previous result of bayes-reg (replaced when the "
+        "new one is complete); any other folder is refused",
+    )
     run.add_argument("--seed", type=int, help="override the card's seed")
     run.add_argument(
         "--only",
@@ -224,9 +229,11 @@ def _run(card_name: str, out: str, *, seed=None, only=None, quiet=False) -> Path
     from bayes_reg.cache import enable_compilation_cache
     from bayes_reg.cards import load_card
     from bayes_reg.report import run_card, write_outputs
+    from bayes_reg.results_dir import check_out_dir
 
     card = load_card(_find_card(card_name))
-    parent = Path(out).resolve().parent
+    check_out_dir(out, protected=card.inputs)  # before any computation, and again at the end
+    parent = Path(out).expanduser().resolve().parent
     try:  # checked before any computation, not after it
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -72,6 +72,8 @@ def posterior_draws(
     draws: int = 1000,
     seed: int = 0,
     progress: bool = False,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
 ) -> PosteriorDraws:
     """Draws from the posterior of :func:`~bayes_reg.regression.linear_regression`.
 
@@ -85,8 +87,9 @@ def posterior_draws(
     method : {"auto", "exact", "nuts"}
         As in :func:`~bayes_reg.inference.sample_posterior`: exact i.i.d. draws where the
         posterior is conjugate (``"auto"``), or NUTS.
-    chains, warmup, draws, seed, progress
-        Sampler budget; exact sampling draws ``chains * draws`` and ignores ``warmup``.
+    chains, warmup, draws, seed, progress, target_accept, max_tree_depth
+        Sampler budget and NUTS settings; exact sampling draws ``chains * draws`` and
+        ignores the rest.
 
     Returns
     -------
@@ -112,6 +115,8 @@ def posterior_draws(
         draws=draws,
         seed=seed,
         progress=progress,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
     )
     post = result.tree["posterior"]
     w = post["w"].stack(sample=("chain", "draw")).transpose("sample", "feature").values
@@ -164,6 +169,8 @@ def compare_path(
     draws: int = 1000,
     seed: int = 0,
     progress: bool = False,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
 ) -> xr.Dataset:
     r"""The trained weights of ``path`` against the MAP and the posterior of their prior.
 
@@ -182,8 +189,8 @@ def compare_path(
         (strength 0 is no prior at all).
     method : {"auto", "exact", "nuts"}
         How to draw the posterior; see :func:`posterior_draws`.
-    chains, warmup, draws, seed, progress
-        Sampler budget (NUTS runs once per strength).
+    chains, warmup, draws, seed, progress, target_accept, max_tree_depth
+        Sampler budget and NUTS settings (NUTS runs once per strength).
 
     Returns
     -------
@@ -243,6 +250,8 @@ def compare_path(
             draws=draws,
             seed=seed,
             progress=progress,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
         )
         median = np.median(post.w, 0)
         low, high = np.quantile(post.w, [lo_q, hi_q], axis=0)

@@ -91,6 +91,7 @@ def dropout_vs_posterior(
     chains: int = 4,
     warmup: int = 500,
     draws: int = 500,
+    target_accept: float = 0.8,
     max_tree_depth: int = 10,
     seed: int = 0,
     progress: bool = True,
@@ -110,6 +111,8 @@ def dropout_vs_posterior(
         MC-dropout passes.
     chains, warmup, draws, max_tree_depth : int
         NUTS budget and tree depth (:func:`~bayes_reg.bnn.bnn_posterior`).
+    target_accept : float
+        NUTS's target acceptance rate (raise it towards 1 when draws diverge).
     seed : int
         Seeds training, the MC passes and the sampler.
 
@@ -142,6 +145,8 @@ def dropout_vs_posterior(
         warmup=warmup,
         draws=draws,
         seed=seed,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
         progress=progress,
     )
     metrics, by_input = compare_predictives(mc, posterior.draws, y_test)

@@ -189,7 +189,7 @@ def _batches(key, n: int, batch_size: int):
     return order.reshape(n_batches, batch_size), mask.reshape(n_batches, batch_size)
 
 
-@partial(jax.jit, static_argnames=("sizes", "epochs", "batch_size", "optimizer", "report"))
+@partial(jax.jit, static_argnames=("sizes", "epochs", "batch_size", "optimizer"))
 def _train_runs(
     X,
     y,
@@ -202,7 +202,6 @@ def _train_runs(
     epochs,
     batch_size,
     optimizer,
-    report,
 ):
     """Train one network per run (leading axis of ``X``, ``y``, rates, decays and seeds)."""
     opt = _optimizer(optimizer, learning_rate)
@@ -233,8 +232,9 @@ def _train_runs(
         state, loss = jax.vmap(run_epoch, in_axes=(0, 0, 0, 0, 0, 0, None))(
             state, X, y, dropout, weight_decay, seeds, e
         )
-        if report:
-            report_every(e, every)
+        # Always compiled in: whether a bar is shown must not change the program (and with it
+        # XLA's fusion and rounding); with no bar open the callback does nothing.
+        report_every(e, every)
         return state, loss
 
     state, losses = jax.lax.scan(epoch, jax.vmap(init)(seeds), jnp.arange(epochs))
@@ -275,7 +275,6 @@ def train_runs(
             epochs=epochs,
             batch_size=batch_size,
             optimizer=optimizer,
-            report=progress,
         )
         jax.block_until_ready(params)
     losses = np.asarray(losses)

@@ -103,6 +103,7 @@ def exact_posterior(
     >>> post.w_mean.round(6).tolist()
     [0.5, -0.5]
     """
+    _validate.require_x64("exact_posterior")
     X, y = _validate.design(X, y, min_rows=1)
     g = _validate.positive("prior_scale", prior_scale)
     sigma = _validate.positive("sigma", sigma)
@@ -193,6 +194,7 @@ def nig_posterior(
     :math:`b_n = b_0 + (y^\top y - m^\top A m)/2`, where :math:`n_\text{flat}` is 1 for a
     flat intercept (integrating it out removes one degree of freedom) and 0 otherwise.
     """
+    _validate.require_x64("nig_posterior")
     X, y = _validate.design(X, y, min_rows=1)
     g = _validate.positive("prior_scale", prior_scale)
     a0 = _validate.positive("concentration", concentration)
@@ -225,6 +227,7 @@ def log_evidence(X: ArrayLike, y: ArrayLike, *, prior_scale: float, sigma: float
     Computed through the posterior (O(d³ + n d²)) so that it stays cheap for n ≫ d;
     for d > n it is the same number.
     """
+    _validate.require_x64("log_evidence")
     X, y = _validate.design(X, y)
     g = _validate.positive("prior_scale", prior_scale)
     sigma = _validate.positive("sigma", sigma)
@@ -281,6 +284,7 @@ def _maximise(Xc, yc, start, fixed_sigma):
 
 def best_prior_scale(X: ArrayLike, y: ArrayLike, *, sigma: float) -> float:
     """The prior scale ``g`` that maximises :func:`log_evidence` for a known ``sigma``."""
+    _validate.require_x64("best_prior_scale")
     X, y = _validate.design(X, y)
     sigma = _validate.positive("sigma", sigma)
     _validate.informative(X, y, "the evidence-maximising prior scale")
@@ -303,6 +307,7 @@ def fit_evidence(X: ArrayLike, y: ArrayLike) -> EvidenceFit:
     The same objective as scikit-learn's ``BayesianRidge`` with its Gamma hyperpriors
     switched off: ``lambda_ = 1 / prior_scale²`` and ``alpha_ = 1 / sigma²``.
     """
+    _validate.require_x64("fit_evidence")
     X, y = _validate.design(X, y)
     _validate.informative(X, y, "the evidence-maximising (prior scale, sigma)")
     Xc, yc = _centre(X, y)

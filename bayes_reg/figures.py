@@ -9,6 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib import ticker
 
 from bayes_reg.compare import INTERVAL
 
@@ -24,22 +25,83 @@ __all__ = [
 
 _SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
 _LABELS = {"mc_dropout": ("MC dropout", _SGD), "posterior": ("posterior (NUTS)", _POST)}
+#: The most coefficients a one-row-per-coefficient figure draws unless told which.
+_MAX_ROWS = 30
+_PATH_TITLE = "Regularisation path: SGD and MAP inside the posterior"
 
 
-def _features(comparison: xr.Dataset, features, k: int = 6):
+def _features(comparison: xr.Dataset, features, k: int = 6) -> tuple[list, str]:
+    """The features to draw, and how they were chosen (for :func:`_cut_note`).
+
+    Without ``features``: the ``k`` largest ``|w_map|`` at the weakest strength.
+    """
+    names = list(comparison.feature.values)
     if features is not None:
-        return list(features)
+        feats = list(features)
+        return feats, "first" if feats == names[: len(feats)] else "a selection"
     # The k coefficients that matter most under the weakest prior.
-    size = np.abs(comparison.w_map.isel(strength=0).values)
-    return list(comparison.feature.values[np.argsort(size)[::-1][:k]])
+    weakest = int(np.argmin(comparison.strength.values))
+    size = np.abs(comparison.w_map.isel(strength=weakest).values)
+    feats = [names[i] for i in np.argsort(size)[::-1][:k]]
+    strength = float(comparison.strength.values[weakest])
+    return feats, f"largest |MAP| at the weakest strength ({strength:.3g})"
 
 
-def plot_path(comparison: xr.Dataset, features=None) -> plt.Figure:
+def _cut_note(shown: int, total: int, how: str) -> str:
+    """A title's note saying which features a figure shows, or ``""`` if it shows them all.
+
+    >>> _cut_note(30, 200, "first"), _cut_note(6, 10, "a selection"), _cut_note(8, 8, "first")
+    ('first 30 of 200 features', '6 of 10 features, a selection', '')
+    """
+    if shown >= total:
+        return ""
+    if how == "first":
+        return f"first {shown} of {total} features"
+    return f"{shown} of {total} features, {how}"
+
+
+def _with_note(title: str, note: str) -> str:
+    return f"{title}\n{note}" if note else title
+
+
+def _log_strength_axis(ax: plt.Axes, strengths) -> None:
+    """A log x axis for ``strengths`` whose tick labels do not collide.
+
+    Matplotlib labels minor ticks (2×10⁰, 3×10⁰, …) when the axis spans only a decade or
+    so, and those labels overlap. Over at most two decades the ticks are 1, 2 and 5 per
+    decade, written plainly (0.5, 1, 2, 5); over more, at most six powers of ten. Minor
+    ticks are never labelled.
+    """
+    ax.set_xscale("log")
+    s = np.asarray(strengths, dtype=float)
+    s = s[s > 0]
+    decades = np.log10(s.max() / s.min()) if s.size else 0.0
+    if decades <= 2:
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        ax.xaxis.set_major_locator(ticker.LogLocator(numticks=6))
+        ax.xaxis.set_major_formatter(ticker.LogFormatterSciNotation())
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def plot_path(comparison: xr.Dataset, features=None, *, title: str | None = None) -> plt.Figure:
     """SGD and MAP coefficients over the strength, inside the posterior's 94% intervals.
 
-    One panel per coefficient (default: the six largest under the weakest prior).
+    One panel per coefficient (default: the six largest ``|MAP|`` under the weakest prior).
+
+    Parameters
+    ----------
+    comparison : xarray.Dataset
+        A result of :func:`~bayes_reg.compare.compare_path`.
+    features : list, optional
+        The features to draw, one panel each.
+    title : str, optional
+        The figure's title (default "Regularisation path: SGD and MAP inside the
+        posterior"); say which path it is when a report draws more than one. When the
+        figure leaves features out, a second line says which ones it shows.
     """
-    feats = _features(comparison, features)
+    feats, how = _features(comparison, features)
     ncols = min(3, len(feats))
     nrows = int(np.ceil(len(feats) / ncols))
     fig, axes = plt.subplots(
@@ -60,14 +122,15 @@ def plot_path(comparison: xr.Dataset, features=None) -> plt.Figure:
         ax.plot(s, c.w_map, color=_MAP, lw=1.5, ls="--", label="MAP")
         ax.plot(s, c.w_sgd, "o", color=_SGD, ms=4, label="SGD")
         ax.axhline(0, color="grey", lw=0.5)
-        ax.set_xscale("log")
+        _log_strength_axis(ax, s)
         ax.set_title(f"w[{f}]", fontsize=10)
     for ax in axes.flat[len(feats) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel(f"strength ({comparison.attrs.get('convention', '')} convention)")
     axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle("Regularisation path: SGD and MAP inside the posterior", fontsize=11)
+    note = _cut_note(len(feats), comparison.sizes["feature"], how)
+    fig.suptitle(_with_note(_PATH_TITLE if title is None else title, note), fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -91,7 +154,7 @@ def plot_strength_choice(choice: xr.Dataset, path: xr.Dataset | None = None) -> 
             if f"{name}_loss" in path:
                 final = path[f"{name}_loss"].isel(epoch=-1)[keep]
                 ax.plot(sp[keep], final, ":", color=color, label=f"{name} (SGD budget)")
-    ax.set_xscale("log")
+    _log_strength_axis(ax, s if path is None else np.concatenate([s, path.strength.values]))
     ax.set_yscale("log")
     ax.set_xlabel(f"strength ({choice.attrs.get('convention', '')} convention)")
     ax.set_ylabel("loss, mean(r²/2)")
@@ -140,13 +203,20 @@ def _coefficient_intervals(feats, low, high, mean, w_map, w_sgd=None, title=None
 
 
 def plot_forest(comparison: xr.Dataset, strength: float, features=None) -> plt.Figure:
-    """Per coefficient at one strength: posterior mean and 94% interval, MAP and SGD."""
-    c = comparison.sel(strength=strength, method="nearest")
-    feats = list(c.feature.values) if features is None else list(features)
-    if len(feats) > 30 and features is None:
-        feats = _features(comparison, None, k=30)
-    c = c.sel(feature=feats)
-    title = f"strength {float(c.strength):.3g} (prior scale {float(c.prior_scale):.3g})"
+    """Per coefficient at one strength: posterior mean and 94% interval, MAP and SGD.
+
+    Without ``features`` all coefficients are drawn, or, of more than 30, the 30 largest
+    ``|MAP|`` under the weakest prior; the title then says so.
+    """
+    if features is None and comparison.sizes["feature"] <= _MAX_ROWS:
+        features = list(comparison.feature.values)
+    feats, how = _features(comparison, features, k=_MAX_ROWS)
+    c = comparison.sel(strength=strength, method="nearest").sel(feature=feats)
+    title = _with_note(
+        f"Coefficients at strength {float(c.strength):.3g} "
+        f"(prior scale {float(c.prior_scale):.3g}): posterior, MAP, SGD",
+        _cut_note(len(feats), comparison.sizes["feature"], how),
+    )
     return _coefficient_intervals(
         feats, c.post_low, c.post_high, c.post_mean, c.w_map, c.w_sgd, title
     )
@@ -166,15 +236,27 @@ def plot_map_gap(gap: xr.DataArray) -> plt.Figure:
     return fig
 
 
-def plot_posterior_vs_map(posterior: xr.Dataset, w_map, max_features: int = 30) -> plt.Figure:
-    """Each weight's posterior mean and 94% interval, with the MAP estimate as a cross."""
+def plot_posterior_vs_map(
+    posterior: xr.Dataset, w_map, max_features: int = _MAX_ROWS
+) -> plt.Figure:
+    """Each weight's posterior mean and 94% interval, with the MAP estimate as a cross.
+
+    Only the first ``max_features`` weights are drawn; the title says so when that leaves
+    some out.
+    """
     w = posterior["w"]
     feats = list(w.feature.values[:max_features])
+    note = _cut_note(len(feats), w.sizes["feature"], "first")
     w = w.sel(feature=feats)
     tail = (1 - INTERVAL) / 2
     low, high = w.quantile([tail, 1 - tail], dim=("chain", "draw")).values
     mean = w.mean(("chain", "draw")).values
-    return _coefficient_intervals(feats, low, high, mean, np.asarray(w_map)[: len(feats)])
+    title = _with_note(
+        f"Posterior mean and {INTERVAL:.0%} interval of each weight, and the MAP", note
+    )
+    return _coefficient_intervals(
+        feats, low, high, mean, np.asarray(w_map)[: len(feats)], title=title
+    )
 
 
 def plot_predictive_bands(
@@ -211,8 +293,8 @@ def plot_predictive_bands(
 def plot_sd_ratio(by_input: xr.Dataset, x_test=None, X_train=None) -> plt.Figure:
     """Ratio of MC-dropout sd to posterior sd per test point (function and predictive).
 
-    With 1-D ``x_test`` the ratio is drawn over the input (training inputs as ticks);
-    otherwise over the test points sorted by the posterior's function sd.
+    With 1-D ``x_test`` the ratio is drawn over the input (training inputs as ticks along
+    the bottom); otherwise over the test points sorted by the posterior's function sd.
     """
     fig, ax = plt.subplots(figsize=(7, 3.5))
     if x_test is not None and (np.ndim(x_test) == 1 or np.shape(x_test)[-1] == 1):
@@ -233,16 +315,20 @@ def plot_sd_ratio(by_input: xr.Dataset, x_test=None, X_train=None) -> plt.Figure
     )
     ax.axhline(1, color="grey", lw=0.8)
     if X_train is not None and xlabel == "x":
+        # A rug in axes coordinates: on the log scale a tick at the linear axis' lower
+        # limit (often below 0) would not be drawn at all.
         ax.plot(
             np.ravel(X_train),
-            np.full(np.size(X_train), ax.get_ylim()[0]),
+            np.full(np.size(X_train), 0.03),
             "k|",
             ms=8,
+            transform=ax.get_xaxis_transform(),
             label="training inputs",
         )
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("MC dropout sd / posterior sd")
+    ax.set_title("MC dropout sd over posterior sd at each test point", fontsize=11)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig

@@ -152,7 +152,6 @@ def run_nuts(
             draws=draws,
             target_accept=target_accept,
             max_tree_depth=max_tree_depth,
-            progress=progress,
         )
         jax.block_until_ready(out)
     seconds = time.perf_counter() - start
@@ -185,6 +184,8 @@ def sample_posterior(
     seed: int = 0,
     feature_names: list[str] | None = None,
     progress: bool = True,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
     **model_kwargs,
 ) -> NutsResult:
     """The posterior of :func:`~bayes_reg.regression.linear_regression`, exact where it can be.
@@ -205,8 +206,8 @@ def sample_posterior(
     sigma : float or numpyro Distribution
         Known noise scale, or a prior on it.
     method : {"auto", "exact", "nuts"}
-    chains, warmup, draws, seed, feature_names, progress
-        As in :func:`run_nuts`.
+    chains, warmup, draws, seed, feature_names, progress, target_accept, max_tree_depth
+        As in :func:`run_nuts` (the last two only matter when NUTS runs).
     **model_kwargs
         Further arguments of the model (``intercept_scale``, ``parametrization``).
 
@@ -234,6 +235,8 @@ def sample_posterior(
             seed=seed,
             feature_names=feature_names,
             progress=progress,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
             **kwargs,
         )
     X, y, chains, warmup, draws, names = _check_budget(X, y, chains, warmup, draws, feature_names)

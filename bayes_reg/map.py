@@ -25,7 +25,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 from numpyro.infer.util import initialize_model
 
@@ -79,6 +81,7 @@ def map_estimate(
     >>> map_estimate(X, y, Gaussian(1e6), sigma=1.0).w.round(6).tolist()
     [1.0, 2.0]
     """
+    _validate.require_x64("map_estimate")
     X, y = _validate.design(X, y)
     sigma = _validate.positive("sigma", sigma)
     gaussian, laplace = split_scales(prior)
@@ -162,6 +165,12 @@ def map_model(
     A mode depends on the parametrization: for the Bayesian linear model pass
     ``parametrization="direct"`` so the mode is that of ``p(w, b | y)`` itself.
 
+    Priors with a kink at zero (Laplace, elastic net) put exact zeros in the mode, which a
+    gradient method only approaches. So after L-BFGS, every coordinate that sits at such a
+    kink (near zero, with one-sided slopes that both point away from it) is set to exactly
+    zero and the others are refined with those held fixed, where the log joint is smooth;
+    the refined point is kept only if its log joint is at least as high.
+
     Parameters
     ----------
     model : callable
@@ -178,29 +187,74 @@ def map_model(
     dict
         Site name -> value at the mode (constrained space), latent sites only.
     """
+    _validate.require_x64("map_model")
     param_info, potential_fn, postprocess_fn, _ = initialize_model(
         jax.random.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=False
     )
-    params0 = param_info.z
+    flat0, unravel = ravel_pytree(param_info.z)
+
+    def potential(x):
+        return potential_fn(unravel(x))
+
+    solve = _lbfgs(potential, max_steps, gtol)
+    everywhere = jnp.ones(flat0.shape, bool)
+    x = solve(flat0, everywhere)
+    kinks = _kinks_at_zero(potential, x)
+    if kinks.any():
+        polished = solve(jnp.where(kinks, 0.0, x), ~kinks)
+        if potential(polished) <= potential(x):
+            x = polished
+    params = unravel(x)
+    return {k: v for k, v in postprocess_fn(params).items() if k in param_info.z}
+
+
+def _lbfgs(potential, max_steps: int, gtol: float):
+    """``solve(x0, free)``: L-BFGS on ``potential`` moving only the coordinates in ``free``.
+
+    With the gradient zero outside ``free``, every L-BFGS direction (a combination of past
+    gradients and steps) is zero there too, so those coordinates keep their starting values.
+    """
     opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(potential_fn)
-
-    def step(carry):
-        params, state, _, k = carry
-        value, grad = value_and_grad(params, state=state)
-        updates, state = opt.update(
-            grad, state, params, value=value, grad=grad, value_fn=potential_fn
-        )
-        return optax.apply_updates(params, updates), state, optax.tree.norm(grad), k + 1
-
-    def not_done(carry):
-        *_, gnorm, k = carry
-        return (gnorm > gtol) & (k < max_steps)
+    value_and_grad = optax.value_and_grad_from_state(potential)
 
     @jax.jit
-    def solve(params):
-        carry = (params, opt.init(params), jnp.asarray(jnp.inf), 0)
+    def solve(x0, free):
+        def step(carry):
+            x, state, _, k = carry
+            value, grad = value_and_grad(x, state=state)
+            grad = jnp.where(free, grad, 0.0)
+            updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=potential)
+            return optax.apply_updates(x, updates), state, jnp.linalg.norm(grad), k + 1
+
+        def not_done(carry):
+            *_, gnorm, k = carry
+            return (gnorm > gtol) & (k < max_steps)
+
+        carry = (x0, opt.init(x0), jnp.asarray(jnp.inf, x0.dtype), 0)
         return jax.lax.while_loop(not_done, step, carry)[0]
 
-    params = solve(params0)
-    return {k: v for k, v in postprocess_fn(params).items() if k in params0}
+    return solve
+
+
+def _kinks_at_zero(potential, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:
+    """Coordinates where ``x`` is near zero and the potential has a kinked minimum at zero.
+
+    Along coordinate j, the slopes just right and just left of zero (the other coordinates
+    as they are) must point away from it: positive on the right, negative on the left. A
+    smooth potential has equal slopes on both sides, so it never shows a kink here.
+    """
+    x = np.asarray(x)
+    size = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+    candidates = np.flatnonzero(np.abs(x) <= near * size)
+    kinks = np.zeros(x.shape, bool)
+    if candidates.size == 0:
+        return kinks
+    grad = jax.vmap(jax.grad(potential))
+    at = np.repeat(x[None], candidates.size, axis=0)
+    rows = np.arange(candidates.size)
+    at[rows, candidates] = probe * size
+    right = np.asarray(grad(jnp.asarray(at)))[rows, candidates]
+    at[rows, candidates] = -probe * size
+    left = np.asarray(grad(jnp.asarray(at)))[rows, candidates]
+    kinks[candidates] = (right > 0) & (left < 0)
+    return kinks

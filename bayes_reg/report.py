@@ -12,21 +12,20 @@ import base64
 import html
 import io
 import json
-import os
 import platform
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
 from bayes_reg import __version__
 from bayes_reg.cards import STAGES, Card, CardError, load_data
+from bayes_reg.results_dir import result_dir
 
-__all__ = ["RunResult", "run_card", "write_outputs"]
+__all__ = ["RunResult", "run_card", "strict_json", "write_outputs"]
 
 
 @dataclass
@@ -107,6 +106,8 @@ def run_card(
             seed=seed,
             feature_names=data.feature_names,
             progress=progress,
+            target_accept=card.posterior["target_accept"],
+            max_tree_depth=card.posterior["max_tree_depth"],
             **model_kw,
         )
         timings["posterior"] = time.perf_counter() - start
@@ -199,13 +200,19 @@ def run_card(
                 "warmup": card.posterior["warmup"],
                 "draws": card.posterior["draws"],
                 "seed": seed,
+                "target_accept": card.posterior["target_accept"],
+                "max_tree_depth": card.posterior["max_tree_depth"],
             }
             budget = compare_path(
                 path, X, y, sigma=sigma, X_test=data.X_test, y_test=data.y_test, **post_kw
             )
             gap = map_gap(path, X, y)
             result.tree["comparison"] = budget
-            result.figures["path"] = figures.plot_path(budget)
+            result.figures["path"] = figures.plot_path(
+                budget,
+                title=f"SGD at the training budget ({cmp_cfg['epochs']} epochs) against the "
+                "MAP and the posterior",
+            )
             result.figures["map_gap"] = figures.plot_map_gap(gap)
             sgd_summary["at_budget"] = _metrics(budget)
             if converged is not None:
@@ -213,7 +220,11 @@ def run_card(
                     converged, X, y, sigma=sigma, X_test=data.X_test, y_test=data.y_test, **post_kw
                 )
                 result.tree["comparison_converged"] = conv
-                result.figures["path_converged"] = figures.plot_path(conv)
+                result.figures["path_converged"] = figures.plot_path(
+                    conv,
+                    title=f"SGD run to convergence ({cmp_cfg['converge_epochs']} full-batch "
+                    "epochs) against the MAP and the posterior",
+                )
                 sgd_summary["converged"] = _metrics(conv)
             # The card's own prior, as a strength of the optimiser's convention.
             own = to_penalty(path.attrs["convention"], prior, n=n, sigma=sigma).strength
@@ -296,6 +307,8 @@ def _dropout_stage(card: Card, data, seed: int, progress: bool, log, result, tim
         chains=budget["chains"],
         warmup=budget["warmup"],
         draws=budget["draws"],
+        target_accept=budget["target_accept"],
+        max_tree_depth=budget["max_tree_depth"],
         seed=seed,
         progress=progress,
     )
@@ -481,7 +494,9 @@ def _rank_f(tree: xr.DataTree):
     plot = arviz_plots.plot_rank_dist(
         tree, var_names=["f"], coords={"test_obs": shown}, compact=False, backend="matplotlib"
     )
-    return plot.get_viz("figure")
+    fig = plot.get_viz("figure")
+    fig.suptitle(f"Rank plots of each chain's draws of f at test points {shown}")
+    return fig
 
 
 def _rescaling_table(prior, n: int, sigma: float, c: float) -> list[dict]:
@@ -507,41 +522,44 @@ def _rescaling_table(prior, n: int, sigma: float, c: float) -> list[dict]:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
-    """Write report.html, posterior.nc, summary.json and the PNGs, atomically."""
-    out = Path(out_dir).resolve()
-    parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise CardError(f"--out {out}: cannot write into {parent}; choose a writable folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the results are ordinary files
-    try:
-        pngs = {}
+    """Write report.html, posterior.nc, summary.json and the PNGs into ``out_dir``.
+
+    Atomically, and only into a new or empty folder or over a previous result
+    (:mod:`bayes_reg.results_dir`); returns the absolute folder.
+    """
+    with result_dir(out_dir, protected=result.card.inputs) as tmp:
+        pngs, alts = {}, {}
         for name, fig in result.figures.items():
+            alts[name] = _alt_text(fig, name)
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100)  # rendered once: the file and the page
             (tmp / f"{name}.png").write_bytes(buf.getvalue())
             pngs[name] = base64.b64encode(buf.getvalue()).decode()
+            plt.close(fig)  # pyplot keeps every figure open until closed
         if result.tree.children:
             result.tree.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=_json))
-        (tmp / "report.html").write_text(_html(result, pngs))
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+        (tmp / "summary.json").write_text(strict_json(result.summary))
+        (tmp / "report.html").write_text(_html(result, pngs, alts))
+    return Path(out_dir).expanduser().resolve()
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``: the old results stay until the new ones are complete."""
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+def strict_json(value) -> str:
+    """``value`` as strict JSON (RFC 8259): a number that does not exist (NaN, ±inf) is null."""
+    return json.dumps(_plain(value), indent=2, allow_nan=False)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
 
 
 # --- summary helpers ---------------------------------------------------------------------
@@ -549,16 +567,6 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 
 def _floats(da) -> list[float]:
     return [float(v) for v in np.asarray(da).ravel()]
-
-
-def _json(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 def _prior_json(prior) -> dict:
@@ -721,7 +729,10 @@ def _dropout_section(s: dict, data, truth: bool):
         "warmup or a narrower prior (a larger length-scale) would help.</p>"
     )
     problems = (
-        "<ul class='warn'>" + "".join(f"<li>{html.escape(p)}</li>" for p in d["problems"]) + "</ul>"
+        "<ul class='warn'>"
+        + "".join(f"<li>{html.escape(p)}</li>" for p in d["problems"])
+        + "</ul>"
+        + _CARD_SETTINGS
         if d["problems"]
         else ""
     )
@@ -760,6 +771,14 @@ def _dropout_section(s: dict, data, truth: bool):
     )
 
 
+_CARD_SETTINGS = (
+    "<p>The card sets NUTS's settings in its <code>[posterior]</code> table: "
+    "<code>target_accept</code> (default 0.8; raise it towards 0.95 or 0.99 against "
+    "divergences), <code>max_tree_depth</code> (default 10), <code>warmup</code> and "
+    "<code>draws</code>.</p>"
+)
+
+
 def _posterior_section(post, result: RunResult):
     import arviz_plots
     import arviz_stats
@@ -776,7 +795,7 @@ def _posterior_section(post, result: RunResult):
     )
     if d.problems:
         warn = "<ul class='warn'>" + "".join(f"<li>{html.escape(p)}</li>" for p in d.problems)
-        warn += "</ul>"
+        warn += "</ul>" + _CARD_SETTINGS
     else:
         warn = (
             f"<p class='ok'>All checks pass: max R-hat {d.max_rhat:.3f}, min bulk ESS "
@@ -787,6 +806,10 @@ def _posterior_section(post, result: RunResult):
         post.tree, var_names=names, coords=shown, backend="matplotlib"
     )
     result.figures["rank"] = rank.get_viz("figure")
+    result.figures["rank"].suptitle(
+        f"Rank plots of each chain's draws: {', '.join(names)}"
+        f" (w at {', '.join(str(f) for f in shown['feature'])})"
+    )
     text = (
         f"<p>{how} The table gives the posterior mean, sd, the central 94% interval, "
         "the effective sample sizes, R-hat and the Monte-Carlo standard errors (first 25 "
@@ -887,7 +910,22 @@ text-align:right}.warn li,p.warn{color:#a40000}.ok{color:#1a6b1a}code{background
 padding:0 3px}footer{margin-top:3em;font-size:.8em;color:#666}"""
 
 
-def _html(result: RunResult, pngs: dict) -> str:
+def _alt_text(fig, name: str) -> str:
+    """A figure's alternative text: its title, else its panels' titles, else its name."""
+    title = fig.get_suptitle()
+    if title:
+        return title
+    panels = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    if panels:
+        return (
+            f"{name.replace('_', ' ')}: "
+            + "; ".join(panels[:6])
+            + ("; ..." if len(panels) > 6 else "")
+        )
+    return name.replace("_", " ")
+
+
+def _html(result: RunResult, pngs: dict, alts: dict) -> str:
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>"
         f"{html.escape(result.card.title)}</title><style>{_CSS}</style></head><body>",
@@ -897,13 +935,14 @@ def _html(result: RunResult, pngs: dict) -> str:
         parts.append(f"<h2>{html.escape(title)}</h2>{text}")
         for name in names:
             if name in pngs:
-                parts.append(f"<img alt='{name}' src='data:image/png;base64,{pngs[name]}'>")
+                alt = html.escape(alts[name], quote=True)
+                parts.append(f'<img alt="{alt}" src="data:image/png;base64,{pngs[name]}">')
     s = result.summary
     parts.append(
         f"<footer>seed {s['seed']}; stages {', '.join(s['stages'])}; device "
         f"{html.escape(s['device'])}; timings (s) "
         f"{html.escape(json.dumps({k: round(v, 2) for k, v in s['timings_s'].items()}))};"
         f" versions {html.escape(json.dumps(s['versions']))}; card "
-        f"{html.escape(s['card'])}</footer></body></html>"
+        f"{html.escape(Path(s['card']).name)}</footer></body></html>"
     )
     return "\n".join(parts)

@@ -46,6 +46,9 @@ def test_a_penalty_is_converted_into_its_prior(tmp_path):
         ("[nuts]\nchains = 4\n", r"nuts: unknown key"),
         ('[posterior]\nchains = "four"\n', r"\[posterior\] chains: must be a whole number"),
         ('[posterior]\nmethod = "vi"\n', r"unknown \[posterior\] method 'vi'"),
+        ("[posterior]\ntarget_accept = 1.5\n", r"\[posterior\] target_accept must lie in \(0, 1\)"),
+        ("[posterior]\nmax_tree_depth = 0\n", r"\[posterior\] max_tree_depth must be"),
+        ("[posterior]\nmax_tree_depth = 8.5\n", r"\[posterior\] max_tree_depth: must be a whole"),
         (
             '[compare]\noptimizer = "rmsprop"\nstrengths = [1.0]\nlr = 0.1\nepochs = 1\n'
             "batch_size = 1\n",
@@ -152,9 +155,25 @@ def test_a_dropout_card_runs_the_dropout_stage_with_documented_defaults(tmp_path
         "learning_rate": 1e-3,
         "passes": 1000,
     }
-    assert card.posterior == {"method": "nuts", "chains": 4, "warmup": 1000, "draws": 1000}
+    assert card.posterior == {
+        "method": "nuts",
+        "chains": 4,
+        "warmup": 1000,
+        "draws": 1000,
+        "target_accept": 0.8,
+        "max_tree_depth": 10,
+    }
     with pytest.raises(CardError, match="a \\[dropout\\] card has no linear-model prior"):
         card.prior(100)
+
+
+def test_a_card_sets_nuts_target_accept_and_max_tree_depth(tmp_path):
+    card = load_card(
+        _card(tmp_path, BASE + "[posterior]\ntarget_accept = 0.95\nmax_tree_depth = 12\n")
+    )
+    assert card.posterior["target_accept"] == 0.95 and card.posterior["max_tree_depth"] == 12
+    default = load_card(_card(tmp_path, BASE, name="default.toml"))
+    assert default.posterior["target_accept"] == 0.8 and default.posterior["max_tree_depth"] == 10
 
 
 def test_linear_cards_run_sgd_only_with_compare(tmp_path):

@@ -65,11 +65,13 @@ def test_new_data_seed_and_strength_reuse_the_compiled_sampler(problem):
     X, y = problem
     kw = {"chains": 2, "warmup": 100, "draws": 100, "progress": False, "sigma": 0.5}
     run_nuts(linear_regression, X, y, prior=Gaussian(1.0), seed=0, **kw)
-    # The program run_nuts compiled (prior and sigma are traced: no static arguments).
-    program = _nuts._program(linear_regression, (), 2, 100, 100, 0.8, 10, False)
-    assert program._cache_size() == 1
+    # The program run_nuts compiled (prior and sigma are traced: no static arguments). Other
+    # tests in this process may have compiled it for other shapes: count from here.
+    program = _nuts._program(linear_regression, (), 2, 100, 100, 0.8, 10)
+    compiled = program._cache_size()
+    assert compiled >= 1
     run_nuts(linear_regression, X + 1.0, 2 * y, prior=Gaussian(0.1), seed=5, **kw)
-    assert program._cache_size() == 1
+    assert program._cache_size() == compiled
 
 
 _CHILD = """

@@ -124,3 +124,67 @@ def test_d2l_synthetic_is_reproducible():
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a, b)
     assert not np.array_equal(first.X_train, other.X_train)
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """Pretend standard output is a terminal, so progress bars really open; record what the
+    bars are advanced by (the compiled programs report through rich's Progress.advance)."""
+    from rich.progress import Progress
+
+    from bayes_reg import _progress
+
+    monkeypatch.setattr(_progress, "_on_terminal", lambda: True)
+    updates = []
+    advance = Progress.advance
+
+    def counting(self, task, steps, *rest, **kw):
+        updates.append(steps)
+        return advance(self, task, steps, *rest, **kw)
+
+    monkeypatch.setattr(Progress, "advance", counting)
+    return updates
+
+
+def test_a_progress_bar_does_not_change_the_nuts_draws(terminal):
+    # The diabetes lasso: where a program compiled with and without the bar's callbacks
+    # drew different chains (XLA fuses and rounds the two programs differently).
+    d = br.diabetes()
+    prior = br.to_prior("sklearn-lasso", 2.0, n=442, sigma=54.0)
+    kw = dict(prior=prior, sigma=54.0, chains=2, warmup=300, draws=300, seed=0)
+    quiet = br.run_nuts(br.linear_regression, d.X, d.y, progress=False, **kw)
+    assert terminal == []
+    shown = br.run_nuts(br.linear_regression, d.X, d.y, progress=True, **kw)
+    assert sum(terminal) > 0  # the bar was really driven
+    for group in ("posterior", "sample_stats", "posterior_predictive"):
+        assert _identical(_arrays(quiet.tree, group), _arrays(shown.tree, group)), group
+
+
+def test_a_progress_bar_does_not_change_dropout_training(terminal):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = X @ np.array([1.0, -1.0]) + 0.1 * rng.normal(size=40)
+    kw = dict(dropout=0.1, tau=10.0, hidden=(8,), epochs=30, batch_size=8, seed=1)
+    quiet = br.train_dropout(X, y, progress=False, **kw)
+    shown = br.train_dropout(X, y, progress=True, **kw)
+    assert sum(terminal) > 0
+    for a, b in zip(jax.tree.leaves(quiet.params), jax.tree.leaves(shown.params), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_no_progress_bar_is_drawn_when_output_is_not_a_terminal(data, capsys):
+    X, y = data
+    br.run_nuts(
+        br.linear_regression,
+        X,
+        y,
+        prior=br.Gaussian(1.0),
+        sigma=0.2,
+        chains=1,
+        warmup=50,
+        draws=50,
+        seed=0,
+        progress=True,
+    )
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -1,5 +1,6 @@
 """`bayes-reg run`: the outputs, their contents, atomic writes, and a real interruption."""
 
+import base64
 import json
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 import xarray as xr
 
 from bayes_reg.cli import main
+from bayes_reg.report import strict_json
 
 SMALL = """
 title = "small"
@@ -88,6 +90,59 @@ def test_summary_and_tree_hold_the_results(run_dir):
     cut = int(round(442 * 0.7))
     ridge = Ridge(alpha=100.0).fit(d.X[:cut], d.y[:cut])
     np.testing.assert_allclose(tree["map"]["w"].values, ridge.coef_, rtol=1e-8)
+
+
+def _strict_json(text: str):
+    """json.loads that refuses NaN and Infinity, as JSON.parse and RFC 8259 do."""
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_summary_is_strict_json(run_dir):
+    summary = _strict_json((run_dir / "summary.json").read_text())
+    # Exact draws have no energy, so E-BFMI does not exist: null, not NaN.
+    assert summary["posterior"]["exact"] is True
+    assert summary["posterior"]["diagnostics"]["min_bfmi"] is None
+
+
+def test_strict_json_writes_null_for_numbers_that_do_not_exist():
+    text = strict_json(
+        {
+            "a": float("nan"),
+            "b": [np.float32(np.inf), -np.inf, 1.5],
+            "c": np.int64(3),
+            "d": np.array([np.nan, 2.0]),
+            "e": (True, None, "x"),
+        }
+    )
+    assert _strict_json(text) == {
+        "a": None,
+        "b": [None, None, 1.5],
+        "c": 3,
+        "d": [None, 2.0],
+        "e": [True, None, "x"],
+    }
+
+
+def test_a_card_sets_the_nuts_settings(tmp_path):
+    path = tmp_path / "depth.toml"
+    path.write_text(
+        SMALL.replace(
+            "[posterior]", '[posterior]\nmethod = "nuts"\nmax_tree_depth = 2\ntarget_accept = 0.95'
+        )
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--only", "posterior", "--quiet"]) == 0
+    stats = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")["sample_stats"]
+    depth = stats["tree_depth"].values
+    assert depth.max() == 2  # capped where the default depth 10 is not reached on this model
+    summary = _strict_json((out / "summary.json").read_text())
+    assert summary["posterior"]["diagnostics"]["tree_depth_hits"] == int((depth == 2).sum())
+    # Step size adapts to the target acceptance: well above the default 0.8.
+    assert float(stats["acceptance_rate"].mean()) > 0.9
 
 
 def test_only_and_seed(card, tmp_path):
@@ -214,8 +269,9 @@ def test_dropout_run_writes_the_figures_into_the_report(dropout_dir):
     figures = {"predictive_bands", "sd_ratio", "rank_f"}
     assert {"report.html", "posterior.nc", "summary.json"} | {f"{f}.png" for f in figures} <= names
     html = (dropout_dir / "report.html").read_text()
-    for name in figures:
-        assert f"<img alt='{name}' src='data:image/png;base64," in html
+    for name in figures:  # each embedded as the very PNG written beside the report
+        png = base64.b64encode((dropout_dir / f"{name}.png").read_bytes()).decode()
+        assert f'src="data:image/png;base64,{png}">' in html
     assert "λ = l² (1 − p) / (2 N τ)" in html and "permuted" in html
     assert "src='http" not in html
 
@@ -282,6 +338,17 @@ def test_dropout_summary_matches_the_stored_draws(dropout_dir):
         assert d["metrics"][source]["mean_sd"] == pytest.approx(sd.mean(), rel=1e-10)
     ratio = f_mc.std(0) / f_post.std(0)
     assert r["median"] == pytest.approx(np.median(ratio), rel=1e-10)
+
+
+def test_a_dropout_card_passes_its_nuts_settings_on(dropout_card, tmp_path):
+    path = tmp_path / "shallow.toml"
+    path.write_text(
+        dropout_card.read_text().replace("[posterior]", "[posterior]\nmax_tree_depth = 3")
+    )
+    out = tmp_path / "shallow"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    depth = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")["sample_stats"]["tree_depth"]
+    assert int(depth.max()) == 3  # the 10-unit network's trees are deeper when not capped
 
 
 def test_linear_stages_are_refused_on_a_dropout_card(dropout_card, tmp_path, capsys):
