@@ -1,7 +1,9 @@
 """bayes_reg: a penalty is a prior.
 
 Gaussian and Laplace priors recast L2 and L1 penalties as MAP estimation; conversions
-between each framework's penalty convention and the prior are exact.
+between each framework's penalty convention and the prior are exact. This is the public
+face; the result types and helpers live in their modules (``bayes_reg.linear``,
+``bayes_reg.nets``, ``bayes_reg.inference``, ``bayes_reg.run``).
 """
 
 import jax as _jax
@@ -16,137 +18,92 @@ _jax.config.update("jax_enable_x64", True)
 # before any numpyro submodule is imported, keeps numpyro's submodule attributes intact.
 _numpyro.__version__  # noqa: B018
 
-from bayes_reg.bnn import BNNPosterior, bayesian_mlp, bnn_posterior, implied_prior  # noqa: E402
+# The flow, bottom up: data, priors and conventions, then the linear and network sides.
 from bayes_reg.cache import enable_compilation_cache  # noqa: E402
-from bayes_reg.compare import (  # noqa: E402
-    NearestMap,
-    PosteriorDraws,
-    choose_strength,
-    compare_path,
-    map_gap,
-    nearest_map,
-    posterior_draws,
-)
-from bayes_reg.compare_dropout import (  # noqa: E402
-    DropoutComparison,
-    compare_predictives,
-    dropout_vs_posterior,
-)
 from bayes_reg.conventions import (  # noqa: E402
     CONVENTIONS,
     DecoupledWeightDecayError,
     Penalty,
     convert,
     get_convention,
-    rescale_rows,
-    rescale_target,
+    tau_from_weight_decay,
     to_penalty,
     to_prior,
-)
-from bayes_reg.data import D2LData, Dataset, ToyGap, d2l_synthetic, diabetes, toy_gap, toy_gap_truth  # noqa: E402
-from bayes_reg.dropout import (  # noqa: E402
-    DropoutNet,
-    MCDropout,
-    mc_dropout,
-    tau_from_weight_decay,
-    train_dropout,
     weight_decay_from_tau,
 )
-from bayes_reg.exact import (  # noqa: E402
-    EvidenceFit,
-    ExactPosterior,
-    NIGPosterior,
+from bayes_reg.data import d2l_synthetic, diabetes, toy_gap  # noqa: E402
+from bayes_reg.inference.diagnostics import diagnose  # noqa: E402
+from bayes_reg.linear.compare import choose_strength, compare_path, map_gap, nearest_map  # noqa: E402
+from bayes_reg.linear.exact import (  # noqa: E402
     best_prior_scale,
     exact_posterior,
     fit_evidence,
     log_evidence,
-    nig_posterior,
 )
-from bayes_reg.inference import (  # noqa: E402
-    Diagnostics,
-    NutsResult,
-    diagnose,
-    run_nuts,
-    sample_posterior,
-)
-from bayes_reg.map import MapEstimate, map_estimate, map_model  # noqa: E402
-from bayes_reg.mlp import Layer, init_mlp, mlp  # noqa: E402
-from bayes_reg.predictive import predictive_metrics  # noqa: E402
+from bayes_reg.linear.map import map_estimate, map_model  # noqa: E402
+from bayes_reg.linear.posterior import run_nuts, sample_posterior  # noqa: E402
+from bayes_reg.linear.regression import inverse_gamma_noise, linear_regression  # noqa: E402
+from bayes_reg.linear.sgd import OPTIMIZERS, sgd_path  # noqa: E402
+from bayes_reg.nets.bnn import bayesian_mlp, bnn_posterior, implied_prior  # noqa: E402
+from bayes_reg.nets.compare_dropout import compare_predictives, dropout_vs_posterior  # noqa: E402
+from bayes_reg.nets.dropout import mc_dropout, train_dropout  # noqa: E402
+from bayes_reg.nets.mlp import Layer, init_mlp, mlp  # noqa: E402
+from bayes_reg.nets.predictive import predictive_metrics  # noqa: E402
+from bayes_reg.nets.uci_dropout import mc_dropout_protocol  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
-from bayes_reg.regression import inverse_gamma_noise, linear_regression  # noqa: E402
-from bayes_reg.sgd import OPTIMIZERS, sgd_path  # noqa: E402
-from bayes_reg.uci import UCI_DIR, load_uci  # noqa: E402
-from bayes_reg.uci_dropout import mc_dropout_protocol  # noqa: E402
+from bayes_reg.rescaling import rescale_rows, rescale_target  # noqa: E402
+from bayes_reg.uci import load_uci  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BNNPosterior",
-    "DropoutComparison",
-    "DropoutNet",
-    "Layer",
-    "MCDropout",
-    "ToyGap",
-    "UCI_DIR",
-    "bayesian_mlp",
-    "bnn_posterior",
-    "compare_predictives",
-    "dropout_vs_posterior",
-    "implied_prior",
-    "init_mlp",
-    "load_uci",
-    "mc_dropout",
-    "mc_dropout_protocol",
-    "mlp",
-    "predictive_metrics",
-    "tau_from_weight_decay",
-    "toy_gap",
-    "toy_gap_truth",
-    "train_dropout",
-    "weight_decay_from_tau",
-    "NearestMap",
-    "PosteriorDraws",
-    "choose_strength",
-    "compare_path",
-    "map_gap",
-    "nearest_map",
-    "posterior_draws",
     "CONVENTIONS",
-    "D2LData",
-    "Dataset",
+    "OPTIMIZERS",
     "DecoupledWeightDecayError",
-    "Diagnostics",
     "ElasticNet",
-    "EvidenceFit",
-    "ExactPosterior",
     "Gaussian",
     "Laplace",
-    "MapEstimate",
-    "NutsResult",
-    "OPTIMIZERS",
+    "Layer",
     "Penalty",
+    "bayesian_mlp",
     "best_prior_scale",
+    "bnn_posterior",
+    "choose_strength",
+    "compare_path",
+    "compare_predictives",
     "convert",
     "d2l_synthetic",
     "diabetes",
-    "enable_compilation_cache",
     "diagnose",
+    "dropout_vs_posterior",
+    "enable_compilation_cache",
     "exact_posterior",
     "fit_evidence",
     "get_convention",
+    "implied_prior",
+    "init_mlp",
     "inverse_gamma_noise",
     "linear_regression",
-    "NIGPosterior",
-    "nig_posterior",
+    "load_uci",
     "log_evidence",
     "map_estimate",
+    "map_gap",
     "map_model",
+    "mc_dropout",
+    "mc_dropout_protocol",
+    "mlp",
+    "nearest_map",
+    "predictive_metrics",
     "prior_from_name",
     "rescale_rows",
     "rescale_target",
     "run_nuts",
     "sample_posterior",
     "sgd_path",
+    "tau_from_weight_decay",
     "to_penalty",
     "to_prior",
+    "toy_gap",
+    "train_dropout",
+    "weight_decay_from_tau",
 ]

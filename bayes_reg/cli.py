@@ -21,7 +21,7 @@ examples:
       as reports in ./bayes-reg-demo
   bayes-reg cards
       the shipped model cards
-  bayes-reg run models/d2l-weight-decay.toml --out results/d2l
+  bayes-reg run d2l-weight-decay --out results/d2l
       run a card: report.html, posterior.nc, summary.json and figures in results/d2l
   bayes-reg run yacht-dropout --out results/yacht
       MC dropout against the posterior of the same network on the UCI yacht data
@@ -54,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run a model card and write its report",
-        description="Run a model card (see models/README.md) and write, atomically, "
-        "OUT/report.html (self-contained), OUT/posterior.nc (the ArviZ DataTree), "
+        description="Run a model card (the schema: bayes_reg/models/README.md) and write, "
+        "atomically, OUT/report.html (self-contained), OUT/posterior.nc (the ArviZ DataTree), "
         "OUT/summary.json (the key numbers) and the figures as PNG.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -197,8 +197,8 @@ def _conventions() -> int:
     return 0
 
 
-#: Cards shipped with the project (models/), and the ones the demo runs.
-CARDS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: Cards shipped in the package (package data), and the ones the demo runs.
+CARDS_DIR = Path(__file__).resolve().parent / "models"
 DEMO_CARDS = ("d2l-weight-decay", "diabetes-lasso", "toy-gap-dropout")
 
 
@@ -216,7 +216,7 @@ def _find_card(name: str) -> Path:
 
 
 def _cards() -> int:
-    from bayes_reg.cards import load_card
+    from bayes_reg.run.card import load_card
 
     for path in sorted(CARDS_DIR.glob("*.toml")):
         card = load_card(path)
@@ -227,9 +227,10 @@ def _cards() -> int:
 
 def _run(card_name: str, out: str, *, seed=None, only=None, quiet=False) -> Path:
     from bayes_reg.cache import enable_compilation_cache
-    from bayes_reg.cards import load_card
-    from bayes_reg.report import run_card, write_outputs
-    from bayes_reg.results_dir import check_out_dir
+    from bayes_reg.run.card import load_card
+    from bayes_reg.run.page import write_outputs
+    from bayes_reg.run.results_dir import check_out_dir
+    from bayes_reg.run.stages import run_card
 
     card = load_card(_find_card(card_name))
     check_out_dir(out, protected=card.inputs)  # before any computation, and again at the end
@@ -261,7 +262,7 @@ def _demo(out: str, quiet: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bayes-reg``; returns the exit code: 0 success, 2 bad input, 1 failure."""
-    from bayes_reg.cards import CardError
+    from bayes_reg.run.card import CardError
 
     args = _parser().parse_args(argv)
     try:

@@ -43,8 +43,9 @@ __all__ = [
     "to_prior",
     "to_penalty",
     "convert",
-    "rescale_target",
-    "rescale_rows",
+    "LENGTHSCALE",
+    "weight_decay_from_tau",
+    "tau_from_weight_decay",
 ]
 
 FAMILIES = ("gaussian", "laplace", "elastic-net")
@@ -375,81 +376,27 @@ def convert(
     return to_penalty(target, prior, n=n, sigma=sigma)
 
 
-def rescale_target(
-    convention: str,
-    strength: float,
-    factor: float,
-    *,
-    family: str | None = None,
-    l1_ratio: float | None = None,
-    prior: str = "follows",
+# --- dropout as approximate inference: Gal & Ghahramani's tau <-> weight decay -----------
+
+#: Prior length-scale of Gal & Ghahramani's UCI experiments.
+LENGTHSCALE = 1e-2
+
+
+def weight_decay_from_tau(
+    tau: float, *, dropout: float, n: int, lengthscale: float = LENGTHSCALE
 ) -> float:
-    r"""The strength to use after the targets ``y`` are multiplied by ``factor``.
-
-    Multiplying ``y`` by ``c`` multiplies the noise scale by ``c`` as well. Two questions
-    have different answers:
-
-    - ``prior="follows"``: the same model in new units (prior scale times ``c`` too, so
-      the weights are ``c`` times larger). An L2 strength on the squared error is unchanged
-      (factor 1): the objective is multiplied by ``c²`` as a whole. An L1 strength grows by
-      ``c`` (``‖w‖₁`` grows by ``c``, the squared error by ``c²``); an elastic net's
-      ``l1_ratio`` moves accordingly. ``neg-log-posterior`` strengths are precisions and
-      rates: ``1/c²`` (Gaussian) and ``1/c`` (Laplace).
-    - ``prior="fixed"``: the prior on ``w`` kept in the old units. Squared-error
-      conventions need ``c²`` times the strength (both Gaussian and Laplace);
-      ``neg-log-posterior`` is unchanged.
-
-    For a linear model, a best strength that moved by orders of magnitude after rescaling
-    ``y`` therefore means the prior was held fixed in absolute units (or the model is not
-    linear: a bias-free ReLU network of depth ``L`` spreads ``c`` over its layers, so its
-    weight decay must grow by ``c^(2 - 2/L)`` to keep the same fit).
+    r"""Keras-convention weight decay :math:`\lambda = l^2 (1 - p) / (2 N \tau)`.
 
     Examples
     --------
-    >>> round(rescale_target("torch-sgd", 1e-3, 100.0, prior="fixed"), 12)
-    10.0
+    >>> round(weight_decay_from_tau(0.541869562034, dropout=0.01, n=277, lengthscale=0.1), 15)
+    3.2978482929e-05
     """
-    factor = _validate.positive("factor", factor)
-    _validate.one_of("prior", prior, ("follows", "fixed"))
-    # Any n and sigma give the same answer: conversions are exact and homogeneous.
-    before = to_prior(convention, strength, n=1, sigma=1.0, family=family, l1_ratio=l1_ratio)
-    try:
-        after = _scale_prior(before, factor if prior == "follows" else 1.0)
-        return to_penalty(convention, after, n=1, sigma=factor).strength
-    except ValueError:
-        raise ValueError(
-            f"strength {strength} with factor={factor} rescales to a number outside the"
-            " floating-point range; use a factor nearer 1"
-        ) from None
+    return lengthscale**2 * (1.0 - dropout) / (2.0 * n * tau)
 
 
-def rescale_rows(
-    convention: str,
-    strength: float,
-    n_old: int,
-    n_new: int,
-    *,
-    family: str | None = None,
-    l1_ratio: float | None = None,
+def tau_from_weight_decay(
+    weight_decay: float, *, dropout: float, n: int, lengthscale: float = LENGTHSCALE
 ) -> float:
-    r"""The strength that keeps the same prior when the training set grows or shrinks.
-
-    Mean-loss conventions (everything but ``sklearn-ridge`` and ``neg-log-posterior``)
-    scale as ``n_old / n_new``: a fixed ``alpha`` or weight decay reused on more data is a
-    *tighter* prior. Sum-loss conventions are unchanged.
-
-    Examples
-    --------
-    >>> rescale_rows("sklearn-lasso", 0.1, 100, 400)
-    0.025
-    """
-    n_old = _validate.positive_int("n_old", n_old)
-    n_new = _validate.positive_int("n_new", n_new)
-    prior_ = to_prior(convention, strength, n=n_old, sigma=1.0, family=family, l1_ratio=l1_ratio)
-    return to_penalty(convention, prior_, n=n_new, sigma=1.0).strength
-
-
-def _scale_prior(prior: Prior, c: float) -> Prior:
-    if isinstance(prior, ElasticNet):
-        return ElasticNet(prior.gaussian_scale * c, prior.laplace_scale * c)
-    return type(prior)(prior.scale * c)
+    r"""The model precision :math:`\tau = l^2 (1 - p) / (2 N \lambda)` a weight decay implies."""
+    return lengthscale**2 * (1.0 - dropout) / (2.0 * n * weight_decay)

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 from matplotlib import ticker
 
-from bayes_reg.compare import INTERVAL
+from bayes_reg.linear.compare import INTERVAL
 
 __all__ = [
     "plot_path",
@@ -21,6 +21,7 @@ __all__ = [
     "plot_posterior_vs_map",
     "plot_predictive_bands",
     "plot_sd_ratio",
+    "plot_rank",
 ]
 
 _SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
@@ -93,7 +94,7 @@ def plot_path(comparison: xr.Dataset, features=None, *, title: str | None = None
     Parameters
     ----------
     comparison : xarray.Dataset
-        A result of :func:`~bayes_reg.compare.compare_path`.
+        A result of :func:`~bayes_reg.linear.compare.compare_path`.
     features : list, optional
         The features to draw, one panel each.
     title : str, optional
@@ -264,7 +265,7 @@ def plot_predictive_bands(
 ) -> plt.Figure:
     """MC-dropout and posterior predictive bands (mean +- 2 sd) over 1-D training data.
 
-    ``by_input`` is :func:`bayes_reg.compare_dropout.compare_predictives`'s second result;
+    ``by_input`` is :func:`bayes_reg.nets.compare_dropout.compare_predictives`'s second result;
     ``x_test`` the 1-D test inputs it was computed at; ``truth``, optionally, the function
     that generated the data.
     """
@@ -331,4 +332,21 @@ def plot_sd_ratio(by_input: xr.Dataset, x_test=None, X_train=None) -> plt.Figure
     ax.set_title("MC dropout sd over posterior sd at each test point", fontsize=11)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_rank(
+    tree, var_names: list[str], coords: dict | None = None, *, title: str, compact: bool = True
+) -> plt.Figure:
+    """ArviZ's rank plots of each chain's draws (arviz-plots ``plot_rank_dist``), titled.
+
+    For well-mixed chains every chain's ranks are uniform: flat lines near the middle.
+    """
+    import arviz_plots
+
+    plot = arviz_plots.plot_rank_dist(
+        tree, var_names=var_names, coords=coords, compact=compact, backend="matplotlib"
+    )
+    fig = plot.get_viz("figure")
+    fig.suptitle(title)
     return fig

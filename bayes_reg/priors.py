@@ -62,7 +62,7 @@ class Laplace:
     Its negative log density is :math:`\|w\|_1 / \mathrm{scale}` plus a constant: the MAP
     estimate under it is the lasso. The Bayesian model can sample it directly or as the
     non-centred Normal–Exponential scale mixture (see
-    :func:`bayes_reg.regression.linear_regression`).
+    :func:`bayes_reg.linear.regression.linear_regression`).
     """
 
     scale: float

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 import bayes_reg as br  # noqa: E402
 from bayes_reg import figures  # noqa: E402
-from bayes_reg.compare import choose_strength, compare_path, map_gap  # noqa: E402
+from bayes_reg.linear.compare import choose_strength, compare_path, map_gap  # noqa: E402
 
 OUT = Path(__file__).parent / "img"
 SIGMA = 0.01  # the chapter's noise sd

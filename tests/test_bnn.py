@@ -16,10 +16,10 @@ from arviz_stats import mcse, rhat
 from numpyro.infer.util import log_density
 from sklearn.linear_model import Ridge
 
-from bayes_reg.bnn import BNNPosterior, bayesian_mlp, bnn_posterior, implied_prior
-from bayes_reg.compare_dropout import dropout_vs_posterior
+from bayes_reg.conventions import weight_decay_from_tau
 from bayes_reg.data import toy_gap, toy_gap_truth
-from bayes_reg.dropout import weight_decay_from_tau
+from bayes_reg.nets.bnn import BNNPosterior, bayesian_mlp, bnn_posterior, implied_prior
+from bayes_reg.nets.compare_dropout import dropout_vs_posterior
 from bayes_reg.priors import Gaussian
 
 jax.config.update("jax_enable_x64", True)

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_reg.cards import CardError, load_card, load_data
 from bayes_reg.cli import CARDS_DIR
+from bayes_reg.run.card import CardError, load_card, load_data
 
 BASE = """
 [data]

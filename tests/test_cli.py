@@ -170,8 +170,8 @@ def test_console_script_is_installed():
 
 
 def test_the_demo_runs_the_toy_dropout_card_and_every_demo_card_exists():
-    from bayes_reg.cards import load_card
     from bayes_reg.cli import CARDS_DIR, DEMO_CARDS
+    from bayes_reg.run.card import load_card
 
     assert "toy-gap-dropout" in DEMO_CARDS
     for name in DEMO_CARDS:
@@ -210,3 +210,58 @@ def test_shipped_dropout_cards_run_in_full(name, tmp_path):
     # MC dropout is narrower than the posterior somewhere (toy: in the gap; yacht: at most
     # test points; measured minima of the function-sd ratio 0.11 and 0.10).
     assert d["sd_ratio"]["function"]["min"] < 0.5
+
+
+# --- refusals (exit code 2) -----------------------------------------------------------------
+
+CLI_BASE = ["convert", "--from", "d2l", "--strength", "3", "--n", "20", "--sigma", "0.01"]
+
+
+def _cli(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"--strength": "-1"}, "strength must be > 0, got -1.0"),
+        ({"--strength": "0"}, "strength must be > 0, got 0.0"),
+        ({"--strength": "inf"}, "strength must be finite, got inf"),
+        ({"--strength": "abc"}, "argument --strength: invalid float value: 'abc'"),
+        ({"--sigma": "nan"}, "sigma must be finite, got nan"),
+        ({"--sigma": "-0.5"}, "sigma must be > 0, got -0.5"),
+        ({"--n": "0"}, "n must be >= 1, got 0"),
+        ({"--n": "inf"}, "n must be a whole number, got inf"),
+        ({"--from": "ridge"}, "unknown convention 'ridge'"),
+        ({"--from": "adamw"}, "no fixed-prior equivalent"),
+        ({"--to": "torch-adamw"}, "no fixed-prior equivalent"),
+        ({"--to": "lasso"}, "unknown convention 'lasso'"),
+        ({"--family": "cauchy"}, "argument --family: invalid choice: 'cauchy'"),
+        ({"--family": "laplace"}, "convention 'd2l' has no laplace penalty"),
+        (
+            {"--from": "sklearn-elasticnet", "--l1-ratio": "1.5"},
+            r"l1_ratio must lie in \(0, 1\), got 1.5",
+        ),
+        ({"--from": "neg-log-posterior", "--sigma": "1e200"}, "outside the floating-point range"),
+        ({"--to": "sklearn-ridge", "--sigma": "1e-200"}, "outside the floating-point range"),
+    ],
+)
+def test_cli_refuses_bad_input_with_exit_code_2(change, message, capsys):
+    argv = list(CLI_BASE)
+    for flag, value in change.items():
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv += [flag, value]
+    code, err = _cli(argv, capsys)
+    assert code == 2
+    assert re.search(message, err), err
+
+
+def test_cli_missing_argument_exits_2(capsys):
+    code, err = _cli(["convert", "--from", "d2l"], capsys)
+    assert code == 2 and "required" in err

@@ -6,11 +6,11 @@ import pytest
 from sklearn.linear_model import Lasso, Ridge
 
 from bayes_reg import d2l_synthetic, exact_posterior, sgd_path, to_prior
-from bayes_reg.compare import choose_strength, compare_path, map_gap, nearest_map
 from bayes_reg.data import diabetes
-from bayes_reg.exact import best_prior_scale
-from bayes_reg.inference import run_nuts
-from bayes_reg.regression import linear_regression
+from bayes_reg.linear.compare import choose_strength, compare_path, map_gap, nearest_map
+from bayes_reg.linear.exact import best_prior_scale
+from bayes_reg.linear.posterior import run_nuts
+from bayes_reg.linear.regression import linear_regression
 
 SIGMA = 0.01  # the chapter's noise sd
 

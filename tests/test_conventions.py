@@ -1,26 +1,28 @@
 """Each convention against the real framework it names: the converted prior's MAP must be
 the framework's own penalised fit."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import ANY_FLOAT, SETTINGS, _assert_refusal_names, _bad_positive
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import ElasticNet, Lasso, Ridge, SGDRegressor
 
+import bayes_reg as br
 from bayes_reg import conventions
 from bayes_reg.conventions import (
     CONVENTIONS,
-    DecoupledWeightDecayError,
     convert,
-    rescale_rows,
-    rescale_target,
     to_penalty,
     to_prior,
 )
-from bayes_reg.map import map_estimate
+from bayes_reg.linear.map import map_estimate
+from bayes_reg.rescaling import rescale_rows, rescale_target
 
 SIGMA = 2.5  # any noise scale: the conversions are exact, so the MAP cannot depend on it
 
@@ -240,10 +242,16 @@ def test_rescaled_rows_keep_the_prior(diabetes):
     assert rescale_rows("sklearn-ridge", 3.0, n_old, len(y)) == pytest.approx(3.0)
 
 
-@pytest.mark.parametrize("name", ["adamw", "AdamW", "torch-adamw", "optax-adamw"])
+@pytest.mark.parametrize("name", ["adamw", "AdamW", "torch-adamw", "optax-adamw", "decoupled"])
 def test_adamw_is_refused_with_the_reason(name):
-    with pytest.raises(DecoupledWeightDecayError, match="no fixed-prior equivalent"):
-        to_prior(name, 0.01, n=10, sigma=1.0)
+    for call in (
+        lambda: br.get_convention(name),
+        lambda: br.to_prior(name, 0.01, n=10, sigma=1.0),
+        lambda: br.convert(0.01, source="d2l", target=name, n=10, sigma=1.0),
+        lambda: br.rescale_rows(name, 0.01, 10, 20),
+    ):
+        with pytest.raises(br.DecoupledWeightDecayError, match="no fixed-prior equivalent"):
+            call()
 
 
 @pytest.mark.parametrize(
@@ -275,3 +283,92 @@ def test_every_convention_documents_its_objective_and_bias():
     for c in CONVENTIONS.values():
         assert c.objective and c.bias and c.framework
     assert "AdamW" in conventions.ADAMW_NOTE or "decoupled" in conventions.ADAMW_NOTE
+
+
+# --- property-based: bad and borderline inputs ---------------------------------------------
+
+NAMES = st.one_of(st.sampled_from(list(br.CONVENTIONS)), st.text(max_size=12))
+COUNT = st.one_of(st.integers(-5, 10**7), st.floats(allow_nan=True, allow_infinity=True))
+
+
+def _bad_count(x) -> bool:
+    return not (math.isfinite(x) and float(x).is_integer() and x >= 1)
+
+
+@SETTINGS
+@given(
+    convention=NAMES,
+    strength=ANY_FLOAT,
+    n=COUNT,
+    sigma=ANY_FLOAT,
+    l1_ratio=st.one_of(st.floats(0.01, 0.99), ANY_FLOAT),
+)
+def test_conversions_round_trip_or_name_the_bad_argument(convention, strength, n, sigma, l1_ratio):
+    mixes = convention == "sklearn-elasticnet"  # its bare strength needs an l1_ratio
+    extra = {"l1_ratio": l1_ratio} if mixes else {}
+    checks = [  # in the order to_prior checks them
+        ("convention", convention not in br.CONVENTIONS),
+        ("l1_ratio", mixes and not (0 < l1_ratio < 1)),
+        ("strength", _bad_positive(strength)),
+        ("n", _bad_count(n)),
+        ("sigma", _bad_positive(sigma)),
+    ]
+    first_bad = next((name for name, bad in checks if bad), None)
+    try:
+        prior = br.to_prior(convention, strength, n=n, sigma=sigma, **extra)
+    except Exception as err:  # noqa: BLE001 - the point is which type
+        _assert_refusal_names(err, first_bad or "outside the floating-point range")
+        return
+    assert first_bad is None
+    scales = [getattr(prior, f, None) for f in ("scale", "gaussian_scale", "laplace_scale")]
+    assert all(math.isfinite(s) and s > 0 for s in scales if s is not None)
+    try:
+        back = br.to_penalty(convention, prior, n=n, sigma=sigma)
+    except ValueError as err:
+        assert "outside the floating-point range" in str(err)
+        return
+    assert back.strength == pytest.approx(strength, rel=1e-9)
+    if mixes:
+        assert back.l1_ratio == pytest.approx(l1_ratio, rel=1e-9)
+
+
+@SETTINGS
+@given(
+    convention=st.sampled_from(list(br.CONVENTIONS)),
+    strength=st.floats(1e-6, 1e6),
+    factor=ANY_FLOAT,
+    prior=st.sampled_from(["follows", "fixed"]),
+    n_old=COUNT,
+    n_new=COUNT,
+)
+def test_rescaling_is_finite_or_names_the_bad_argument(
+    convention, strength, factor, prior, n_old, n_new
+):
+    extra = {"l1_ratio": 0.5} if convention == "sklearn-elasticnet" else {}
+    try:
+        out = br.rescale_target(convention, strength, factor, prior=prior, **extra)
+    except (ValueError, TypeError) as err:
+        assert _bad_positive(factor) or "factor=" in str(err)
+        _assert_refusal_names(err, "factor")
+    else:
+        assert not _bad_positive(factor) and math.isfinite(out) and out > 0
+        # How the strength moves with y -> c y (squared error: the objective times c²).
+        family = br.get_convention(convention).default_family
+        power = {
+            ("gaussian", "follows"): 0,
+            ("laplace", "follows"): 1,  # ‖c w‖₁ against c² Σr²: an L1 strength grows by c
+            ("gaussian", "fixed"): 2,
+            ("laplace", "fixed"): 2,
+        }.get((family, prior))
+        if power is not None:
+            if convention == "neg-log-posterior":  # precision 1/g², rate 1/l: the prior alone
+                power = {("gaussian", "follows"): -2, ("laplace", "follows"): -1}.get(
+                    (family, prior), 0
+                )
+            assert out == pytest.approx(strength * factor**power, rel=1e-9)
+    try:
+        out = br.rescale_rows(convention, strength, n_old, n_new, **extra)
+    except (ValueError, TypeError) as err:
+        _assert_refusal_names(err, "n_old" if _bad_count(n_old) else "n_new")
+    else:
+        assert not (_bad_count(n_old) or _bad_count(n_new)) and math.isfinite(out) and out > 0

@@ -15,10 +15,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import NAN, X0, Y0
 from sklearn.linear_model import Ridge
 
-from bayes_reg import dropout as D
-from bayes_reg.dropout import (
+import bayes_reg as br
+from bayes_reg.nets import dropout as D
+from bayes_reg.nets.dropout import (
     DropoutNet,
     MCDropout,
     Scaling,
@@ -29,7 +31,7 @@ from bayes_reg.dropout import (
     train_runs,
     weight_decay_from_tau,
 )
-from bayes_reg.mlp import Layer
+from bayes_reg.nets.mlp import Layer
 
 jax.config.update("jax_enable_x64", True)
 
@@ -493,8 +495,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 import numpy as np
 from bayes_reg._sharding import shard_runs
-from bayes_reg.dropout import DropoutNet, Scaling, mc_dropout, train_runs
-from bayes_reg.mlp import Layer
+from bayes_reg.nets.dropout import DropoutNet, Scaling, mc_dropout, train_runs
+from bayes_reg.nets.mlp import Layer
 
 a = dict(np.load(sys.argv[1]))
 (spread,) = shard_runs(jnp.asarray(a["X"]))
@@ -576,3 +578,23 @@ def test_runs_are_sharded_over_two_devices_with_the_same_result(tmp_path):
     here = mc_dropout(net, inputs["X_mc"], passes=64, seed=9).draws
     assert out["draws"].shape == (64, 40)
     np.testing.assert_allclose(out["draws"], here, rtol=0, atol=16 * F32 * np.abs(here).max())
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, NAN])
+def test_dropout_rates_outside_zero_one_are_refused(rate, no_compute):
+    with pytest.raises(ValueError, match=r"dropout must (lie in \[0, 1\)|be finite)"):
+        br.train_dropout(X0, Y0, dropout=rate, tau=1.0)
+
+
+def test_diverging_dropout_training_names_the_learning_rate():
+    with pytest.raises(ValueError, match=r"training diverged .* learning_rate 1e\+30"):
+        br.train_dropout(
+            X0,
+            Y0,
+            tau=1.0,
+            hidden=(4,),
+            epochs=3,
+            learning_rate=1e30,
+            optimizer="sgd",
+            progress=False,
+        )

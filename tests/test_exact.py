@@ -1,10 +1,24 @@
+import math
+
 import jax
 import numpy as np
 import pytest
 import scipy.stats
+from helpers import (
+    POSITIVE_FLOAT,
+    SETTINGS,
+    X0,
+    Y0,
+    _assert_refusal_names,
+    _bad_positive,
+    _data_error,
+    problems,
+)
+from hypothesis import given
 from sklearn.linear_model import BayesianRidge, Ridge
 
-from bayes_reg.exact import best_prior_scale, exact_posterior, fit_evidence, log_evidence
+import bayes_reg as br
+from bayes_reg.linear.exact import best_prior_scale, exact_posterior, fit_evidence, log_evidence
 
 
 def _gaussian_conditioning(X, y, g, sigma, sb):
@@ -80,7 +94,7 @@ def test_bad_scales_are_refused():
 def test_nig_conditional_mean_is_the_known_sigma_posterior(rng):
     # Given sigma, the NIG model is the known-sigma model with prior scale g * sigma: the
     # same posterior mean for every sigma.
-    from bayes_reg.exact import nig_posterior
+    from bayes_reg.linear.exact import nig_posterior
 
     X = rng.normal(size=(25, 3))
     y = X @ [1.0, -2.0, 0.5] + 0.7 + rng.normal(size=25)
@@ -94,3 +108,53 @@ def test_nig_conditional_mean_is_the_known_sigma_posterior(rng):
     assert float(np.mean(np.asarray(draws["sigma"]) ** 2)) == pytest.approx(
         nig.sigma2_mean, rel=0.01
     )
+
+
+def test_a_single_row_is_a_proper_posterior():
+    # With a Gaussian prior on w and a flat intercept, one row still gives a proper posterior.
+    post = br.exact_posterior(X0[:1], Y0[:1], prior_scale=1.0, sigma=1.0)
+    assert np.all(np.isfinite(post.mean)) and np.all(np.isfinite(post.cov))
+
+
+@SETTINGS
+@given(data=problems(), scale=POSITIVE_FLOAT, sigma=POSITIVE_FLOAT)
+def test_exact_posterior_and_evidence_are_finite_or_name_the_bad_argument(data, scale, sigma):
+    X, y = data
+    try:
+        post = br.exact_posterior(X, y, prior_scale=scale, sigma=sigma)
+    except Exception as err:  # noqa: BLE001
+        name = (
+            _data_error(X, y, min_rows=1)
+            or ("prior_scale" if _bad_positive(scale) else None)
+            or ("sigma" if _bad_positive(sigma) else "prior_scale=")
+        )
+        _assert_refusal_names(err, name)
+    else:
+        assert _data_error(X, y, min_rows=1) is None
+        assert np.all(np.isfinite(post.mean)) and np.all(np.isfinite(post.cov))
+    try:
+        value = br.log_evidence(X, y, prior_scale=scale, sigma=sigma)
+    except Exception as err:  # noqa: BLE001
+        name = (
+            _data_error(X, y)
+            or ("prior_scale" if _bad_positive(scale) else None)
+            or ("sigma" if _bad_positive(sigma) else "prior_scale=")
+        )
+        _assert_refusal_names(err, name)
+    else:
+        assert _data_error(X, y) is None and math.isfinite(value)
+
+
+def test_many_more_features_than_rows():
+    data = br.d2l_synthetic(seed=3)
+    X, y = data.X_train, data.y_train  # 20 rows, 200 features
+    g, sigma = 0.01, 0.01
+    est = br.map_estimate(X, y, br.Gaussian(g), sigma)
+    reference = Ridge(alpha=sigma**2 / g**2).fit(X, y)
+    np.testing.assert_allclose(est.w, reference.coef_, rtol=1e-8, atol=1e-12)
+    assert float(est.b) == pytest.approx(reference.intercept_, rel=1e-8)
+    post = br.exact_posterior(X, y, prior_scale=g, sigma=sigma)
+    np.testing.assert_allclose(post.w_mean, reference.coef_, rtol=1e-6, atol=1e-10)
+    assert np.all(np.isfinite(br.map_estimate(X, y, br.Laplace(g), sigma).w))
+    assert math.isfinite(br.log_evidence(X, y, prior_scale=g, sigma=sigma))
+    assert 0 < br.best_prior_scale(X, y, sigma=sigma) < np.inf

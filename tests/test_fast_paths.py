@@ -11,13 +11,13 @@ import pytest
 from bayes_reg import (
     Gaussian,
     Laplace,
-    _nuts,
     exact_posterior,
     inverse_gamma_noise,
     linear_regression,
     sample_posterior,
 )
-from bayes_reg.inference import run_nuts
+from bayes_reg.inference import _program
+from bayes_reg.linear.posterior import run_nuts
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_new_data_seed_and_strength_reuse_the_compiled_sampler(problem):
     run_nuts(linear_regression, X, y, prior=Gaussian(1.0), seed=0, **kw)
     # The program run_nuts compiled (prior and sigma are traced: no static arguments). Other
     # tests in this process may have compiled it for other shapes: count from here.
-    program = _nuts._program(linear_regression, (), 2, 100, 100, 0.8, 10)
+    program = _program._program(linear_regression, (), 2, 100, 100, 0.8, 10)
     compiled = program._cache_size()
     assert compiled >= 1
     run_nuts(linear_regression, X + 1.0, 2 * y, prior=Gaussian(0.1), seed=5, **kw)

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from bayes_reg import Gaussian, d2l_synthetic, figures, sample_posterior, sgd_path, toy_gap
-from bayes_reg.compare import choose_strength, compare_path, map_gap
+from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_map_gap_needs_recorded_weights(results):
 
 # --- what the figures say and show ----------------------------------------------------
 
-#: The strengths of models/diabetes-lasso.toml, whose path plot had colliding tick labels.
+#: The strengths of bayes_reg/models/diabetes-lasso.toml, whose path plot had colliding tick labels.
 LASSO_STRENGTHS = (0.5, 2.0, 8.0)
 
 
@@ -83,6 +83,14 @@ def _posterior(num_inputs: int):
         progress=False,
     )
     return post.tree["posterior"].to_dataset()
+
+
+def _posterior_tree():
+    data = d2l_synthetic(seed=0, num_inputs=2)
+    post = sample_posterior(
+        data.X_train, data.y_train, prior=Gaussian(0.1), sigma=0.01, chains=2, draws=100
+    )
+    return post.tree
 
 
 def _by_input(x):
@@ -267,6 +275,9 @@ def test_every_figure_has_a_title(results):
             by_input, data.X_test, data.X_train, data.y_train
         ),
         "plot_sd_ratio": lambda: figures.plot_sd_ratio(by_input, data.X_test, data.X_train),
+        "plot_rank": lambda: figures.plot_rank(
+            _posterior_tree(), ["w"], {"feature": ["x0", "x1"]}, title="Rank plots of w"
+        ),
     }
     public = {name for name in figures.__all__ if name.startswith("plot_")}
     assert set(builders) == public, "add the new figure function here"

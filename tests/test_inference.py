@@ -2,10 +2,10 @@ import arviz_stats
 import numpy as np
 import pytest
 
-from bayes_reg.exact import exact_posterior
-from bayes_reg.inference import run_nuts
+from bayes_reg.linear.exact import exact_posterior
+from bayes_reg.linear.posterior import run_nuts
+from bayes_reg.linear.regression import linear_regression
 from bayes_reg.priors import Gaussian, Laplace
-from bayes_reg.regression import linear_regression
 
 
 def _check_moments(draws, mcse, mean, sd):

@@ -1,11 +1,26 @@
+import math
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import (
+    POSITIVE_FLOAT,
+    SETTINGS,
+    X0,
+    Y0,
+    _assert_refusal_names,
+    _bad_positive,
+    _data_error,
+    problems,
+)
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.linear_model import Lasso, Ridge
 
-from bayes_reg.map import map_estimate, map_model
+import bayes_reg as br
+from bayes_reg.linear.map import map_estimate, map_model
+from bayes_reg.linear.regression import linear_regression
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace
-from bayes_reg.regression import linear_regression
 
 
 def _neg_log_posterior(X, y, w, b, prior, sigma):
@@ -93,3 +108,111 @@ def test_bad_data_is_refused(X, y, message):
 def test_unknown_prior_is_refused():
     with pytest.raises(TypeError, match="prior must be Gaussian, Laplace or ElasticNet"):
         map_estimate(np.eye(3), np.ones(3), "gaussian", 1.0)
+
+
+@SETTINGS
+@given(data=problems(), scale=POSITIVE_FLOAT, sigma=POSITIVE_FLOAT, laplace=st.booleans())
+def test_map_estimate_is_finite_or_names_the_bad_argument(data, scale, sigma, laplace):
+    X, y = data
+    try:
+        prior = (br.Laplace if laplace else br.Gaussian)(scale)
+    except (ValueError, TypeError) as err:
+        assert _bad_positive(scale)
+        _assert_refusal_names(err, "scale")
+        return
+    try:
+        est = br.map_estimate(X, y, prior, sigma)
+    except Exception as err:  # noqa: BLE001 - the point is which type
+        name = _data_error(X, y) or ("sigma" if _bad_positive(sigma) else "not finite")
+        _assert_refusal_names(err, name)
+        if name == "not finite":
+            assert f"sigma={float(sigma)}" in str(err)
+        return
+    assert _data_error(X, y) is None and not _bad_positive(sigma)
+    assert est.w.shape == (X.shape[1],)
+    assert np.all(np.isfinite(est.w)) and np.isfinite(float(est.b))
+
+
+# --- numerically hard but valid problems ----------------------------------------------------
+
+
+def _with_constant_column(value=3.0):
+    return np.column_stack([X0, np.full(len(X0), value)])
+
+
+def test_a_constant_column_is_legal_where_the_intercept_absorbs_it():
+    Xc = _with_constant_column()
+    ridge = br.map_estimate(Xc, Y0, br.Gaussian(1.0), 1.0)
+    reference = Ridge(alpha=1.0).fit(Xc, Y0)
+    np.testing.assert_allclose(ridge.w, reference.coef_, atol=1e-10)
+    assert abs(float(ridge.w[-1])) < 1e-10
+    lasso = br.map_estimate(Xc, Y0, br.Laplace(1.0), 1.0)
+    assert float(lasso.w[-1]) == 0.0 and np.all(np.isfinite(lasso.w))
+    # The exact posterior leaves the constant column's weight at its prior N(0, g²).
+    post = br.exact_posterior(Xc, Y0, prior_scale=2.0, sigma=1.0)
+    assert abs(float(post.w_mean[-1])) < 1e-8
+    assert float(post.w_sd[-1]) == pytest.approx(2.0, rel=1e-8)
+    path = br.sgd_path(Xc, Y0, [0.0, 1.0], lr=0.01, epochs=5, batch_size=4)
+    assert np.all(np.isfinite(path.w.values))
+    assert math.isfinite(br.log_evidence(Xc, Y0, prior_scale=1.0, sigma=1.0))
+    assert br.fit_evidence(Xc, Y0).prior_scale > 0
+    assert br.best_prior_scale(Xc, Y0, sigma=1.0) > 0
+
+
+def test_duplicated_columns():
+    X = np.column_stack([X0, X0[:, 0]])
+    est = br.map_estimate(X, Y0, br.Gaussian(1.0), 0.5)
+    reference = Ridge(alpha=0.25).fit(X, Y0)
+    np.testing.assert_allclose(est.w, reference.coef_, rtol=1e-9, atol=1e-12)
+    assert float(est.w[0]) == pytest.approx(float(est.w[-1]), rel=1e-9)  # shared equally
+    post = br.exact_posterior(X, Y0, prior_scale=1.0, sigma=0.5)
+    np.testing.assert_allclose(post.w_mean, reference.coef_, rtol=1e-8, atol=1e-10)
+    lasso = br.map_estimate(X, Y0, br.Laplace(1.0), 0.5)
+    assert np.all(np.isfinite(lasso.w))
+    path = br.sgd_path(X, Y0, [0.0, 0.1], lr=0.01, epochs=20, batch_size=4)
+    assert np.all(np.isfinite(path.w.values))
+    assert br.fit_evidence(X, Y0).sigma > 0
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0, 1e3, 1e6])
+def test_target_scale_is_a_change_of_units(c):
+    """Fit on c·y with prior scale c·g and sigma c·σ is c × the fit on y (Ridge agrees)."""
+    g, sigma = 0.7, 0.3
+    reference = Ridge(alpha=sigma**2 / g**2).fit(X0, c * Y0)
+    est = br.map_estimate(X0, c * Y0, br.Gaussian(c * g), c * sigma)
+    np.testing.assert_allclose(est.w, reference.coef_, rtol=1e-9)
+    base = br.map_estimate(X0, Y0, br.Gaussian(g), sigma)
+    np.testing.assert_allclose(est.w, c * np.asarray(base.w), rtol=1e-9)
+    assert float(est.b) == pytest.approx(c * float(base.b), rel=1e-8, abs=1e-12 * c)
+    lasso = br.map_estimate(X0, c * Y0, br.Laplace(c * g), c * sigma)
+    lasso_base = br.map_estimate(X0, Y0, br.Laplace(g), sigma)
+    np.testing.assert_allclose(lasso.w, c * np.asarray(lasso_base.w), rtol=1e-8, atol=1e-12 * c)
+    post = br.exact_posterior(X0, c * Y0, prior_scale=c * g, sigma=c * sigma)
+    post_base = br.exact_posterior(X0, Y0, prior_scale=g, sigma=sigma)
+    np.testing.assert_allclose(post.w_mean, reference.coef_, rtol=1e-8)
+    np.testing.assert_allclose(post.w_sd, c * np.asarray(post_base.w_sd), rtol=1e-8)
+    # The evidence of the rescaled data differs by the Jacobian, -n log c.
+    shift = br.log_evidence(X0, c * Y0, prior_scale=c * g, sigma=c * sigma) - br.log_evidence(
+        X0, Y0, prior_scale=g, sigma=sigma
+    )
+    assert shift == pytest.approx(-len(Y0) * math.log(c), abs=1e-6)
+
+
+def test_float32_inputs_give_finite_results():
+    X, y = X0.astype(np.float32), Y0.astype(np.float32)
+    for prior in (br.Gaussian(1.0), br.Laplace(1.0), br.ElasticNet(1.0, 1.0)):
+        est = br.map_estimate(X, y, prior, 0.5)
+        assert np.all(np.isfinite(est.w)) and np.isfinite(float(est.b))
+    post = br.exact_posterior(X, y, prior_scale=1.0, sigma=0.5)
+    assert np.all(np.isfinite(post.mean)) and np.all(np.isfinite(post.w_sd))
+    assert math.isfinite(br.log_evidence(X, y, prior_scale=1.0, sigma=0.5))
+    path = br.sgd_path(X, y, [0.0, 0.1], lr=0.01, epochs=10, batch_size=4)
+    assert np.all(np.isfinite(path.w.values))
+    # Mixed precision (float32 X, float64 y) is promoted to one dtype at the boundary.
+    for prior in (br.Gaussian(1.0), br.Laplace(1.0)):
+        assert np.all(np.isfinite(br.map_estimate(X, Y0, prior, 0.5).w))
+    assert np.all(np.isfinite(br.exact_posterior(X, Y0, prior_scale=1.0, sigma=0.5).mean))
+    reference = Ridge(alpha=1.0).fit(X0, Y0)
+    np.testing.assert_allclose(
+        br.map_estimate(X, y, br.Gaussian(1.0), 1.0).w, reference.coef_, rtol=1e-4
+    )

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayes_reg.mlp import Layer, init_mlp, layer_sizes, mlp
+from bayes_reg.nets.mlp import Layer, init_mlp, layer_sizes, mlp
 
 jax.config.update("jax_enable_x64", True)
 

@@ -14,9 +14,9 @@ from scipy import integrate, optimize
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from bayes_reg.compare_dropout import compare_predictives
-from bayes_reg.dropout import MCDropout
-from bayes_reg.predictive import (
+from bayes_reg.nets.compare_dropout import compare_predictives
+from bayes_reg.nets.dropout import MCDropout
+from bayes_reg.nets.predictive import (
     CRPS_PAIRS,
     crps,
     log_likelihood,

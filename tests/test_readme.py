@@ -146,7 +146,7 @@ def test_console_line(argv, shown, tmp_path):
         assert done.stdout.rstrip("\n").splitlines() == shown
     if argv[1] == "cards":  # no output shown: it must list exactly the shipped cards
         names = {line.split()[0] for line in done.stdout.splitlines() if line[:1].isalnum()}
-        assert names == {p.stem for p in (ROOT / "models").glob("*.toml")}
+        assert names == {p.stem for p in (ROOT / "bayes_reg" / "models").glob("*.toml")}
 
 
 def test_console_block_covered():
@@ -156,10 +156,10 @@ def test_console_block_covered():
 
 
 def test_console_cards_exist():
-    models = {p.stem for p in (ROOT / "models").glob("*.toml")}
+    models = {p.stem for p in (ROOT / "bayes_reg" / "models").glob("*.toml")}
     named = [argv[2] for argv, _ in _console() if argv[1] == "run"]
     assert named
-    assert set(named) <= models, f"cards not in models/: {set(named) - models}"
+    assert set(named) <= models, f"cards not in bayes_reg/models/: {set(named) - models}"
 
 
 def test_readme_test_command_is_ci():

@@ -3,11 +3,13 @@ import numpy as np
 import numpyro.distributions as dist
 import pytest
 import scipy.stats
+from helpers import X0, Y0
 from numpyro import handlers
 from numpyro.infer import Predictive
 
+import bayes_reg as br
+from bayes_reg.linear.regression import linear_regression
 from bayes_reg.priors import Gaussian, Laplace
-from bayes_reg.regression import linear_regression
 
 
 def _prior_draws(prior, parametrization, n=20_000):
@@ -53,3 +55,18 @@ def test_unknown_parametrization_is_refused():
         linear_regression(
             np.ones((2, 1)), prior=Gaussian(1.0), sigma=1.0, parametrization="centered"
         )
+
+
+def test_linear_regression_refuses_a_negative_sigma():
+    import jax
+    from numpyro import handlers
+
+    model = handlers.seed(br.linear_regression, jax.random.key(0))
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        handlers.trace(model).get_trace(X0, Y0, prior=br.Gaussian(1.0), sigma=-1.0)
+    with pytest.raises(ValueError, match="sigma must be > 0, got -1.0"):
+        br.run_nuts(br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=-1.0)
+    with pytest.raises(ValueError, match="sigma must be > 0, got 0.0"):
+        br.sample_posterior(X0, Y0, prior=br.Laplace(1.0), sigma=0.0)
+    with pytest.raises(TypeError, match="prior must be Gaussian, Laplace or ElasticNet"):
+        br.run_nuts(br.linear_regression, X0, Y0, prior="gaussian", sigma=1.0)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from bayes_reg.results_dir import MANIFEST, OutputDirError, check_out_dir, result_dir
+from bayes_reg.run.results_dir import MANIFEST, OutputDirError, check_out_dir, result_dir
 
 # A quick card (the MAP stage alone is a closed-form ridge) reading a CSV beside it.
 CARD = """

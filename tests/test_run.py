@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from bayes_reg.cli import main
-from bayes_reg.report import strict_json
+from bayes_reg.run.summary import strict_json
 
 SMALL = """
 title = "small"

@@ -1,12 +1,18 @@
 """Weight-decay paths against independent references: d2l's printed norms, scikit-learn."""
 
+import math
+
 import numpy as np
 import pytest
+from helpers import ANY_FLOAT, SETTINGS, X0, Y0, _bad_positive
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.linear_model import Lasso, Ridge
 
-from bayes_reg import sgd
+import bayes_reg as br
 from bayes_reg.data import d2l_synthetic
-from bayes_reg.sgd import sgd_path
+from bayes_reg.linear import sgd
+from bayes_reg.linear.sgd import sgd_path
 
 N, D = 50, 5
 
@@ -219,3 +225,44 @@ def test_divergence_names_strength_and_lr(problem):
     X, y = problem
     with pytest.raises(ValueError, match=r"diverged .* strength\(s\) \[0.0, 1.0\] with lr=50.0"):
         sgd_path(X, y, [0.0, 1.0], lr=50.0, epochs=200, batch_size=N)
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    lr=st.one_of(st.floats(1e-4, 1e8), ANY_FLOAT),
+    strengths=st.lists(st.one_of(st.floats(0, 1e3), ANY_FLOAT), min_size=2, max_size=2),
+)
+def test_sgd_path_is_finite_or_names_the_bad_argument(lr, strengths):
+    try:
+        path = br.sgd_path(X0, Y0, strengths, lr=lr, epochs=3, batch_size=4)
+    except Exception as err:  # noqa: BLE001
+        assert isinstance(err, ValueError | TypeError), repr(err)
+        message = str(err)
+        bad_strength = any(not (math.isfinite(s) and s >= 0) for s in strengths)
+        if bad_strength:
+            assert message.startswith("strengths must be finite and >= 0")
+        elif _bad_positive(lr):
+            assert message.startswith("lr must be")
+        else:  # diverged: the message names the strengths and the learning rate
+            assert "diverged" in message and f"lr={float(lr)}" in message
+            assert "strength(s) [" in message
+        return
+    assert np.all(np.isfinite(path.w.values)) and np.all(np.isfinite(path.train_loss.values))
+
+
+@pytest.mark.parametrize("epochs", [3, 200])
+def test_divergence_names_the_strength_and_learning_rate(epochs):
+    # 3 epochs: the loss explodes (finite, 1e60 times its start); 200: it overflows to NaN.
+    with pytest.raises(
+        ValueError, match=r"diverged .* strength\(s\) \[0.0, 0.5\] with lr=1000000.0"
+    ):
+        br.sgd_path(X0, Y0, [0.0, 0.5], lr=1e6, epochs=epochs, batch_size=12)
+
+
+def test_only_the_diverging_strengths_are_named():
+    # lr * (curvature + strength) > 2 diverges only for the large strength.
+    with pytest.raises(ValueError, match=r"strength\(s\) \[1000.0\] with lr=0.01"):
+        br.sgd_path(X0, Y0, [0.0, 1000.0], lr=0.01, epochs=50, batch_size=12)

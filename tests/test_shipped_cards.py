@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bayes_reg.cards import load_card
 from bayes_reg.cli import CARDS_DIR
-from bayes_reg.report import run_card, write_outputs
+from bayes_reg.run.card import load_card
+from bayes_reg.run.page import write_outputs
+from bayes_reg.run.stages import run_card
 
 SHIPPED = sorted(p.stem for p in CARDS_DIR.glob("*.toml"))
 NUTS = {"chains": 2, "warmup": 100, "draws": 100}

@@ -14,7 +14,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from bayes_reg.conventions import convert, to_prior
-from bayes_reg.map import map_estimate
+from bayes_reg.linear.map import map_estimate
 
 jax.config.update("jax_enable_x64", True)
 

@@ -16,15 +16,15 @@ import pytest
 import xarray as xr
 from scipy.stats import norm
 
-from bayes_reg import uci_dropout
-from bayes_reg.mlp import Layer
-from bayes_reg.uci import UCI_DIR
-from bayes_reg.uci_dropout import (
+from bayes_reg.nets import uci_dropout
+from bayes_reg.nets.mlp import Layer
+from bayes_reg.nets.uci_dropout import (
     PUBLISHED,
     VALIDATION_SHARE,
     mc_dropout_protocol,
     summarize,
 )
+from bayes_reg.uci import UCI_DIR
 
 jax.config.update("jax_enable_x64", True)
 

@@ -1,4 +1,4 @@
-"""The toolkit's dropout MLP: ``bayes_reg.dropout.train_dropout`` and ``mc_dropout``, timed.
+"""The toolkit's dropout MLP: ``bayes_reg.nets.dropout.train_dropout`` and ``mc_dropout``, timed.
 
 Run with the project's environment::
 
@@ -30,8 +30,8 @@ import time
 import jax
 import numpy as np
 
-from bayes_reg.dropout import mc_dropout, train_dropout
-from bayes_reg.mlp import mlp
+from bayes_reg.nets.dropout import mc_dropout, train_dropout
+from bayes_reg.nets.mlp import mlp
 
 
 def main(argv=None):

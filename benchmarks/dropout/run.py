@@ -232,7 +232,7 @@ def _label(label: str, side: dict) -> str:
 def markdown(res: dict) -> str:
     m, p, n = res["machine"], res["problem"], res["rounds"]
     lines = [
-        "# Dropout MLP: bayes_reg.dropout vs the PyTorch idiom",
+        "# Dropout MLP: bayes_reg.nets.dropout vs the PyTorch idiom",
         "",
         f"{res['date']}; {m['cpu_model']}, {m['cpu_count']} cores, load average "
         f"{m['load_average_before']} before the run, {m['load_average_after']} after; torch "

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import jax
 
+from bayes_reg.nets.uci_dropout import PUBLISHED, mc_dropout_protocol, summarize
 from bayes_reg.uci import UCI_DIR
-from bayes_reg.uci_dropout import PUBLISHED, mc_dropout_protocol, summarize
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

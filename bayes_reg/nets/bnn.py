@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from typing import NamedTuple
 
 import arviz_base
@@ -38,12 +37,12 @@ import numpyro
 import numpyro.distributions as dist
 from jax.typing import ArrayLike
 
-from bayes_reg import _nuts, _validate
-from bayes_reg._progress import progress_bar
+from bayes_reg import _validate
 from bayes_reg.conventions import to_prior
-from bayes_reg.dropout import Scaling
-from bayes_reg.inference import Diagnostics, diagnose
-from bayes_reg.mlp import Layer, mlp
+from bayes_reg.inference import _program
+from bayes_reg.inference.diagnostics import Diagnostics, diagnose
+from bayes_reg.nets.dropout import Scaling
+from bayes_reg.nets.mlp import Layer, mlp
 from bayes_reg.priors import Gaussian
 
 __all__ = ["BNNPosterior", "bayesian_mlp", "bnn_posterior", "implied_prior"]
@@ -75,7 +74,8 @@ def bayesian_mlp(hidden: tuple[int, ...]):
 
     The returned model is ``model(X, y=None, *, weight_scale, bias_scale, sigma)``: sites
     ``w0, b0, w1, b1, ...`` with priors ``N(0, weight_scale^2)`` and ``N(0, bias_scale^2)``,
-    the forward pass :func:`bayes_reg.mlp.mlp` with ``inference=True``, and ``y ~ N(f, sigma^2)``.
+    the forward pass :func:`bayes_reg.nets.mlp.mlp` with ``inference=True``, and
+    ``y ~ N(f, sigma^2)``.
     One model object per ``hidden``, so the compiled sampler is reused.
     """
     hidden = tuple(int(h) for h in hidden)
@@ -176,25 +176,21 @@ def bnn_posterior(
     model = bayesian_mlp(hidden)
     kwargs = {"weight_scale": prior.scale, "bias_scale": bias_scale, "sigma": sigma}
     Xs, ys = jnp.asarray(scaling.x(X)), jnp.asarray((y - scaling.y_mean) / scaling.y_sd)
-    start = time.perf_counter()
-    with progress_bar(progress, chains * (warmup + draws)):
-        out = _nuts.sample(
-            model,
-            jax.random.key(seed),
-            (Xs, ys),
-            kwargs,
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            target_accept=target_accept,
-            max_tree_depth=max_tree_depth,
-        )
-        jax.block_until_ready(out)
-    seconds = time.perf_counter() - start
-    samples = {k: np.asarray(v) for k, v in out.samples.items()}
+    nuts = _program.run(
+        model,
+        jax.random.key(seed),
+        (Xs, ys),
+        kwargs,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
+        progress=progress,
+    )
+    samples, sample_stats, seconds = nuts
     f = _function_draws(samples, jnp.asarray(scaling.x(X_test)), len(hidden) + 1)
     samples["f"] = np.asarray(f) * scaling.y_sd + scaling.y_mean
-    sample_stats = _nuts.sample_stats(out, max_tree_depth)
     dims = {"f": ["test_obs"]}
     for i in range(len(hidden) + 1):
         dims[f"w{i}"], dims[f"b{i}"] = [f"in{i}", f"out{i}"], [f"out{i}"]
@@ -203,7 +199,7 @@ def bnn_posterior(
         dims=dims | {"X_test": ["test_obs", "feature"]},
     )
     attrs = {
-        "sampler": "NUTS (bayes_reg._nuts on NumPyro's kernel)",
+        "sampler": "NUTS (bayes_reg.inference._program on NumPyro's kernel)",
         "tau": tau,
         "weight_decay": weight_decay,
         "prior_scale_standardised": prior.scale,

@@ -3,7 +3,7 @@
 :func:`dropout_vs_posterior` trains the dropout network, takes its MC-dropout predictive,
 samples the Bayesian network whose prior the weight decay implies (same architecture, same
 standardisation, the same fixed noise ``1 / tau``) and scores both predictives with
-:func:`bayes_reg.predictive.predictive_metrics`. Both are mixtures of Gaussians with the
+:func:`bayes_reg.nets.predictive.predictive_metrics`. Both are mixtures of Gaussians with the
 same noise, so their difference is the spread of the function alone.
 """
 
@@ -15,9 +15,10 @@ import numpy as np
 import xarray as xr
 from jax.typing import ArrayLike
 
-from bayes_reg.bnn import BNNPosterior, bnn_posterior
-from bayes_reg.dropout import LENGTHSCALE, DropoutNet, MCDropout, mc_dropout, train_dropout
-from bayes_reg.predictive import predictive_metrics
+from bayes_reg.conventions import LENGTHSCALE
+from bayes_reg.nets.bnn import BNNPosterior, bnn_posterior
+from bayes_reg.nets.dropout import DropoutNet, MCDropout, mc_dropout, train_dropout
+from bayes_reg.nets.predictive import predictive_metrics
 
 __all__ = ["METHODS", "DropoutComparison", "compare_predictives", "dropout_vs_posterior"]
 
@@ -47,7 +48,7 @@ def compare_predictives(
     Returns
     -------
     metrics : xarray.Dataset
-        :func:`~bayes_reg.predictive.predictive_metrics` of each, over dim ``source``.
+        :func:`~bayes_reg.nets.predictive.predictive_metrics` of each, over dim ``source``.
     by_input : xarray.Dataset
         ``mean``, ``sd`` (predictive) and ``function_sd`` over (``source``, ``test_obs``);
         ``sd_ratio`` and ``function_sd_ratio`` (MC dropout / posterior) over ``test_obs``.
@@ -104,13 +105,13 @@ def dropout_vs_posterior(
     X_test, y_test : arrays of shape (n_test, n_features) and (n_test,)
     dropout, tau, lengthscale : float
         Dropout rate, model precision (units of ``y``) and prior length-scale; the weight
-        decay is :func:`~bayes_reg.dropout.weight_decay_from_tau` of them.
+        decay is :func:`~bayes_reg.nets.dropout.weight_decay_from_tau` of them.
     hidden, epochs, batch_size, learning_rate
-        The network and its Adam training (:func:`~bayes_reg.dropout.train_dropout`).
+        The network and its Adam training (:func:`~bayes_reg.nets.dropout.train_dropout`).
     passes : int
         MC-dropout passes.
     chains, warmup, draws, max_tree_depth : int
-        NUTS budget and tree depth (:func:`~bayes_reg.bnn.bnn_posterior`).
+        NUTS budget and tree depth (:func:`~bayes_reg.nets.bnn.bnn_posterior`).
     target_accept : float
         NUTS's target acceptance rate (raise it towards 1 when draws diverge).
     seed : int

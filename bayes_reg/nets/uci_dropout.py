@@ -28,7 +28,7 @@ import xarray as xr
 
 from bayes_reg import _validate
 from bayes_reg._sharding import shard_runs
-from bayes_reg.dropout import (
+from bayes_reg.nets.dropout import (
     LENGTHSCALE,
     Scaling,
     mc_budget,

@@ -1,6 +1,6 @@
 r"""Point estimates set against the posterior they claim to summarise.
 
-For every strength of a weight-decay path (:func:`bayes_reg.sgd.sgd_path`) the convention
+For every strength of a weight-decay path (:func:`bayes_reg.linear.sgd.sgd_path`) the convention
 of the path (``d2l`` for the L2 optimisers, ``sklearn-lasso`` for the L1 ones) names the
 prior that strength encodes. :func:`compare_path` then puts the trained weights beside the
 exact MAP under that prior and beside its posterior (exact draws under a Gaussian prior,
@@ -23,9 +23,9 @@ from scipy.special import logsumexp
 
 from bayes_reg import _validate
 from bayes_reg.conventions import get_convention, to_prior
-from bayes_reg.exact import log_evidence
-from bayes_reg.inference import closed_form, conjugate_family, sample_posterior
-from bayes_reg.map import map_estimate
+from bayes_reg.linear.exact import log_evidence
+from bayes_reg.linear.map import map_estimate
+from bayes_reg.linear.posterior import closed_form, conjugate_family, sample_posterior
 from bayes_reg.priors import Prior
 
 __all__ = [
@@ -75,7 +75,7 @@ def posterior_draws(
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
 ) -> PosteriorDraws:
-    """Draws from the posterior of :func:`~bayes_reg.regression.linear_regression`.
+    """Draws from the posterior of :func:`~bayes_reg.linear.regression.linear_regression`.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def posterior_draws(
     sigma : float
         Known noise scale.
     method : {"auto", "exact", "nuts"}
-        As in :func:`~bayes_reg.inference.sample_posterior`: exact i.i.d. draws where the
+        As in :func:`~bayes_reg.linear.posterior.sample_posterior`: exact i.i.d. draws where the
         posterior is conjugate (``"auto"``), or NUTS.
     chains, warmup, draws, seed, progress, target_accept, max_tree_depth
         Sampler budget and NUTS settings; exact sampling draws ``chains * draws`` and
@@ -143,7 +143,7 @@ def _relative(distance: float, size: float) -> float:
 
 
 def _loss(X, y, w, b) -> float:
-    """mean(r²/2), the loss of the d2l chapter (and of :func:`~bayes_reg.sgd.sgd_path`)."""
+    """mean(r²/2), the loss of the d2l chapter (and of :func:`~bayes_reg.linear.sgd.sgd_path`)."""
     return float(np.mean((X @ w + b - y) ** 2) / 2)
 
 
@@ -177,7 +177,7 @@ def compare_path(
     Parameters
     ----------
     path : xarray.Dataset
-        A result of :func:`~bayes_reg.sgd.sgd_path` trained on ``X, y``.
+        A result of :func:`~bayes_reg.linear.sgd.sgd_path` trained on ``X, y``.
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,)
     sigma : float
@@ -332,7 +332,7 @@ def map_gap(path: xr.Dataset, X: ArrayLike, y: ArrayLike) -> xr.DataArray:
 
 
 def _check_path(path, X) -> None:
-    """``path`` must be a result of :func:`~bayes_reg.sgd.sgd_path` with X's columns."""
+    """``path`` must be a result of :func:`~bayes_reg.linear.sgd.sgd_path` with X's columns."""
     if not isinstance(path, xr.Dataset) or "w" not in path or "convention" not in path.attrs:
         raise TypeError(f"path must be a result of sgd_path (an xarray.Dataset), got {path!r:.60}")
     if path.sizes["feature"] != X.shape[1]:
@@ -392,7 +392,7 @@ def choose_strength(
     Each strength is turned into a Gaussian prior (``convention``, ``sigma``); the MAP fit
     on ``X, y`` gives the train, validation and test losses (mean r²/2), and the exact log
     evidence of the training data scores the prior itself (on centred data, as
-    :func:`~bayes_reg.exact.log_evidence`).
+    :func:`~bayes_reg.linear.exact.log_evidence`).
 
     Returns
     -------

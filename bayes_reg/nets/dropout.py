@@ -38,21 +38,17 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg._progress import progress_bar, report_every
 from bayes_reg._sharding import shard_runs
-from bayes_reg.mlp import Layer, init_mlp, layer_sizes, mlp
+from bayes_reg.conventions import LENGTHSCALE, tau_from_weight_decay, weight_decay_from_tau
+from bayes_reg.nets.mlp import Layer, init_mlp, layer_sizes, mlp
 
 __all__ = [
-    "LENGTHSCALE",
     "DropoutNet",
     "MCDropout",
     "Scaling",
     "mc_dropout",
-    "tau_from_weight_decay",
     "train_dropout",
-    "weight_decay_from_tau",
 ]
 
-#: Prior length-scale of Gal & Ghahramani's UCI experiments.
-LENGTHSCALE = 1e-2
 
 #: Activations held at once by the MC passes (runs x passes x rows x widest layer). A single
 #: vmap over 1000 passes of a 512-wide net on 10k points would ask for tens of GiB; on a GPU
@@ -70,26 +66,6 @@ OPTIMIZERS = ("adam", "sgd")
 
 #: A final epoch loss this many times the first one counts as diverged.
 _EXPLODED = 1e6
-
-
-def weight_decay_from_tau(
-    tau: float, *, dropout: float, n: int, lengthscale: float = LENGTHSCALE
-) -> float:
-    r"""Keras-convention weight decay :math:`\lambda = l^2 (1 - p) / (2 N \tau)`.
-
-    Examples
-    --------
-    >>> round(weight_decay_from_tau(0.541869562034, dropout=0.01, n=277, lengthscale=0.1), 15)
-    3.2978482929e-05
-    """
-    return lengthscale**2 * (1.0 - dropout) / (2.0 * n * tau)
-
-
-def tau_from_weight_decay(
-    weight_decay: float, *, dropout: float, n: int, lengthscale: float = LENGTHSCALE
-) -> float:
-    r"""The model precision :math:`\tau = l^2 (1 - p) / (2 N \lambda)` a weight decay implies."""
-    return lengthscale**2 * (1.0 - dropout) / (2.0 * n * weight_decay)
 
 
 class Scaling(NamedTuple):

@@ -11,6 +11,7 @@ new strength reuses the compiled program; strings and ``None`` are static.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -20,7 +21,7 @@ import numpy as np
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
-from bayes_reg._progress import report_every
+from bayes_reg._progress import progress_bar, report_every
 
 _PROGRESS_EVERY = 50  # iterations between progress updates (host callbacks are not free)
 
@@ -46,6 +47,47 @@ def sample_stats(draws: Draws, max_tree_depth: int) -> dict[str, np.ndarray]:
         "step_size": stats["step_size"],
         "lp": -stats["potential_energy"],
     }
+
+
+class Run(NamedTuple):
+    """A finished NUTS run on the host: draws and statistics (chain, draw), and its time."""
+
+    samples: dict[str, np.ndarray]
+    sample_stats: dict[str, np.ndarray]
+    seconds: float
+
+
+def run(
+    model: Callable,
+    key: jax.Array,
+    args: tuple,
+    kwargs: dict,
+    *,
+    chains: int,
+    warmup: int,
+    draws: int,
+    target_accept: float,
+    max_tree_depth: int,
+    progress: bool,
+) -> Run:
+    """:func:`sample` under a progress bar over all chains' iterations, timed, on the host."""
+    start = time.perf_counter()
+    with progress_bar(progress, chains * (warmup + draws)):
+        out = sample(
+            model,
+            key,
+            args,
+            kwargs,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+        )
+        jax.block_until_ready(out)
+    seconds = time.perf_counter() - start
+    samples = {k: np.asarray(v) for k, v in out.samples.items()}
+    return Run(samples, sample_stats(out, max_tree_depth), seconds)
 
 
 def split_kwargs(kwargs: dict) -> tuple[dict, tuple]:

@@ -17,7 +17,6 @@ import time
 from typing import NamedTuple
 
 import arviz_base
-import arviz_stats
 import jax
 import numpy as np
 import numpyro.distributions as dist
@@ -25,16 +24,15 @@ from jax.typing import ArrayLike
 from numpyro.infer import Predictive
 from numpyro.infer.util import log_likelihood
 
-from bayes_reg import _nuts, _validate
-from bayes_reg._progress import progress_bar
-from bayes_reg.exact import exact_posterior, nig_posterior
+from bayes_reg import _validate
+from bayes_reg.inference import _program
+from bayes_reg.inference.diagnostics import Diagnostics, diagnose
+from bayes_reg.linear.exact import exact_posterior, nig_posterior
+from bayes_reg.linear.regression import check_arguments, linear_regression
 from bayes_reg.priors import Gaussian
-from bayes_reg.regression import check_arguments, linear_regression
 
-__all__ = ["Diagnostics", "NutsResult", "run_nuts", "sample_posterior", "diagnose"]
+__all__ = ["NutsResult", "run_nuts", "sample_posterior"]
 
-#: Thresholds of the usual checks (Vehtari et al. 2021; Betancourt 2016).
-RHAT_MAX, ESS_MIN, BFMI_MIN = 1.01, 400, 0.3
 
 _DIMS = {
     "X": ["obs", "feature"],
@@ -43,22 +41,6 @@ _DIMS = {
     "w_z": ["feature"],
     "w_mix": ["feature"],
 }
-
-
-class Diagnostics(NamedTuple):
-    """Convergence checks of one run; ``problems`` says in words what failed."""
-
-    max_rhat: float
-    min_ess_bulk: float
-    min_ess_tail: float
-    divergences: int
-    max_tree_depth_hits: int
-    min_bfmi: float
-    problems: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 class NutsResult(NamedTuple):
@@ -109,7 +91,7 @@ def run_nuts(
     ----------
     model : callable
         A NumPyro model taking ``X`` and ``y`` first, like
-        :func:`~bayes_reg.regression.linear_regression`.
+        :func:`~bayes_reg.linear.regression.linear_regression`.
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,)
     chains, warmup, draws : int
@@ -140,35 +122,30 @@ def run_nuts(
             model_kwargs.get("intercept_scale"),
         )
     key_run, key_pred = jax.random.split(jax.random.key(seed))
-    start = time.perf_counter()
-    with progress_bar(progress, chains * (warmup + draws)):
-        out = _nuts.sample(
-            model,
-            key_run,
-            (X, y),
-            model_kwargs,
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            target_accept=target_accept,
-            max_tree_depth=max_tree_depth,
-        )
-        jax.block_until_ready(out)
-    seconds = time.perf_counter() - start
-    samples = {k: np.asarray(v) for k, v in out.samples.items()}
-    sample_stats = _nuts.sample_stats(out, max_tree_depth)
+    nuts = _program.run(
+        model,
+        key_run,
+        (X, y),
+        model_kwargs,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
+        progress=progress,
+    )
     tree = _tree(
         model,
-        samples,
-        sample_stats,
+        nuts.samples,
+        nuts.sample_stats,
         X,
         y,
         names,
         key_pred,
         model_kwargs,
-        {"sampler": "NUTS (bayes_reg._nuts on NumPyro's kernel)"},
+        {"sampler": "NUTS (bayes_reg.inference._program on NumPyro's kernel)"},
     )
-    return NutsResult(tree, diagnose(tree, max_tree_depth=max_tree_depth), seconds, False)
+    return NutsResult(tree, diagnose(tree, max_tree_depth=max_tree_depth), nuts.seconds, False)
 
 
 def sample_posterior(
@@ -188,11 +165,11 @@ def sample_posterior(
     max_tree_depth: int = 10,
     **model_kwargs,
 ) -> NutsResult:
-    """The posterior of :func:`~bayes_reg.regression.linear_regression`, exact where it can be.
+    """The posterior of :func:`~bayes_reg.linear.regression.linear_regression`, exact if it can.
 
     With a Gaussian prior and a known ``sigma`` the posterior is Gaussian in closed form,
     and with ``sigma=inverse_gamma_noise(a, b)`` and ``scale_with_sigma=True`` it is
-    Normal–Inverse-Gamma (:func:`~bayes_reg.exact.nig_posterior`):
+    Normal–Inverse-Gamma (:func:`~bayes_reg.linear.exact.nig_posterior`):
     ``method="auto"`` (default) then draws ``chains × draws`` i.i.d. samples from it, laid
     out like a NUTS run (``warmup`` is ignored, the sampler statistics describe no
     trajectory: no divergences, tree depth 0) and marked ``exact`` in the result and in
@@ -271,7 +248,7 @@ def sample_posterior(
 
 def conjugate_family(prior, sigma, scale_with_sigma: bool = False) -> str | None:
     """``"gaussian"`` (Gaussian prior, known sigma), ``"nig"`` (Gaussian prior, sigma from
-    :func:`~bayes_reg.regression.inverse_gamma_noise`, scales in units of sigma) or ``None``
+    :func:`~bayes_reg.linear.regression.inverse_gamma_noise`, scales in units of sigma) or ``None``
     when the linear model's posterior has no closed form."""
     if not isinstance(prior, Gaussian):
         return None
@@ -323,7 +300,7 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
     """The ArviZ DataTree of a run, with its log likelihood and posterior predictive."""
     chains, draws = samples["b"].shape[:2]
     flat = {k: v.reshape(chains * draws, *v.shape[2:]) for k, v in samples.items()}
-    dynamic, static = _nuts.split_kwargs(model_kwargs)
+    dynamic, static = _program.split_kwargs(model_kwargs)
     log_lik, y_rep = _predictive_program(model, static)(key, flat, X, y, dynamic)
     per_chain = {
         k: np.asarray(v).reshape(chains, draws, -1)
@@ -358,55 +335,3 @@ def _predictive_program(model, static):
         return log_lik, y_rep
 
     return run
-
-
-def diagnose(tree, *, max_tree_depth: int = 10, var_names: list[str] | None = None) -> Diagnostics:
-    """Collect R-hat, bulk/tail ESS, divergences, tree-depth hits and E-BFMI of a run.
-
-    Flags R-hat > 1.01, ESS < 400, any divergence, any draw at the maximum tree depth and
-    E-BFMI < 0.3, each with a sentence that says what it means.
-    """
-    posterior = tree["posterior"].to_dataset()
-    if var_names is not None:
-        posterior = posterior[var_names]
-    rhat = _worst(arviz_stats.rhat(posterior), np.max)
-    ess_bulk = _worst(arviz_stats.ess(posterior, method="bulk"), np.min)
-    ess_tail = _worst(arviz_stats.ess(posterior, method="tail"), np.min)
-    stats = tree["sample_stats"].to_dataset()
-    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    depth_hits = int((stats["tree_depth"] >= max_tree_depth).sum()) if "tree_depth" in stats else 0
-    bfmi = (
-        float(np.min(arviz_stats.bfmi(stats["energy"]).to_numpy())) if "energy" in stats else np.nan
-    )
-
-    problems = []
-    if rhat > RHAT_MAX:
-        problems.append(
-            f"max R-hat is {rhat:.3f} > {RHAT_MAX}: the chains disagree, so the"
-            " posterior summaries are not reliable; run longer or reparametrize"
-        )
-    if ess_bulk < ESS_MIN or ess_tail < ESS_MIN:
-        problems.append(
-            f"min ESS is {min(ess_bulk, ess_tail):.0f} < {ESS_MIN}: too few effective"
-            " draws for stable means and intervals; draw more"
-        )
-    if divergences:
-        problems.append(
-            f"{divergences} divergent transition(s): the sampler missed parts of the"
-            " posterior; raise target_accept or use the non-centred parametrization"
-        )
-    if depth_hits:
-        problems.append(
-            f"{depth_hits} draw(s) hit the maximum tree depth {max_tree_depth}:"
-            " sampling is slow and may be incomplete; raise max_tree_depth"
-        )
-    if bfmi < BFMI_MIN:
-        problems.append(
-            f"min E-BFMI is {bfmi:.2f} < {BFMI_MIN}: the momentum resampling explores"
-            " the energy poorly; reparametrize"
-        )
-    return Diagnostics(rhat, ess_bulk, ess_tail, divergences, depth_hits, bfmi, tuple(problems))
-
-
-def _worst(ds, reduce) -> float:
-    return float(reduce([reduce(ds[v].to_numpy()) for v in ds.data_vars]))

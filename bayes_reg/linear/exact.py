@@ -79,7 +79,7 @@ def exact_posterior(
     sigma: float,
     intercept_scale: float | None = None,
 ) -> ExactPosterior:
-    """Closed-form posterior of :func:`~bayes_reg.regression.linear_regression`.
+    """Closed-form posterior of :func:`~bayes_reg.linear.regression.linear_regression`.
 
     Parameters
     ----------
@@ -184,7 +184,7 @@ def nig_posterior(
 ) -> NIGPosterior:
     r"""Closed-form posterior of the Normal–Inverse-Gamma linear model.
 
-    The model of :func:`~bayes_reg.regression.linear_regression` with
+    The model of :func:`~bayes_reg.linear.regression.linear_regression` with
     ``sigma=inverse_gamma_noise(concentration, rate)`` and ``scale_with_sigma=True``:
     :math:`\sigma^2 \sim \mathrm{InvGamma}(a_0, b_0)`, :math:`w_j \mid \sigma \sim
     N(0, \sigma^2 g^2)`, and ``b`` flat or :math:`N(0, \sigma^2 s_b^2)`. With ``Z = [1, X]``

@@ -58,7 +58,7 @@ def linear_regression(
         Measure the prior scales in units of the noise: ``w_j ~ prior`` times ``sigma`` (and
         ``b ~ N(0, (sigma * intercept_scale)²)``). With a Gaussian prior and
         ``sigma=inverse_gamma_noise(a, b)`` this is the conjugate Normal–Inverse-Gamma model,
-        whose posterior :func:`~bayes_reg.exact.nig_posterior` gives in closed form.
+        whose posterior :func:`~bayes_reg.linear.exact.nig_posterior` gives in closed form.
 
     Examples
     --------
@@ -94,7 +94,7 @@ def check_arguments(prior, sigma, intercept_scale=None) -> None:
     """Refuse a non-prior, a noise scale <= 0 and an intercept scale <= 0.
 
     Values traced inside a compiled sampler cannot be checked there; callers check the
-    concrete values first (:func:`~bayes_reg.inference.run_nuts` does).
+    concrete values first (:func:`~bayes_reg.linear.posterior.run_nuts` does).
     """
     split_scales(prior)  # TypeError for anything but Gaussian, Laplace, ElasticNet
     for name, value in (("sigma", sigma), ("intercept_scale", intercept_scale)):

@@ -32,6 +32,7 @@ from jax.typing import ArrayLike
 from numpyro.infer.util import initialize_model
 
 from bayes_reg import _validate
+from bayes_reg.conventions import to_penalty
 from bayes_reg.priors import Prior, split_scales
 
 __all__ = ["MapEstimate", "map_estimate", "map_model"]
@@ -53,7 +54,7 @@ def map_estimate(
     tol: float = 1e-12,
     max_sweeps: int = 100_000,
 ) -> MapEstimate:
-    """The posterior mode of :func:`~bayes_reg.regression.linear_regression` (flat intercept).
+    """The posterior mode of :func:`~bayes_reg.linear.regression.linear_regression`.
 
     Parameters
     ----------
@@ -92,13 +93,15 @@ def map_estimate(
         f"sigma={sigma} with {prior} (or the size of X and y) puts the fit outside the"
         " floating-point range; rescale X and y so that sigma and the prior scale are nearer 1"
     )
-    try:
+    try:  # the objectives the solvers minimise are scikit-learn's: convert, don't re-derive
         if laplace is None:
-            alpha = sigma**2 / gaussian**2
+            alpha = to_penalty("sklearn-ridge", prior, n=n, sigma=sigma).strength
         else:
-            l1 = sigma**2 / (n * laplace)
-            l2 = 0.0 if gaussian is None else sigma**2 / (n * gaussian**2)
-    except (OverflowError, ZeroDivisionError):
+            convention = "sklearn-lasso" if gaussian is None else "sklearn-elasticnet"
+            penalty = to_penalty(convention, prior, n=n, sigma=sigma)
+            l1 = penalty.strength * penalty.l1_ratio
+            l2 = penalty.strength * (1.0 - penalty.l1_ratio)
+    except ValueError:  # outside the floating-point range
         raise ValueError(f"the MAP penalty is not finite: {hint}") from None
     x_mean, y_mean = X.mean(0), y.mean()
     Xc, yc = jnp.asarray(X - x_mean), jnp.asarray(y - y_mean)

@@ -1,0 +1,1 @@
+"""Model-agnostic inference machinery: the compiled NUTS program and its diagnostics."""

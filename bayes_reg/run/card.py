@@ -1,0 +1,373 @@
+"""Model cards: one TOML file per ready-to-run analysis, validated before any computation.
+
+The schema is documented in ``bayes_reg/models/README.md``. :func:`load_card` reads a card into a
+:class:`Card` and refuses anything it does not understand (unknown keys, wrong types,
+missing files, non-numeric or missing CSV values) with a :class:`CardError` that names the
+key or column and says how to fix it.
+
+A card is one of two kinds. A *linear* card (``[model]`` and ``[prior]``) sets a penalised
+linear fit beside the posterior of the prior it encodes: stages ``map``, ``posterior`` and,
+with ``[compare]``, ``sgd``. A *dropout* card (``[dropout]``) sets an MLP's MC-dropout
+predictive beside the posterior of the same network under the prior its weight decay
+implies: stage ``dropout``. ``[posterior]`` is the posterior's NUTS budget in both.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bayes_reg import _validate
+from bayes_reg.conventions import CONVENTIONS, LENGTHSCALE, get_convention, to_prior
+from bayes_reg.linear.sgd import OPTIMIZERS
+from bayes_reg.priors import Prior, prior_from_name
+from bayes_reg.run.schema import CardError, check_schema, fail, positive
+from bayes_reg.run.sources import SOURCES, Data, check_source, load_data
+
+__all__ = [
+    "Card",
+    "CardError",
+    "Data",
+    "DROPOUT_DEFAULTS",
+    "load_card",
+    "load_data",
+    "STAGES",
+    "SOURCES",
+]
+
+STAGES = ("map", "posterior", "sgd", "dropout")
+
+
+#: Defaults of the optional ``[dropout]`` keys (``rate`` and ``tau`` have none: the
+#: precision is in the units of y, and the rate is the experiment).
+DROPOUT_DEFAULTS = {
+    "lengthscale": LENGTHSCALE,
+    "hidden": [50],
+    "epochs": 1000,
+    "batch_size": 32,
+    "learning_rate": 1e-3,
+    "passes": 1000,
+}
+
+#: The tables only a linear card has; a ``[dropout]`` card refuses them.
+_LINEAR_TABLES = ("model", "prior", "compare")
+
+
+#: NUTS's budget and settings when a card's [posterior] does not say.
+_NUTS_DEFAULTS = {
+    "chains": 4,
+    "warmup": 1000,
+    "draws": 1000,
+    "target_accept": 0.8,
+    "max_tree_depth": 10,
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    """A validated card. ``raw`` keeps the TOML as read, for the report.
+
+    A dropout card has ``dropout`` (the ``[dropout]`` table with its defaults filled in)
+    and no linear model: ``sigma`` is ``None`` and ``prior_spec`` empty.
+    """
+
+    path: Path
+    title: str
+    description: str
+    seed: int
+    data: dict
+    sigma: float | dict | None
+    intercept_scale: float | None
+    prior_spec: dict
+    posterior: dict
+    compare: dict | None
+    raw: dict = field(repr=False)
+    dropout: dict | None = None
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        """The files and folders a run of this card reads (the card, a CSV or UCI folder)."""
+        return (self.path, *([self.data["_path"]] if "_path" in self.data else []))
+
+    @property
+    def kind(self) -> str:
+        """``"dropout"`` for a card with ``[dropout]``, ``"linear"`` otherwise."""
+        return "linear" if self.dropout is None else "dropout"
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages this card can run (and runs when ``--only`` is not given)."""
+        if self.dropout is not None:
+            return ("dropout",)
+        return ("map", "posterior") + (("sgd",) if self.compare is not None else ())
+
+    def why_not(self, stage: str) -> str:
+        """Why ``stage`` is not one of :attr:`stages`, and what would make it one."""
+        if stage == "dropout":
+            return "stage 'dropout' needs a [dropout] table in the card"
+        if self.dropout is not None:
+            return (
+                f"stage {stage!r} fits a linear model, and a [dropout] card has none (no "
+                "[model] or [prior]); write the linear analysis as a card of its own"
+            )
+        return "stage 'sgd' needs a [compare] table in the card"
+
+    def prior(self, n: int) -> Prior:
+        """The prior on the weights; a penalty given as convention + strength is converted
+        exactly for ``n`` training rows and the card's noise scale."""
+        if self.dropout is not None:
+            raise CardError(
+                "a [dropout] card has no linear-model prior: its prior is the one the weight "
+                "decay implies (see the dropout stage)"
+            )
+        spec = self.prior_spec
+        if "scale" in spec:
+            return prior_from_name(spec.get("family", "gaussian"), spec["scale"])
+        if not isinstance(self.sigma, float):
+            raise CardError(
+                "[prior] convention + strength needs a known noise scale: set "
+                "[model] sigma to a number, or give [prior] family + scale"
+            )
+        return to_prior(
+            spec["convention"],
+            spec["strength"],
+            n=n,
+            sigma=self.sigma,
+            family=spec.get("family"),
+            l1_ratio=spec.get("l1_ratio"),
+        )
+
+    def strengths(self, key: str = "strengths") -> np.ndarray | None:
+        if self.compare is None or key not in self.compare:
+            return None
+        return _grid(self.compare[key], f"[compare] {key}")
+
+
+def load_card(path: str | Path) -> Card:
+    """Read and validate a card; nothing is computed."""
+    path = Path(path)
+    if not path.is_file():
+        raise CardError(f"card {path} does not exist; `bayes-reg cards` lists the shipped ones")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise CardError(f"{path} is not valid TOML: {err}") from None
+    check_schema(raw)
+    data = dict(raw.get("data", {}))
+    if "source" not in data:
+        raise fail("[data] source", "missing", f"choose one of {', '.join(SOURCES)}")
+    check_source(data, path.parent)
+    if "dropout" in raw:
+        return _dropout_card(path, raw, data)
+    model = raw.get("model", {})
+    if "sigma" not in model:
+        raise fail(
+            "[model] sigma",
+            "missing",
+            'give the noise scale (a number) or {prior = "half-normal", scale = ...}',
+        )
+    sigma = _sigma(model["sigma"])
+    intercept = model.get("intercept_scale")
+    if intercept is not None:
+        intercept = positive("[model] intercept_scale", intercept)
+    prior_spec = _prior_spec(raw.get("prior", {}))
+    posterior = {"method": "auto"} | _NUTS_DEFAULTS
+    posterior |= raw.get("posterior", {})
+    _validate_posterior(posterior)
+    compare = raw.get("compare")
+    if compare is not None:
+        compare = _compare(compare)
+    card = Card(
+        **_common(path, raw, data),
+        sigma=sigma,
+        intercept_scale=intercept,
+        prior_spec=prior_spec,
+        posterior=posterior,
+        compare=compare,
+    )
+    card.strengths()  # validates the grids now, not after the first stage
+    card.strengths("select_strengths")
+    return card
+
+
+def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
+    """A card with ``[dropout]``: the dropout network against its Bayesian twin."""
+    for table in _LINEAR_TABLES:
+        if table in raw:
+            raise fail(
+                f"[{table}]",
+                "a [dropout] card compares the dropout network with the Bayesian MLP, not a "
+                "linear model",
+                f"remove [{table}] (write the linear analysis as a card of its own)",
+            )
+    if data["source"] == "diabetes" or data["source"].startswith("csv:"):
+        if not data.get("test_fraction"):
+            raise fail(
+                "[data] test_fraction",
+                f"a [dropout] card scores both predictives on test rows, and source "
+                f"{data['source']!r} has none",
+                "hold some out, e.g. test_fraction = 0.2",
+            )
+    dropout = _dropout(raw["dropout"])
+    posterior = {"method": "nuts"} | _NUTS_DEFAULTS
+    posterior |= raw.get("posterior", {})
+    _validate_posterior(posterior)
+    if posterior["method"] == "exact":
+        raise fail(
+            "[posterior] method",
+            "'exact' needs a conjugate model, and a neural network has no closed-form posterior",
+            'write method = "nuts" (or leave it out)',
+        )
+    posterior["method"] = "nuts"
+    return Card(
+        **_common(path, raw, data),
+        sigma=None,
+        intercept_scale=None,
+        prior_spec={},
+        posterior=posterior,
+        compare=None,
+        dropout=dropout,
+    )
+
+
+def _common(path: Path, raw: dict, data: dict) -> dict:
+    """The fields every kind of card has."""
+    return {
+        "path": path,
+        "title": raw.get("title", path.stem),
+        "description": raw.get("description", ""),
+        "seed": int(raw.get("seed", 0)),
+        "data": data,
+        "raw": raw,
+    }
+
+
+def _dropout(spec: dict) -> dict:
+    out = DROPOUT_DEFAULTS | spec
+    out["hidden"] = list(out["hidden"])
+    for key in ("rate", "tau"):
+        if key not in out:
+            raise fail(
+                f"[dropout] {key}",
+                "missing",
+                "give the dropout probability `rate` (e.g. 0.05) and the model precision "
+                "`tau` in 1 / (units of y)^2 (e.g. 100 for a noise sd of 0.1)",
+            )
+    rate = out["rate"]
+    if not (math.isfinite(rate) and 0 < rate < 1):
+        raise fail(
+            "[dropout] rate",
+            f"must lie in (0, 1), got {rate!r}",
+            "give the probability of dropping a unit, e.g. 0.05 (0 is no dropout: nothing "
+            "to compare)",
+        )
+    for key in ("tau", "lengthscale", "learning_rate"):
+        positive(f"[dropout] {key}", out[key])
+    hidden = out["hidden"]
+    if not hidden or not all(
+        isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden
+    ):
+        raise fail(
+            "[dropout] hidden",
+            f"must be a non-empty list of layer widths (whole numbers >= 1), got {hidden!r}",
+            "e.g. hidden = [50], or [50, 50] for two hidden layers",
+        )
+    for key in ("epochs", "batch_size", "passes"):
+        if out[key] < 1:
+            raise fail(f"[dropout] {key}", f"must be >= 1, got {out[key]}", "fix its value")
+    return out
+
+
+def _sigma(value) -> float | dict:
+    if isinstance(value, dict):
+        if set(value) != {"prior", "scale"} or value["prior"] != "half-normal":
+            raise fail(
+                "[model] sigma",
+                f"unknown prior {value!r}",
+                'write {prior = "half-normal", scale = <number>}',
+            )
+        return {"prior": "half-normal", "scale": positive("[model] sigma.scale", value["scale"])}
+    return positive("[model] sigma", value)
+
+
+def _prior_spec(spec: dict) -> dict:
+    has_scale, has_penalty = "scale" in spec, "convention" in spec or "strength" in spec
+    if has_scale == has_penalty:
+        raise fail(
+            "[prior]",
+            "needs either family + scale, or convention + strength",
+            'e.g. family = "gaussian", scale = 1.0  or  convention = "d2l", strength = 3',
+        )
+    if has_scale:
+        _validate.one_of("[prior] family", spec.get("family", "gaussian"), ("gaussian", "laplace"))
+        positive("[prior] scale", spec["scale"])
+    else:
+        for key in ("convention", "strength"):
+            if key not in spec:
+                raise fail(f"[prior] {key}", "missing", "give both convention and strength")
+        try:
+            get_convention(spec["convention"])
+        except ValueError as err:
+            raise fail(
+                "[prior] convention", str(err), f"use one of {', '.join(CONVENTIONS)}"
+            ) from None
+        positive("[prior] strength", spec["strength"])
+    return dict(spec)
+
+
+def _validate_posterior(posterior: dict) -> None:
+    try:
+        _validate.one_of("[posterior] method", posterior["method"], ("auto", "exact", "nuts"))
+        for key in ("chains", "warmup", "draws", "max_tree_depth"):
+            _validate.positive_int(f"[posterior] {key}", posterior[key])
+        _validate.fraction(
+            "[posterior] target_accept",
+            posterior["target_accept"],
+            low_open=True,
+            high_open=True,
+        )
+    except (ValueError, TypeError) as err:
+        raise CardError(str(err)) from None
+
+
+def _compare(compare: dict) -> dict:
+    out = {"optimizer": "sgd"} | compare
+    try:
+        _validate.one_of("[compare] optimizer", out["optimizer"], OPTIMIZERS)
+    except ValueError as err:
+        raise CardError(str(err)) from None
+    for key in ("strengths", "lr", "epochs", "batch_size"):
+        if key not in out:
+            raise fail(
+                f"[compare] {key}",
+                "missing",
+                "the SGD comparison needs strengths, lr, epochs and batch_size",
+            )
+    for key in ("lr", "converge_lr"):
+        if key in out:
+            positive(f"[compare] {key}", out[key])
+    return out
+
+
+def _grid(spec, where: str) -> np.ndarray:
+    if isinstance(spec, list):
+        values = np.asarray(spec, dtype=float) if spec else np.zeros(0)
+    else:
+        unknown = set(spec) - {"start", "stop", "num", "spacing"}
+        if unknown or not {"start", "stop", "num"} <= set(spec):
+            raise fail(
+                where,
+                f"bad grid {spec!r}",
+                'write a list, or {start = .., stop = .., num = .., spacing = "log"}',
+            )
+        spacing = spec.get("spacing", "linear")
+        _validate.one_of(f"{where} spacing", spacing, ("linear", "log"))
+        make = np.geomspace if spacing == "log" else np.linspace
+        values = make(spec["start"], spec["stop"], int(spec["num"]))
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise fail(where, f"must be a non-empty list of numbers >= 0, got {spec!r}", "fix the grid")
+    return values

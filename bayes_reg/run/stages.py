@@ -1,0 +1,280 @@
+"""Run a model card and write its results: one self-contained HTML report, the ArviZ
+``DataTree`` as netCDF, the key numbers as JSON, and the figures as PNG.
+
+Everything is written into a fresh temporary directory beside the output directory and
+moved into place only when complete, so an interrupted run (Ctrl-C, a killed process)
+leaves no partial report and never replaces a previous good one.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+import xarray as xr
+
+from bayes_reg.rescaling import rescaling_table
+from bayes_reg.run.card import STAGES, Card, CardError, load_data
+from bayes_reg.run.dropout_stage import dropout_stage
+from bayes_reg.run.result import RunResult
+from bayes_reg.run.sections import (
+    dropout_intro,
+    intro_section,
+    map_section,
+    posterior_section,
+    rescaling_section,
+    sgd_section,
+)
+from bayes_reg.run.summary import diagnostics_json, floats, path_metrics, prior_json, versions
+
+__all__ = ["run_card"]
+
+
+def run_card(
+    card: Card, *, only=None, seed: int | None = None, progress: bool = True, log=print
+) -> RunResult:
+    """Run the stages of ``card`` (``map``, ``posterior``, ``sgd`` of a linear card,
+    ``dropout`` of a dropout card; default all the card can run)."""
+    import jax
+    import numpyro.distributions as dist
+
+    from bayes_reg import figures
+    from bayes_reg.conventions import to_penalty
+    from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
+    from bayes_reg.linear.map import map_estimate, map_model
+    from bayes_reg.linear.posterior import sample_posterior
+    from bayes_reg.linear.regression import linear_regression
+    from bayes_reg.linear.sgd import sgd_path
+
+    stages = _stages(card, only)
+    seed = card.seed if seed is None else int(seed)
+    data = load_data(card)
+    X, y = data.X, data.y
+    n = len(y)
+    timings = {}
+    summary = {
+        "card": str(card.path),
+        "title": card.title,
+        "kind": card.kind,
+        "seed": seed,
+        "stages": list(stages),
+        "data": card.data["source"],
+        "n_train": n,
+        "n_test": 0 if data.y_test is None else len(data.y_test),
+        "n_features": X.shape[1],
+        "versions": versions(),
+        "device": str(jax.devices()[0]),
+        "platform": platform.platform(),
+    }
+    result = RunResult(card, xr.DataTree(), summary)
+    if card.dropout is not None:
+        result.sections.append(("The analysis", dropout_intro(card, data), []))
+        dropout_stage(card, data, seed, progress, log, result, timings)
+        summary["timings_s"] = timings
+        return result
+
+    prior = card.prior(n)
+    sigma = card.sigma if isinstance(card.sigma, float) else dist.HalfNormal(card.sigma["scale"])
+    model_kw = {} if card.intercept_scale is None else {"intercept_scale": card.intercept_scale}
+    summary |= {"prior": prior_json(prior), "sigma": card.sigma}
+    result.sections.append(("The analysis", intro_section(card, prior, n, X.shape[1]), []))
+
+    if "posterior" in stages:
+        log(
+            f"posterior: {card.posterior['method']} "
+            f"({card.posterior['chains']} chains x {card.posterior['draws']} draws)"
+        )
+        start = time.perf_counter()
+        post = sample_posterior(
+            X,
+            y,
+            prior=prior,
+            sigma=sigma,
+            method=card.posterior["method"],
+            chains=card.posterior["chains"],
+            warmup=card.posterior["warmup"],
+            draws=card.posterior["draws"],
+            seed=seed,
+            feature_names=data.feature_names,
+            progress=progress,
+            target_accept=card.posterior["target_accept"],
+            max_tree_depth=card.posterior["max_tree_depth"],
+            **model_kw,
+        )
+        timings["posterior"] = time.perf_counter() - start
+        result.tree = post.tree
+        d = post.diagnostics
+        summary["posterior"] = {
+            "exact": post.exact,
+            "sampler": post.tree.attrs.get("sampler"),
+            "diagnostics": diagnostics_json(d),
+            "w_mean": floats(post.tree["posterior"]["w"].mean(("chain", "draw"))),
+            "w_sd": floats(post.tree["posterior"]["w"].std(("chain", "draw"))),
+            "b_mean": float(post.tree["posterior"]["b"].mean()),
+        }
+        names = [v for v in ("b", "sigma", "w") if v in post.tree["posterior"]]
+        shown = {"feature": list(post.tree["posterior"]["w"].feature.values[:4])}
+        result.figures["rank"] = figures.plot_rank(
+            post.tree,
+            names,
+            shown,
+            title=f"Rank plots of each chain's draws: {', '.join(names)}"
+            f" (w at {', '.join(str(f) for f in shown['feature'])})",
+        )
+        result.sections.append(posterior_section(post, names))
+
+    if "map" in stages:
+        start = time.perf_counter()
+        if isinstance(sigma, float):
+            est = map_estimate(X, y, prior, sigma)
+            w_map, b_map = np.asarray(est.w), float(est.b)
+        else:
+            mode = map_model(
+                linear_regression,
+                X,
+                y,
+                prior=prior,
+                sigma=sigma,
+                parametrization="direct",
+                seed=seed,
+                **model_kw,
+            )
+            w_map, b_map = np.asarray(mode["w"]), float(mode["b"])
+        timings["map"] = time.perf_counter() - start
+        result.tree["map"] = xr.Dataset(
+            {"w": ("feature", w_map), "b": b_map}, coords={"feature": data.feature_names}
+        )
+        summary["map"] = {"w": w_map.tolist(), "b": b_map}
+        if "posterior" in result.tree:
+            result.figures["posterior_vs_map"] = figures.plot_posterior_vs_map(
+                result.tree["posterior"].to_dataset(), w_map
+            )
+            result.sections.append(map_section(prior))
+
+    if "sgd" in stages:
+        cmp_cfg = card.compare
+        grid = card.strengths()
+        log(f"sgd: {cmp_cfg['optimizer']} at {grid.size} strengths, {cmp_cfg['epochs']} epochs")
+        start = time.perf_counter()
+        path = sgd_path(
+            X,
+            y,
+            grid,
+            optimizer=cmp_cfg["optimizer"],
+            lr=cmp_cfg["lr"],
+            epochs=cmp_cfg["epochs"],
+            batch_size=cmp_cfg["batch_size"],
+            seed=seed,
+            X_test=data.X_test,
+            y_test=data.y_test,
+            record_weights=True,
+            feature_names=data.feature_names,
+        )
+        converged = None
+        if "converge_epochs" in cmp_cfg:
+            converged = sgd_path(
+                X,
+                y,
+                grid[grid > 0],
+                optimizer=cmp_cfg["optimizer"],
+                lr=cmp_cfg.get("converge_lr", cmp_cfg["lr"]),
+                epochs=cmp_cfg["converge_epochs"],
+                batch_size=n,
+                seed=seed,
+                X_test=data.X_test,
+                y_test=data.y_test,
+                feature_names=data.feature_names,
+            )
+        timings["sgd"] = time.perf_counter() - start
+        result.tree["sgd_path"] = path.drop_vars("w_epoch")
+        sgd_summary = {
+            "optimizer": cmp_cfg["optimizer"],
+            "strengths": grid.tolist(),
+            "w_norm": path.w_norm.values.tolist(),
+        }
+        if isinstance(sigma, float) and np.any(grid > 0):
+            start = time.perf_counter()
+            post_kw = {
+                "method": card.posterior["method"],
+                "chains": card.posterior["chains"],
+                "warmup": card.posterior["warmup"],
+                "draws": card.posterior["draws"],
+                "seed": seed,
+                "target_accept": card.posterior["target_accept"],
+                "max_tree_depth": card.posterior["max_tree_depth"],
+            }
+            budget = compare_path(
+                path, X, y, sigma=sigma, X_test=data.X_test, y_test=data.y_test, **post_kw
+            )
+            gap = map_gap(path, X, y)
+            result.tree["comparison"] = budget
+            result.figures["path"] = figures.plot_path(
+                budget,
+                title=f"SGD at the training budget ({cmp_cfg['epochs']} epochs) against the "
+                "MAP and the posterior",
+            )
+            result.figures["map_gap"] = figures.plot_map_gap(gap)
+            sgd_summary["at_budget"] = path_metrics(budget)
+            if converged is not None:
+                conv = compare_path(
+                    converged, X, y, sigma=sigma, X_test=data.X_test, y_test=data.y_test, **post_kw
+                )
+                result.tree["comparison_converged"] = conv
+                result.figures["path_converged"] = figures.plot_path(
+                    conv,
+                    title=f"SGD run to convergence ({cmp_cfg['converge_epochs']} full-batch "
+                    "epochs) against the MAP and the posterior",
+                )
+                sgd_summary["converged"] = path_metrics(conv)
+            # The card's own prior, as a strength of the optimiser's convention.
+            own = to_penalty(path.attrs["convention"], prior, n=n, sigma=sigma).strength
+            hit = np.isclose(budget.strength.values, own, rtol=1e-6)
+            if hit.any():
+                result.figures["forest"] = figures.plot_forest(
+                    budget,
+                    float(budget.strength.values[hit][0]),
+                    features=list(budget.feature.values[: min(12, budget.sizes["feature"])]),
+                )
+            select = card.strengths("select_strengths")
+            if select is not None and data.X_test is not None:
+                half = len(data.y_test) // 2
+                choice = choose_strength(
+                    X,
+                    y,
+                    select[select > 0],
+                    sigma=sigma,
+                    X_val=data.X_test[:half],
+                    y_val=data.y_test[:half],
+                    X_test=data.X_test[half:],
+                    y_test=data.y_test[half:],
+                    convention=path.attrs["convention"],
+                )
+                result.tree["strength_choice"] = choice
+                result.figures["strength_choice"] = figures.plot_strength_choice(choice)
+                sgd_summary["strength_choice"] = dict(choice.attrs)
+            timings["compare"] = time.perf_counter() - start
+        summary["sgd"] = sgd_summary
+        result.sections.append(sgd_section(path, sgd_summary))
+
+    scale_y = card.data.get("scale_y", 1.0)
+    if scale_y != 1.0 and isinstance(sigma, float):
+        table = rescaling_table(prior, n=n, sigma=sigma, factor=scale_y)
+        summary["target_scale"] = table
+        result.sections.append(rescaling_section(table, scale_y))
+
+    summary["timings_s"] = timings
+    return result
+
+
+def _stages(card: Card, only) -> tuple[str, ...]:
+    """The stages to run: ``only`` (checked against the card), else all the card can run."""
+    if not only:
+        return card.stages
+    for stage in only:
+        if stage not in STAGES:
+            raise CardError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+    for stage in only:
+        if stage not in card.stages:
+            raise CardError(f"{card.why_not(stage)} (this card runs: {', '.join(card.stages)})")
+    return tuple(dict.fromkeys(only))

@@ -1,0 +1,78 @@
+"""Plain helpers shared by several test files: a small problem, hypothesis settings, and the
+strategies and checks of the property-based "finite or names the bad argument" tests.
+
+Imported as ``from helpers import ...``: pytest puts ``tests/`` on ``sys.path`` (the default
+``prepend`` import mode, no ``__init__.py``). Fixtures live in ``conftest.py``.
+"""
+
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,  # the same examples on every run: a failure reproduces
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+NAN, INF = float("nan"), float("inf")
+
+
+def _data(n=12, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, X @ np.arange(1.0, d + 1) + 0.1 * rng.normal(size=n)
+
+
+X0, Y0 = _data()
+
+# --- property-based: bad and borderline inputs ---------------------------------------------
+
+ANY_FLOAT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, -1.0, 1e-320, 5e-324, 1e-300, 1e300, 1.7e308, NAN, INF, -INF]),
+)
+POSITIVE_FLOAT = st.one_of(st.floats(1e-3, 1e3), ANY_FLOAT)
+
+
+def _bad_positive(x) -> bool:
+    return not (isinstance(x, int | float) and math.isfinite(x) and x > 0)
+
+
+def _assert_refusal_names(err: Exception, name: str):
+    assert isinstance(err, ValueError | TypeError), repr(err)
+    assert name in str(err), f"{name!r} not in {str(err)!r}"
+
+
+def _arrays(draw, rows, cols, poison):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scale = draw(st.sampled_from([1e-3, 1.0, 1e3, 1e6]))
+    a = rng.normal(size=(rows, cols)) * scale
+    if poison and a.size:
+        a.flat[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from([NAN, INF, -INF]))
+    return a
+
+
+@st.composite
+def problems(draw):
+    rows, cols = draw(st.integers(0, 8)), draw(st.integers(0, 4))
+    X = _arrays(draw, rows, cols, draw(st.booleans()))
+    y_rows = draw(st.sampled_from([rows, rows, rows, max(rows - 1, 0), rows + 1]))
+    y = _arrays(draw, y_rows, 1, draw(st.booleans()))[:, 0]
+    if draw(st.booleans()):
+        X = X.astype(np.float32)
+    return X, y
+
+
+def _data_error(X, y, min_rows=2):
+    """The argument the first failing data check must name, or None for valid data."""
+    if X.shape[1] == 0 or X.shape[0] < min_rows or not np.isfinite(X).all():
+        return "X"
+    if y.shape[0] != X.shape[0]:
+        return "rows but y has"
+    if not np.isfinite(y).all():
+        return "y"
+    return None
