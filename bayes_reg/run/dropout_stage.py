@@ -8,6 +8,10 @@ import time
 import numpy as np
 import xarray as xr
 
+from bayes_reg import figures
+from bayes_reg.data import toy_gap_truth
+from bayes_reg.inference.diagnostics import ESS_MIN, RHAT_MAX
+from bayes_reg.nets.compare_dropout import dropout_vs_posterior
 from bayes_reg.run.card import Card
 from bayes_reg.run.sections import dropout_section
 from bayes_reg.run.summary import diagnostics_json, spread
@@ -17,8 +21,6 @@ __all__ = ["dropout_stage"]
 
 def dropout_stage(card: Card, data, seed: int, progress: bool, log, result, timings) -> None:
     """MC dropout against the Bayesian MLP: the tree, the summary, the figures, the section."""
-    from bayes_reg import figures
-    from bayes_reg.nets.compare_dropout import dropout_vs_posterior
 
     cfg, budget = card.dropout, card.posterior
     log(
@@ -191,7 +193,6 @@ def _dropout_tree(cmp, data, settings: dict) -> xr.DataTree:
 def _bnn_converged(d) -> bool:
     """The chains agree on the function: R-hat, ESS and divergences (tree-depth hits make
     sampling slow, not wrong)."""
-    from bayes_reg.inference.diagnostics import ESS_MIN, RHAT_MAX
 
     return (
         d.max_rhat <= RHAT_MAX
@@ -203,7 +204,6 @@ def _bnn_converged(d) -> bool:
 def _toy_truth(card: Card):
     if card.data["source"] != "toy-gap":
         return None
-    from bayes_reg.data import toy_gap_truth
 
     c = card.data.get("scale_y", 1.0)
     return lambda x: c * toy_gap_truth(x)

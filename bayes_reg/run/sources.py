@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_reg.data import d2l_synthetic, diabetes, toy_gap
 from bayes_reg.run.schema import CardError, fail, positive
-from bayes_reg.uci import UCI_DIR
+from bayes_reg.uci import UCI_DIR, load_uci
 
 __all__ = ["SOURCES", "Data", "check_source", "load_data"]
 
@@ -117,7 +118,6 @@ def _check_split(directory: Path, split: int) -> None:
 def load_data(card) -> Data:
     """The card's data, after ``scale_y``; test rows from the source's own split, or the
     last ``test_fraction`` of the rows."""
-    from bayes_reg.data import d2l_synthetic, diabetes
 
     spec = card.data
     source = spec["source"]
@@ -130,14 +130,10 @@ def load_data(card) -> Data:
         d = diabetes(standardize=spec.get("standardize", True))
         X, y, names = d.X, d.y, d.feature_names
     elif source == "toy-gap":
-        from bayes_reg.data import toy_gap
-
         d = toy_gap(n=spec.get("n", 100), n_test=spec.get("n_test", 200), seed=card.seed)
         X, y, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
         names = ["x"]
     elif source.startswith("uci:"):
-        from bayes_reg.uci import load_uci
-
         s = load_uci(spec["_path"], split=spec.get("split", 0))
         X, y, X_test, y_test = s.X_train, s.y_train, s.X_test, s.y_test
         names = [f"x{j}" for j in range(X.shape[1])]

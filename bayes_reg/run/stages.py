@@ -1,9 +1,6 @@
-"""Run a model card and write its results: one self-contained HTML report, the ArviZ
-``DataTree`` as netCDF, the key numbers as JSON, and the figures as PNG.
-
-Everything is written into a fresh temporary directory beside the output directory and
-moved into place only when complete, so an interrupted run (Ctrl-C, a killed process)
-leaves no partial report and never replaces a previous good one.
+"""Running a model card: its stages in order (``posterior``, ``map``, ``sgd`` of a linear card;
+``dropout`` of a dropout card), each adding its groups to the DataTree, its entries to the
+summary, its figures and its report section. Writing them is :mod:`bayes_reg.run.page`'s job.
 """
 
 from __future__ import annotations
@@ -11,9 +8,18 @@ from __future__ import annotations
 import platform
 import time
 
+import jax
 import numpy as np
+import numpyro.distributions as dist
 import xarray as xr
 
+from bayes_reg import figures
+from bayes_reg.conventions import to_penalty
+from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
+from bayes_reg.linear.map import map_estimate, map_model
+from bayes_reg.linear.posterior import sample_posterior
+from bayes_reg.linear.regression import linear_regression
+from bayes_reg.linear.sgd import sgd_path
 from bayes_reg.rescaling import rescaling_table
 from bayes_reg.run.card import STAGES, Card, CardError, load_data
 from bayes_reg.run.dropout_stage import dropout_stage
@@ -36,17 +42,6 @@ def run_card(
 ) -> RunResult:
     """Run the stages of ``card`` (``map``, ``posterior``, ``sgd`` of a linear card,
     ``dropout`` of a dropout card; default all the card can run)."""
-    import jax
-    import numpyro.distributions as dist
-
-    from bayes_reg import figures
-    from bayes_reg.conventions import to_penalty
-    from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
-    from bayes_reg.linear.map import map_estimate, map_model
-    from bayes_reg.linear.posterior import sample_posterior
-    from bayes_reg.linear.regression import linear_regression
-    from bayes_reg.linear.sgd import sgd_path
-
     stages = _stages(card, only)
     seed = card.seed if seed is None else int(seed)
     data = load_data(card)
