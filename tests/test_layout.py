@@ -9,7 +9,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bayes_reg"
 
 # Floors, bottom up: a module may import its own floor or a lower one, never a higher one.
 FLOORS = [
-    ("bayes_reg._validate", "bayes_reg._progress", "bayes_reg._sharding", "bayes_reg.cache"),
+    (
+        "bayes_reg._validate",
+        "bayes_reg._progress",
+        "bayes_reg._sharding",
+        "bayes_reg._training",
+        "bayes_reg.cache",
+    ),
     ("bayes_reg.uci", "bayes_reg.data", "bayes_reg.priors"),
     ("bayes_reg.conventions",),
     ("bayes_reg.rescaling", "bayes_reg.inference"),

@@ -49,7 +49,8 @@ import optax
 import xarray as xr
 from jax.typing import ArrayLike
 
-from bayes_reg import _validate
+from bayes_reg import _training, _validate
+from bayes_reg._training import TrainState
 
 __all__ = ["OPTIMIZERS", "sgd_path"]
 
@@ -64,13 +65,6 @@ class Params(NamedTuple):
 
     w: jax.Array
     b: jax.Array
-
-
-class TrainState(NamedTuple):
-    """What one optimisation step carries to the next."""
-
-    params: Params
-    opt_state: optax.OptState
 
 
 class EpochInfo(NamedTuple):
@@ -201,10 +195,6 @@ def _path(
     )
 
 
-#: A final training loss this many times above the initial one counts as diverged.
-_EXPLODED = 1e6
-
-
 def sgd_path(
     X: ArrayLike,
     y: ArrayLike,
@@ -322,11 +312,15 @@ def sgd_path(
     with np.errstate(over="ignore"):  # inf: then only a non-finite loss is divergence
         x_sq, y_sq = np.mean(np.sum(X.astype(float) ** 2, axis=1)), np.mean(y.astype(float) ** 2)
         start = (np.float64(init_scale) ** 2 * x_sq + y_sq) / 2
-    exploded = ~(train_loss[:, -1] <= _EXPLODED * start)
-    diverged = exploded | ~np.isfinite(final) | ~np.isfinite(w).all(axis=1) | ~np.isfinite(b)
+    diverged = (
+        _training.diverged(start, train_loss[:, -1])
+        | ~np.isfinite(final)
+        | ~np.isfinite(w).all(axis=1)
+        | ~np.isfinite(b)
+    )
     if diverged.any():
         raise ValueError(
-            f"training diverged (final loss non-finite or over {_EXPLODED:g} times the"
+            f"training diverged (final loss non-finite or over {_training.EXPLODED:g} times the"
             f" {start:.3g} it started from) at strength(s) {s[diverged].tolist()}"
             f" with lr={lr}; lower lr"
         )

@@ -35,9 +35,10 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from bayes_reg import _validate
+from bayes_reg import _training, _validate
 from bayes_reg._progress import progress_bar, report_every
 from bayes_reg._sharding import shard_runs
+from bayes_reg._training import TrainState
 from bayes_reg.conventions import LENGTHSCALE, tau_from_weight_decay, weight_decay_from_tau
 from bayes_reg.nets.mlp import Layer, init_mlp, layer_sizes, mlp
 
@@ -63,9 +64,6 @@ def mc_budget() -> int:
 
 
 OPTIMIZERS = ("adam", "sgd")
-
-#: A final epoch loss this many times the first one counts as diverged.
-_EXPLODED = 1e6
 
 
 class Scaling(NamedTuple):
@@ -100,11 +98,6 @@ class DropoutNet(NamedTuple):
     scaling: Scaling
     loss: np.ndarray
     seconds: float
-
-
-class TrainState(NamedTuple):
-    params: tuple[Layer, ...]
-    opt_state: optax.OptState
 
 
 class _AdamState(NamedTuple):
@@ -255,12 +248,13 @@ def train_runs(
         jax.block_until_ready(params)
     losses = np.asarray(losses)
     # Standardised data start near a loss of 1; a NaN, inf or a millionfold rise is divergence.
-    diverged = ~np.isfinite(losses).all(axis=1) | ~(losses[:, -1] <= _EXPLODED * losses[:, 0])
+    diverged = ~np.isfinite(losses).all(axis=1) | _training.diverged(losses[:, 0], losses[:, -1])
     if diverged.any():
         i = int(np.argmax(diverged))
         p, wd = float(np.ravel(dropout)[i]), float(np.ravel(weight_decay)[i])
         raise ValueError(
-            f"training diverged (loss non-finite or over {_EXPLODED:g} times its first epoch's)"
+            f"training diverged (loss non-finite or over {_training.EXPLODED:g} times its first"
+            " epoch's)"
             f" in {int(diverged.sum())} run(s), the first with dropout {p:g} and weight_decay"
             f" {wd:g}, at learning_rate {learning_rate}; lower learning_rate"
         )
