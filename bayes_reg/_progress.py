@@ -7,6 +7,8 @@ at a rich bar for the duration of one run, and nothing is shown when no bar is a
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 
 import jax
@@ -46,6 +48,10 @@ class progress_bar:
 
     A no-op when disabled or when standard output is not a terminal. The compiled programs
     report whether or not a bar is open, so showing one never changes a result.
+
+    Ctrl-C during the run is held until the program returns and then raised: on a CPU the
+    program can run its host callbacks on the main thread, and a ``KeyboardInterrupt`` raised
+    inside one would be swallowed by JAX, letting the run finish as if nothing happened.
     """
 
     def __init__(self, enabled: bool, total: int, label: str = "sampling"):
@@ -53,6 +59,12 @@ class progress_bar:
         self.total, self.label = total, label
 
     def __enter__(self):
+        self.interrupted, self.previous = False, None
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self.previous = signal.signal(signal.SIGINT, self._hold)
         if not self.enabled:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -65,8 +77,15 @@ class progress_bar:
         HUB.active = lambda steps: self.bar.advance(task, steps)
         return HUB.active
 
+    def _hold(self, *_):
+        self.interrupted = True
+
     def __exit__(self, *exc):
         if self.enabled:
             HUB.active = None
             self.bar.stop()
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.interrupted:
+            raise KeyboardInterrupt
         return False
