@@ -49,9 +49,10 @@ class progress_bar:
     A no-op when disabled or when standard output is not a terminal. The compiled programs
     report whether or not a bar is open, so showing one never changes a result.
 
-    Ctrl-C during the run is held until the program returns and then raised: on a CPU the
-    program can run its host callbacks on the main thread, and a ``KeyboardInterrupt`` raised
-    inside one would be swallowed by JAX, letting the run finish as if nothing happened.
+    Ctrl-C during the run is held until the program returns and then raised as
+    ``KeyboardInterrupt`` (JAX returns only then anyway): raised inside a host callback, it
+    would instead abort the program as a ``JaxRuntimeError``, and the command line would
+    report a failure (exit 1) rather than an interruption (exit 130).
     """
 
     def __init__(self, enabled: bool, total: int, label: str = "sampling"):

@@ -191,9 +191,9 @@ def test_no_progress_bar_is_drawn_when_output_is_not_a_terminal(data, capsys):
 
 
 def test_ctrl_c_during_a_compiled_run_is_raised_when_it_returns():
-    """JAX swallows an exception raised inside a host callback, and on a CPU a compiled
-    program can run its callbacks on the main thread, where Python raises KeyboardInterrupt:
-    so during a run Ctrl-C is held, and raised once the program has returned."""
+    """Raised inside a host callback, KeyboardInterrupt would reach the caller as a
+    JaxRuntimeError (a failure, not an interruption): during a run Ctrl-C is held, and raised
+    as KeyboardInterrupt once the program has returned."""
     import os
     import signal
     import time
@@ -204,11 +204,11 @@ def test_ctrl_c_during_a_compiled_run_is_raised_when_it_returns():
     try:
         with pytest.raises(KeyboardInterrupt):
             with progress_bar(False, 10):
-                try:  # stands for a host callback, where JAX would swallow what it raised
+                try:  # stands for a host callback, whose exceptions JAX turns into errors
                     os.kill(os.getpid(), signal.SIGINT)
                     time.sleep(0.2)
                 except KeyboardInterrupt:
-                    pytest.fail("Ctrl-C was raised inside the run, where JAX swallows it")
+                    pytest.fail("Ctrl-C was raised inside the run, not when it returned")
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     finally:
         signal.signal(signal.SIGINT, previous)

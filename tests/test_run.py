@@ -205,18 +205,25 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
         )
     )
     # pytest-xdist workers ignore SIGINT and children inherit that: the child restores
-    # Python's own handler, as in a terminal where Ctrl-C reaches the run.
+    # Python's own handler, as in a terminal where Ctrl-C reaches the run, and says so by
+    # creating a marker file (a signal sent before that would be ignored, not tested).
+    ready = tmp_path / "handler-installed"
     child = (
-        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
-        " sys.argv = ['bayes-reg'] + sys.argv[1:]; runpy.run_module('bayes_reg.cli', "
-        "run_name='__main__')"
+        "import pathlib, runpy, signal, sys; "
+        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "pathlib.Path(sys.argv[1]).touch(); sys.argv = ['bayes-reg'] + sys.argv[2:]; "
+        "runpy.run_module('bayes_reg.cli', run_name='__main__')"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", child, "run", str(slow), "--out", str(out), "--quiet"],
+        [sys.executable, "-c", child, str(ready), "run", str(slow), "--out", str(out), "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(4.0)
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists(), "the child did not start"
+    time.sleep(3.0)  # into the run: loading the card, compiling, sampling
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(sig)
     proc.wait(timeout=120)
