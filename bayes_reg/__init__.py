@@ -48,8 +48,8 @@ from bayes_reg.nets.bnn import bayesian_mlp, bnn_posterior, implied_prior  # noq
 from bayes_reg.nets.compare_dropout import compare_predictives, dropout_vs_posterior  # noqa: E402
 from bayes_reg.nets.dropout import mc_dropout, train_dropout  # noqa: E402
 from bayes_reg.nets.mlp import Layer, init_mlp, mlp  # noqa: E402
-from bayes_reg.nets.predictive import predictive_metrics  # noqa: E402
 from bayes_reg.nets.uci_dropout import mc_dropout_protocol  # noqa: E402
+from bayes_reg.predictive import predictive_metrics  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
 from bayes_reg.rescaling import rescale_rows, rescale_target  # noqa: E402
 from bayes_reg.uci import load_uci  # noqa: E402

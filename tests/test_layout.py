@@ -16,7 +16,7 @@ FLOORS = [
         "bayes_reg._training",
         "bayes_reg.cache",
     ),
-    ("bayes_reg.uci", "bayes_reg.data", "bayes_reg.priors"),
+    ("bayes_reg.uci", "bayes_reg.data", "bayes_reg.priors", "bayes_reg.predictive"),
     ("bayes_reg.conventions",),
     ("bayes_reg.rescaling", "bayes_reg.inference"),
     ("bayes_reg.linear", "bayes_reg.nets"),

@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 from bayes_reg.nets.compare_dropout import compare_predictives
 from bayes_reg.nets.dropout import MCDropout
-from bayes_reg.nets.predictive import (
+from bayes_reg.predictive import (
     CRPS_PAIRS,
     crps,
     log_likelihood,

@@ -1,6 +1,7 @@
 """The package as a user installs it: a wheel, installed outside the checkout, runs a shipped
 card by name from any folder (the cards and data sets are package data)."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +13,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """A wheel built from the checkout, installed into a folder of its own (no dependencies:
-    those of this environment serve)."""
+    """A wheel built from a copy of the checkout (the build writes build/ and egg-info beside
+    its sources, which must not happen in the checkout), installed into a folder of its own
+    (no dependencies: those of this environment serve)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "tests"
+        ),
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp), str(source)],
         check=True,
         capture_output=True,
     )

@@ -19,13 +19,13 @@ import scipy.linalg
 import scipy.optimize
 import xarray as xr
 from jax.typing import ArrayLike
-from scipy.special import logsumexp
 
 from bayes_reg import _validate
 from bayes_reg.conventions import get_convention, to_prior
 from bayes_reg.linear.exact import log_evidence
 from bayes_reg.linear.map import map_estimate
 from bayes_reg.linear.posterior import closed_form, conjugate_family, sample_posterior
+from bayes_reg.predictive import log_likelihood
 from bayes_reg.priors import Prior
 
 __all__ = [
@@ -149,9 +149,7 @@ def _loss(X, y, w, b) -> float:
 
 def _lppd(X, y, draws: PosteriorDraws, sigma) -> float:
     """Log pointwise predictive density per test point: mean_i log mean_s N(y_i | mu_si, σ²)."""
-    mu = draws.w @ X.T + draws.b[:, None]
-    logp = -0.5 * ((y - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
-    return float(np.mean(logsumexp(logp, axis=0) - np.log(len(mu))))
+    return float(np.mean(log_likelihood(draws.w @ X.T + draws.b[:, None], y, sigma)))
 
 
 def compare_path(

@@ -3,7 +3,7 @@
 :func:`dropout_vs_posterior` trains the dropout network, takes its MC-dropout predictive,
 samples the Bayesian network whose prior the weight decay implies (same architecture, same
 standardisation, the same fixed noise ``1 / tau``) and scores both predictives with
-:func:`bayes_reg.nets.predictive.predictive_metrics`. Both are mixtures of Gaussians with the
+:func:`bayes_reg.predictive.predictive_metrics`. Both are mixtures of Gaussians with the
 same noise, so their difference is the spread of the function alone.
 """
 
@@ -18,7 +18,7 @@ from jax.typing import ArrayLike
 from bayes_reg.conventions import LENGTHSCALE
 from bayes_reg.nets.bnn import BNNPosterior, bnn_posterior
 from bayes_reg.nets.dropout import DropoutNet, MCDropout, mc_dropout, train_dropout
-from bayes_reg.nets.predictive import predictive_metrics
+from bayes_reg.predictive import predictive_metrics
 
 __all__ = ["METHODS", "DropoutComparison", "compare_predictives", "dropout_vs_posterior"]
 
@@ -48,7 +48,7 @@ def compare_predictives(
     Returns
     -------
     metrics : xarray.Dataset
-        :func:`~bayes_reg.nets.predictive.predictive_metrics` of each, over dim ``source``.
+        :func:`~bayes_reg.predictive.predictive_metrics` of each, over dim ``source``.
     by_input : xarray.Dataset
         ``mean``, ``sd`` (predictive) and ``function_sd`` over (``source``, ``test_obs``);
         ``sd_ratio`` and ``function_sd_ratio`` (MC dropout / posterior) over ``test_obs``.
