@@ -70,17 +70,21 @@ def run(
     max_tree_depth: int,
     progress: bool,
 ) -> Run:
-    """Run ``chains`` NUTS chains of ``model(*args, **kwargs)`` under a progress bar, timed.
-
-    The program is compiled once per model, shapes and settings and reports to the open
-    :class:`bayes_reg._progress.progress_bar`, if any: it is the same program either way, so
-    showing a bar cannot change the draws.
-    """
-    dynamic, static = split_kwargs(kwargs)
-    program = _program(model, static, chains, warmup, draws, target_accept, max_tree_depth)
+    """:func:`sample` under a progress bar over all chains' iterations, timed, on the host."""
     start = time.perf_counter()
     with progress_bar(progress, chains * (warmup + draws)):
-        out = jax.block_until_ready(program(key, args, dynamic))
+        out = sample(
+            model,
+            key,
+            args,
+            kwargs,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+        )
+        jax.block_until_ready(out)
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in out.samples.items()}
     return Run(samples, sample_stats(out, max_tree_depth), seconds)
@@ -95,6 +99,28 @@ def split_kwargs(kwargs: dict) -> tuple[dict, tuple]:
 
 def _is_static(value) -> bool:
     return value is None or isinstance(value, str | bool)
+
+
+def sample(
+    model: Callable,
+    key: jax.Array,
+    args: tuple,
+    kwargs: dict,
+    *,
+    chains: int,
+    warmup: int,
+    draws: int,
+    target_accept: float,
+    max_tree_depth: int,
+) -> Draws:
+    """Run ``chains`` NUTS chains of ``model(*args, **kwargs)``; compiled once per shape.
+
+    The program reports to the open :class:`bayes_reg._progress.progress_bar`, if any; it is
+    the same program either way, so showing a bar cannot change the draws.
+    """
+    dynamic, static = split_kwargs(kwargs)
+    program = _program(model, static, chains, warmup, draws, target_accept, max_tree_depth)
+    return program(key, args, dynamic)
 
 
 @functools.lru_cache(maxsize=32)
