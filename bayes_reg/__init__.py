@@ -33,6 +33,8 @@ from bayes_reg.conventions import (  # noqa: E402
 )
 from bayes_reg.data import d2l_synthetic, diabetes, toy_gap  # noqa: E402
 from bayes_reg.inference.diagnostics import diagnose  # noqa: E402
+from bayes_reg.inference.result import Posterior  # noqa: E402
+from bayes_reg.inference.sampler import Sampler  # noqa: E402
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap, nearest_map  # noqa: E402
 from bayes_reg.linear.exact import (  # noqa: E402
     best_prior_scale,
@@ -49,6 +51,15 @@ from bayes_reg.nets.compare_dropout import compare_predictives, dropout_vs_poste
 from bayes_reg.nets.dropout import mc_dropout, train_dropout  # noqa: E402
 from bayes_reg.nets.mlp import Layer, init_mlp, mlp  # noqa: E402
 from bayes_reg.nets.uci_dropout import mc_dropout_protocol  # noqa: E402
+from bayes_reg.noise import (  # noqa: E402
+    Exponential,
+    FlatNoise,
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    InverseGamma,
+    Known,
+)
 from bayes_reg.predictive import predictive_metrics  # noqa: E402
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
 from bayes_reg.rescaling import rescale_rows, rescale_target  # noqa: E402
@@ -61,10 +72,19 @@ __all__ = [
     "OPTIMIZERS",
     "DecoupledWeightDecayError",
     "ElasticNet",
+    "Exponential",
+    "FlatNoise",
     "Gaussian",
+    "HalfCauchy",
+    "HalfNormal",
+    "HalfStudentT",
+    "InverseGamma",
+    "Known",
     "Laplace",
     "Layer",
     "Penalty",
+    "Posterior",
+    "Sampler",
     "bayesian_mlp",
     "best_prior_scale",
     "bnn_posterior",

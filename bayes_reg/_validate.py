@@ -213,3 +213,16 @@ def require_x64(what: str) -> None:
             "float32 an ill-conditioned design gives wrong answers without warning. Turn it "
             'back on with jax.config.update("jax_enable_x64", True) before calling it.'
         )
+
+
+def key(seed):
+    """A JAX random key from a seed (a whole number >= 0), or the key itself if given one.
+
+    Every public entry point that draws random numbers calls this once; inside, keys are
+    split, never made again from a seed.
+    """
+    import jax
+
+    if isinstance(seed, jax.Array) and jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
+        return seed
+    return jax.random.key(integer("seed", seed, minimum=0))

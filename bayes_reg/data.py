@@ -18,7 +18,7 @@ import numpy as np
 
 from bayes_reg import _validate
 
-__all__ = ["D2LData", "Dataset", "ToyGap", "d2l_synthetic", "diabetes", "toy_gap"]
+__all__ = ["D2LData", "Dataset", "Scaling", "ToyGap", "d2l_synthetic", "diabetes", "toy_gap"]
 
 #: The d2l chapter's truth and noise scale.
 D2L_WEIGHT = 0.01
@@ -86,6 +86,33 @@ def d2l_synthetic(
     )
 
 
+class Scaling(NamedTuple):
+    """How inputs and target were standardised: the training rows' means and population sds
+    (a constant column keeps sd 1, so it stays all zeros instead of dividing by zero)."""
+
+    x_mean: np.ndarray
+    x_sd: np.ndarray
+    y_mean: float = 0.0
+    y_sd: float = 1.0
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: np.ndarray | None = None) -> Scaling:
+        """The scaling of ``X`` (and of ``y``, if given; else the target is left as it is)."""
+        sd = X.std(0)
+        x_sd = np.where(sd == 0, 1.0, sd)
+        if y is None:
+            return cls(X.mean(0), x_sd)
+        return cls(X.mean(0), x_sd, float(y.mean()), float(y.std()))
+
+    def x(self, X):
+        """Standardised inputs."""
+        return (X - self.x_mean) / self.x_sd
+
+    def y(self, y):
+        """Standardised target."""
+        return (y - self.y_mean) / self.y_sd
+
+
 class Dataset(NamedTuple):
     """A regression data set and how its columns were standardised.
 
@@ -127,9 +154,13 @@ def diabetes(*, standardize: bool = True) -> Dataset:
     raw = load_diabetes()
     X = np.asarray(raw.data, dtype=float)
     d = X.shape[1]
-    mean, scale = (X.mean(0), X.std(0)) if standardize else (np.zeros(d), np.ones(d))
+    scaling = Scaling.fit(X) if standardize else Scaling(np.zeros(d), np.ones(d))
     return Dataset(
-        (X - mean) / scale, np.asarray(raw.target, float), list(raw.feature_names), mean, scale
+        scaling.x(X),
+        np.asarray(raw.target, float),
+        list(raw.feature_names),
+        scaling.x_mean,
+        scaling.x_sd,
     )
 
 

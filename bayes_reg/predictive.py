@@ -18,13 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
-from scipy.special import erf, logsumexp, ndtr
-from scipy.stats import norm
+from scipy.special import erf, ndtr
 
 __all__ = [
     "CRPS_PAIRS",
     "crps",
     "log_likelihood",
+    "mixture_log_density",
     "predictive_metrics",
     "predictive_quantiles",
 ]
@@ -62,8 +62,14 @@ def log_likelihood(draws, y, sigma: float) -> np.ndarray:
     numpy.ndarray of shape (n,)
     """
     draws, y = _arrays(draws, y)
-    log_pdf = norm.logpdf(y, loc=draws, scale=sigma)
-    return logsumexp(log_pdf, axis=0) - np.log(draws.shape[0])
+    return np.asarray(mixture_log_density(draws, y, sigma))
+
+
+def mixture_log_density(draws, y, sigma):
+    """:func:`log_likelihood` in JAX, for use inside a compiled program (any float dtype)."""
+    z = (y - draws) / sigma
+    log_mean = jax.nn.logsumexp(-0.5 * z**2, axis=0) - jnp.log(draws.shape[0])
+    return log_mean - 0.5 * jnp.log(2 * jnp.pi) - jnp.log(sigma)
 
 
 def _gaussian_abs_moment(mu, var, xp=np, erf=erf):

@@ -87,9 +87,7 @@ def dropout_figures():
         tau=1 / toy.noise_sd**2,
         lengthscale=2.0,  # implied prior sd about 1 on the standardised network
         epochs=2000,
-        chains=4,
-        warmup=500,
-        draws=500,
+        sampler=br.Sampler(chains=4, warmup=500, draws=500),
     )
     print(c.metrics.to_dataframe().T, "\n", c.posterior.diagnostics)
     ratio = c.by_input.function_sd_ratio.values

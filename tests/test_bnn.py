@@ -18,7 +18,9 @@ from sklearn.linear_model import Ridge
 
 from bayes_reg.conventions import weight_decay_from_tau
 from bayes_reg.data import toy_gap, toy_gap_truth
-from bayes_reg.nets.bnn import BNNPosterior, bayesian_mlp, bnn_posterior, implied_prior
+from bayes_reg.inference.result import Posterior
+from bayes_reg.inference.sampler import Sampler
+from bayes_reg.nets.bnn import bayesian_mlp, bnn_posterior, implied_prior
 from bayes_reg.nets.compare_dropout import dropout_vs_posterior
 from bayes_reg.priors import Gaussian
 
@@ -122,7 +124,7 @@ def test_map_of_the_linear_case_is_sklearn_ridge(rng):
 # NUTS on the prior
 
 HIDDEN = (3,)
-BUDGET = dict(chains=2, warmup=300, draws=500, progress=False)
+BUDGET = dict(sampler=Sampler(chains=2, warmup=300, draws=500), progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,7 @@ def prior_run(toy):
 
 
 def test_posterior_tree_layout(toy, prior_run):
-    assert isinstance(prior_run, BNNPosterior)
+    assert isinstance(prior_run, Posterior)
     tree = prior_run.tree
     for group in ("posterior", "sample_stats", "constant_data"):
         assert group in tree.children
@@ -153,8 +155,8 @@ def test_posterior_tree_layout(toy, prior_run):
     assert post["f"].dims == ("chain", "draw", "test_obs") and post["f"].shape == (2, 500, 7)
     assert post["w0"].shape == (2, 500, 1, 3) and post["w1"].shape == (2, 500, 3, 1)
     assert post["b0"].shape == (2, 500, 3) and post["b1"].shape == (2, 500, 1)
-    assert prior_run.draws.shape == (1000, 7)
-    np.testing.assert_array_equal(prior_run.draws, post["f"].values.reshape(1000, 7))
+    assert prior_run.pooled("f").shape == (1000, 7)
+    np.testing.assert_array_equal(prior_run.pooled("f"), post["f"].values.reshape(1000, 7))
     np.testing.assert_array_equal(tree["constant_data"]["X_test"].values, toy.X_test)
     stats = tree["sample_stats"].to_dataset()
     for name in ("diverging", "tree_depth", "energy", "acceptance_rate", "step_size", "lp"):
@@ -215,7 +217,7 @@ def test_dropout_vs_posterior_end_to_end(toy):
     assert out.net.weight_decay == pytest.approx(wd, rel=1e-14)
     assert out.posterior.tree.attrs["tau"] == 50.0
     assert out.posterior.tree.attrs["weight_decay"] == pytest.approx(wd, rel=1e-14)
-    assert out.mc.draws.shape == (100, 7) and out.posterior.draws.shape == (1000, 7)
+    assert out.mc.draws.shape == (100, 7) and out.posterior.pooled("f").shape == (1000, 7)
     assert list(out.metrics["source"].values) == ["mc_dropout", "posterior"]
     assert out.metrics.attrs["noise_sd"] == pytest.approx(1 / np.sqrt(50.0), rel=1e-14)
     assert out.by_input.sizes == {"source": 2, "test_obs": 7}
@@ -235,14 +237,17 @@ def test_dropout_vs_posterior_end_to_end(toy):
         ({"tau": 0.0}, ValueError, "tau must be > 0"),
         ({"weight_decay": -1.0}, ValueError, "weight_decay must be > 0"),
         ({"hidden": (0,)}, ValueError, "hidden layer width must be >= 1"),
-        ({"chains": 0}, ValueError, "chains must be >= 1"),
-        ({"draws": 1.5}, TypeError, "draws must be a whole number"),
+        ({"sampler": {"chains": 0}}, ValueError, "chains must be >= 1"),
+        ({"sampler": {"draws": 1.5}}, TypeError, "draws must be a whole number"),
+        ({"sampler": {"chains": 2, "draws": 10}.items()}, TypeError, "sampler must be a"),
     ],
 )
 def test_bnn_posterior_refuses_bad_arguments(kwargs, error, match):
     args = {"X_test": np.ones((3, 1)), "tau": 1.0, "weight_decay": 1e-3} | kwargs
     X, y = np.linspace(0, 1, 6)[:, None], np.arange(6.0)
     with pytest.raises(error, match=match):
+        if isinstance(args.get("sampler"), dict):  # the budget is refused as it is built
+            args["sampler"] = Sampler(**args["sampler"])
         bnn_posterior(X, y, progress=False, **args)
 
 

@@ -7,6 +7,7 @@ from sklearn.linear_model import Lasso, Ridge
 
 from bayes_reg import d2l_synthetic, exact_posterior, sgd_path, to_prior
 from bayes_reg.data import diabetes
+from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap, nearest_map
 from bayes_reg.linear.exact import best_prior_scale
 from bayes_reg.linear.posterior import run_nuts
@@ -82,9 +83,7 @@ def _nuts_vs_exact(d2l, lambd, warmup, draws):
         y,
         prior=prior,
         sigma=SIGMA,
-        chains=4,
-        warmup=warmup,
-        draws=draws,
+        sampler=Sampler(chains=4, warmup=warmup, draws=draws),
         seed=0,
         progress=False,
     )
@@ -152,7 +151,13 @@ def test_laplace_side_on_diabetes():
     prox = sgd_path(X, y, [alpha], optimizer="l1-proximal", **kw)
     sub = sgd_path(X, y, [alpha], optimizer="l1-subgradient", **kw)
     np.testing.assert_allclose(prox.w.values[0], lasso.coef_, atol=1e-9)
-    comparison = compare_path(prox, X, y, sigma=54.0, warmup=500, draws=500).sel(strength=alpha)
+    comparison = compare_path(
+        prox,
+        X,
+        y,
+        sigma=54.0,
+        sampler=Sampler(warmup=500, draws=500),
+    ).sel(strength=alpha)
     assert int(comparison.divergences) == 0
     # The MAP (and proximal SGD) set coefficients to exactly zero; the subgradient method
     # only hovers near zero, and the posterior median and mean are never exactly zero.

@@ -19,11 +19,11 @@ from helpers import NAN, X0, Y0
 from sklearn.linear_model import Ridge
 
 import bayes_reg as br
+from bayes_reg.data import Scaling
 from bayes_reg.nets import dropout as D
 from bayes_reg.nets.dropout import (
     DropoutNet,
     MCDropout,
-    Scaling,
     mc_chunk,
     mc_dropout,
     tau_from_weight_decay,
@@ -495,7 +495,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 import numpy as np
 from bayes_reg._sharding import shard_runs
-from bayes_reg.nets.dropout import DropoutNet, Scaling, mc_dropout, train_runs
+from bayes_reg.data import Scaling
+from bayes_reg.nets.dropout import DropoutNet, mc_dropout, train_runs
 from bayes_reg.nets.mlp import Layer
 
 a = dict(np.load(sys.argv[1]))

@@ -17,6 +17,7 @@ from bayes_reg import (
     sample_posterior,
 )
 from bayes_reg.inference import _program
+from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.posterior import run_nuts
 
 
@@ -31,7 +32,14 @@ def test_conjugate_posterior_is_exact_by_default_and_agrees_with_nuts(problem):
     X, y = problem
     exact = sample_posterior(X, y, prior=Gaussian(1.0), sigma=0.5, seed=1, progress=False)
     nuts = sample_posterior(
-        X, y, prior=Gaussian(1.0), sigma=0.5, method="nuts", seed=1, warmup=500, progress=False
+        X,
+        y,
+        prior=Gaussian(1.0),
+        sigma=0.5,
+        method="nuts",
+        seed=1,
+        sampler=Sampler(warmup=500),
+        progress=False,
     )
     assert exact.exact and not nuts.exact
     assert "exact" in exact.tree.attrs["sampler"]
@@ -54,7 +62,7 @@ def test_conjugate_posterior_is_exact_by_default_and_agrees_with_nuts(problem):
 def test_non_conjugate_models_fall_back_to_nuts(problem):
     X, y = problem
     result = sample_posterior(
-        X, y, prior=Laplace(1.0), sigma=0.5, warmup=200, draws=200, progress=False
+        X, y, prior=Laplace(1.0), sigma=0.5, sampler=Sampler(warmup=200, draws=200), progress=False
     )
     assert not result.exact
     with pytest.raises(ValueError, match="method 'exact' needs a Gaussian prior"):
@@ -63,11 +71,12 @@ def test_non_conjugate_models_fall_back_to_nuts(problem):
 
 def test_new_data_seed_and_strength_reuse_the_compiled_sampler(problem):
     X, y = problem
-    kw = {"chains": 2, "warmup": 100, "draws": 100, "progress": False, "sigma": 0.5}
+    sampler = Sampler(chains=2, warmup=100, draws=100)
+    kw = {"sampler": sampler, "progress": False, "sigma": 0.5}
     run_nuts(linear_regression, X, y, prior=Gaussian(1.0), seed=0, **kw)
     # The program run_nuts compiled (prior and sigma are traced: no static arguments). Other
     # tests in this process may have compiled it for other shapes: count from here.
-    program = _program._program(linear_regression, (), 2, 100, 100, 0.8, 10)
+    program = _program._program(linear_regression, (), sampler)
     compiled = program._cache_size()
     assert compiled >= 1
     run_nuts(linear_regression, X + 1.0, 2 * y, prior=Gaussian(0.1), seed=5, **kw)
@@ -84,8 +93,8 @@ jax.monitoring.register_event_listener(
 br.enable_compilation_cache(sys.argv[1])
 import numpy as np
 X = np.random.default_rng(0).normal(size=(10, 2)); y = X.sum(1)
-br.run_nuts(br.linear_regression, X, y, prior=br.Gaussian(1.0), sigma=1.0, chains=1,
-            warmup=20, draws=20, progress=False)
+br.run_nuts(br.linear_regression, X, y, prior=br.Gaussian(1.0), sigma=1.0,
+            sampler=br.Sampler(chains=1, warmup=20, draws=20), progress=False)
 print(json.dumps(len(hits)))
 """
 
@@ -115,7 +124,7 @@ def test_normal_inverse_gamma_is_exact_and_agrees_with_nuts(problem):
         "progress": False,
     }
     exact = sample_posterior(X, y, **kw)
-    nuts = sample_posterior(X, y, method="nuts", warmup=1000, **kw)
+    nuts = sample_posterior(X, y, method="nuts", sampler=Sampler(warmup=1000), **kw)
     assert exact.exact and not nuts.exact and nuts.diagnostics.divergences == 0
     for name in ("w", "b", "sigma"):
         e, n = exact.tree["posterior"][name], nuts.tree["posterior"][name]

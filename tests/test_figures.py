@@ -6,6 +6,7 @@ import pytest
 import xarray as xr
 
 from bayes_reg import Gaussian, d2l_synthetic, figures, sample_posterior, sgd_path, toy_gap
+from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
 
 
@@ -25,7 +26,13 @@ def results():
         record_weights=True,
     )
     comparison = compare_path(
-        path, X, y, sigma=0.01, X_test=data.X_test, y_test=data.y_test, draws=200
+        path,
+        X,
+        y,
+        sigma=0.01,
+        X_test=data.X_test,
+        y_test=data.y_test,
+        sampler=Sampler(draws=200),
     )
     choice = choose_strength(
         X, y, [0.1, 1.0, 10.0], sigma=0.01, X_val=data.X_test[:50], y_val=data.y_test[:50]
@@ -67,7 +74,13 @@ def _comparison(strengths: tuple, num_inputs: int = 8):
     data = d2l_synthetic(seed=0, num_inputs=num_inputs)
     X, y = data.X_train, data.y_train
     path = sgd_path(X, y, list(strengths), lr=0.01, epochs=20, batch_size=5)
-    return compare_path(path, X, y, sigma=0.01, chains=2, draws=100)
+    return compare_path(
+        path,
+        X,
+        y,
+        sigma=0.01,
+        sampler=Sampler(chains=2, draws=100),
+    )
 
 
 @functools.cache
@@ -78,8 +91,7 @@ def _posterior(num_inputs: int):
         data.y_train,
         prior=Gaussian(0.1),
         sigma=0.01,
-        chains=2,
-        draws=100,
+        sampler=Sampler(chains=2, draws=100),
         progress=False,
     )
     return post.tree["posterior"].to_dataset()
@@ -88,7 +100,11 @@ def _posterior(num_inputs: int):
 def _posterior_tree():
     data = d2l_synthetic(seed=0, num_inputs=2)
     post = sample_posterior(
-        data.X_train, data.y_train, prior=Gaussian(0.1), sigma=0.01, chains=2, draws=100
+        data.X_train,
+        data.y_train,
+        prior=Gaussian(0.1),
+        sigma=0.01,
+        sampler=Sampler(chains=2, draws=100),
     )
     return post.tree
 

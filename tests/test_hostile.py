@@ -36,6 +36,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bayes_reg as br
+from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap, nearest_map
 
 PATH = br.sgd_path(X0, Y0, [0.0, 1.0], lr=0.05, epochs=3, batch_size=4, record_weights=True)
@@ -57,7 +58,12 @@ ENTRY_POINTS = {
     "map_gap": lambda X, y: map_gap(PATH, X, y),
     "nearest_map": lambda X, y: nearest_map(X, y, np.ones(3)),
     "sample_posterior": lambda X, y: br.sample_posterior(
-        X, y, prior=br.Gaussian(1.0), sigma=1.0, chains=1, draws=5, progress=False
+        X,
+        y,
+        prior=br.Gaussian(1.0),
+        sigma=1.0,
+        sampler=br.Sampler(chains=1, draws=5),
+        progress=False,
     ),
     "run_nuts": lambda X, y: br.run_nuts(
         br.linear_regression, X, y, prior=br.Gaussian(1.0), sigma=1.0, progress=False
@@ -214,7 +220,12 @@ POSITIVE_ARGS = {
     "sigma       ": lambda v: choose_strength(X0, Y0, [1.0], sigma=v, X_val=X0, y_val=Y0),
     "sigma        ": lambda v: compare_path(PATH, X0, Y0, sigma=v),
     "sigma         ": lambda v: br.sample_posterior(
-        X0, Y0, prior=br.Gaussian(1.0), sigma=v, chains=1, draws=5, progress=False
+        X0,
+        Y0,
+        prior=br.Gaussian(1.0),
+        sigma=v,
+        sampler=br.Sampler(chains=1, draws=5),
+        progress=False,
     ),
     "tau": lambda v: br.train_dropout(X0, Y0, tau=v, progress=False),
     "weight_decay": lambda v: br.train_dropout(X0, Y0, weight_decay=v, progress=False),
@@ -249,26 +260,66 @@ COUNT_ARGS = {
     "max_sweeps": lambda v: br.map_estimate(X0, Y0, br.Laplace(1.0), 1.0, max_sweeps=v),
     "epochs": lambda v: br.sgd_path(X0, Y0, [0.1], lr=0.1, epochs=v, batch_size=1),
     "batch_size": lambda v: br.sgd_path(X0, Y0, [0.1], lr=0.1, epochs=1, batch_size=v),
-    "chains": lambda v: compare_path(PATH, X0, Y0, sigma=1.0, chains=v),
-    "draws": lambda v: compare_path(PATH, X0, Y0, sigma=1.0, draws=v),
+    "chains": lambda v: compare_path(
+        PATH,
+        X0,
+        Y0,
+        sigma=1.0,
+        sampler=Sampler(chains=v),
+    ),
+    "draws": lambda v: compare_path(
+        PATH,
+        X0,
+        Y0,
+        sigma=1.0,
+        sampler=Sampler(draws=v),
+    ),
     "n_train": lambda v: br.d2l_synthetic(n_train=v),
     "n_test": lambda v: br.d2l_synthetic(n_test=v),
     "num_inputs": lambda v: br.d2l_synthetic(num_inputs=v),
     "chains ": lambda v: br.run_nuts(
-        br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, chains=v
+        br.linear_regression,
+        X0,
+        Y0,
+        prior=br.Gaussian(1.0),
+        sigma=1.0,
+        sampler=br.Sampler(chains=v),
     ),
     "warmup": lambda v: br.run_nuts(
-        br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, warmup=v
+        br.linear_regression,
+        X0,
+        Y0,
+        prior=br.Gaussian(1.0),
+        sigma=1.0,
+        sampler=br.Sampler(warmup=v),
     ),
     "max_tree_depth": lambda v: br.run_nuts(
-        br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, max_tree_depth=v
+        br.linear_regression,
+        X0,
+        Y0,
+        prior=br.Gaussian(1.0),
+        sigma=1.0,
+        sampler=br.Sampler(max_tree_depth=v),
     ),
-    "draws ": lambda v: br.sample_posterior(X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, draws=v),
+    "draws ": lambda v: br.sample_posterior(
+        X0,
+        Y0,
+        prior=br.Gaussian(1.0),
+        sigma=1.0,
+        sampler=br.Sampler(draws=v),
+    ),
     "epochs ": lambda v: br.train_dropout(X0, Y0, tau=1.0, epochs=v, progress=False),
     "batch_size ": lambda v: br.train_dropout(X0, Y0, tau=1.0, batch_size=v, progress=False),
     "hidden layer width": lambda v: br.train_dropout(X0, Y0, tau=1.0, hidden=(v,)),
     "passes": lambda v: br.mc_dropout(DROPOUT_NET, X0, passes=v),
-    "chains  ": lambda v: br.bnn_posterior(X0, Y0, X0, tau=1.0, weight_decay=1e-3, chains=v),
+    "chains  ": lambda v: br.bnn_posterior(
+        X0,
+        Y0,
+        X0,
+        tau=1.0,
+        weight_decay=1e-3,
+        sampler=br.Sampler(chains=v),
+    ),
 }
 
 BAD_COUNT = [
@@ -344,7 +395,12 @@ def test_bad_counts_are_refused(name, value, rule, no_compute):
         ),
         (
             lambda: br.run_nuts(
-                br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=1.0, target_accept=1.5
+                br.linear_regression,
+                X0,
+                Y0,
+                prior=br.Gaussian(1.0),
+                sigma=1.0,
+                sampler=br.Sampler(target_accept=1.5),
             ),
             r"target_accept must lie in \(0, 1\), got 1.5",
         ),
@@ -469,7 +525,14 @@ def test_random_names_are_refused_with_the_field_name(convention, family, optimi
             "optimizer",
         ),
         (
-            lambda: compare_path(PATH, X0, Y0, sigma=1.0, method=method, draws=5, chains=1),
+            lambda: compare_path(
+                PATH,
+                X0,
+                Y0,
+                sigma=1.0,
+                method=method,
+                sampler=Sampler(chains=1, draws=5),
+            ),
             method,
             ("auto", "exact", "nuts"),
             "method",

@@ -34,9 +34,7 @@ def nuts_runs(data):
             y,
             prior=br.Laplace(1.0),
             sigma=0.2,
-            chains=2,
-            warmup=100,
-            draws=100,
+            sampler=br.Sampler(chains=2, warmup=100, draws=100),
             seed=seed,
             progress=False,
         )
@@ -69,7 +67,13 @@ def test_exact_sample_posterior_is_bit_for_bit_reproducible(data):
 
     def run(seed):
         return br.sample_posterior(
-            X, y, prior=br.Gaussian(1.0), sigma=0.2, chains=2, draws=200, seed=seed, progress=False
+            X,
+            y,
+            prior=br.Gaussian(1.0),
+            sigma=0.2,
+            sampler=br.Sampler(chains=2, draws=200),
+            seed=seed,
+            progress=False,
         )
 
     first, again, other = run(3), run(3), run(4)
@@ -151,7 +155,7 @@ def test_a_progress_bar_does_not_change_the_nuts_draws(terminal):
     # drew different chains (XLA fuses and rounds the two programs differently).
     d = br.diabetes()
     prior = br.to_prior("sklearn-lasso", 2.0, n=442, sigma=54.0)
-    kw = dict(prior=prior, sigma=54.0, chains=2, warmup=300, draws=300, seed=0)
+    kw = dict(prior=prior, sigma=54.0, sampler=br.Sampler(chains=2, warmup=300, draws=300), seed=0)
     quiet = br.run_nuts(br.linear_regression, d.X, d.y, progress=False, **kw)
     assert terminal == []
     shown = br.run_nuts(br.linear_regression, d.X, d.y, progress=True, **kw)
@@ -180,9 +184,7 @@ def test_no_progress_bar_is_drawn_when_output_is_not_a_terminal(data, capsys):
         y,
         prior=br.Gaussian(1.0),
         sigma=0.2,
-        chains=1,
-        warmup=50,
-        draws=50,
+        sampler=br.Sampler(chains=1, warmup=50, draws=50),
         seed=0,
         progress=True,
     )
@@ -212,3 +214,16 @@ def test_ctrl_c_during_a_compiled_run_is_raised_when_it_returns():
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_seed_and_its_key_draw_the_same_posterior():
+    # A seed becomes a key once, at the edge: passing that key gives the same draws.
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20.0)
+    kw = dict(prior=br.Gaussian(1.0), sigma=br.HalfNormal(5.0), progress=False)
+    kw["sampler"] = br.Sampler(chains=1, warmup=50, draws=50)
+    by_seed = br.sample_posterior(X, y, seed=7, **kw)
+    by_key = br.sample_posterior(X, y, seed=jax.random.key(7), **kw)
+    for group in ("posterior", "sample_stats", "posterior_predictive"):
+        assert _identical(_arrays(by_seed.tree, group), _arrays(by_key.tree, group)), group
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        br.sample_posterior(X, y, seed=-1, **kw)

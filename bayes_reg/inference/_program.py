@@ -22,6 +22,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
 from bayes_reg._progress import progress_bar, report_every
+from bayes_reg.inference.sampler import Sampler
 
 _PROGRESS_EVERY = 50  # iterations between progress updates (host callbacks are not free)
 
@@ -58,36 +59,15 @@ class Run(NamedTuple):
 
 
 def run(
-    model: Callable,
-    key: jax.Array,
-    args: tuple,
-    kwargs: dict,
-    *,
-    chains: int,
-    warmup: int,
-    draws: int,
-    target_accept: float,
-    max_tree_depth: int,
-    progress: bool,
+    model: Callable, key: jax.Array, args: tuple, kwargs: dict, sampler: Sampler, *, progress: bool
 ) -> Run:
     """:func:`sample` under a progress bar over all chains' iterations, timed, on the host."""
     start = time.perf_counter()
-    with progress_bar(progress, chains * (warmup + draws)):
-        out = sample(
-            model,
-            key,
-            args,
-            kwargs,
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            target_accept=target_accept,
-            max_tree_depth=max_tree_depth,
-        )
-        jax.block_until_ready(out)
+    with progress_bar(progress, sampler.iterations):
+        out = jax.block_until_ready(sample(model, key, args, kwargs, sampler))
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in out.samples.items()}
-    return Run(samples, sample_stats(out, max_tree_depth), seconds)
+    return Run(samples, sample_stats(out, sampler.max_tree_depth), seconds)
 
 
 def split_kwargs(kwargs: dict) -> tuple[dict, tuple]:
@@ -101,31 +81,21 @@ def _is_static(value) -> bool:
     return value is None or isinstance(value, str | bool)
 
 
-def sample(
-    model: Callable,
-    key: jax.Array,
-    args: tuple,
-    kwargs: dict,
-    *,
-    chains: int,
-    warmup: int,
-    draws: int,
-    target_accept: float,
-    max_tree_depth: int,
-) -> Draws:
-    """Run ``chains`` NUTS chains of ``model(*args, **kwargs)``; compiled once per shape.
+def sample(model: Callable, key: jax.Array, args: tuple, kwargs: dict, sampler: Sampler) -> Draws:
+    """Run ``sampler.chains`` NUTS chains of ``model(*args, **kwargs)``; compiled once per
+    model, shape and sampler.
 
     The program reports to the open :class:`bayes_reg._progress.progress_bar`, if any; it is
     the same program either way, so showing a bar cannot change the draws.
     """
     dynamic, static = split_kwargs(kwargs)
-    program = _program(model, static, chains, warmup, draws, target_accept, max_tree_depth)
-    return program(key, args, dynamic)
+    return _program(model, static, sampler)(key, args, dynamic)
 
 
 @functools.lru_cache(maxsize=32)
-def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth):
+def _program(model, static, sampler: Sampler):
     static_kwargs = dict(static)
+    warmup, draws = sampler.warmup, sampler.draws
 
     def one_chain(key, args, dynamic):
         kwargs = dynamic | static_kwargs
@@ -137,8 +107,9 @@ def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth
         state = init_kernel(
             param_info,
             warmup,
-            target_accept_prob=target_accept,
-            max_tree_depth=max_tree_depth,
+            dense_mass=sampler.dense_mass,
+            target_accept_prob=sampler.target_accept,
+            max_tree_depth=sampler.max_tree_depth,
             model_args=args,
             model_kwargs=kwargs,
             rng_key=key_run,
@@ -166,6 +137,7 @@ def _program(model, static, chains, warmup, draws, target_accept, max_tree_depth
     def run(key, args, dynamic):
         # Chains one after another inside the program: no lockstep between chains (as a vmap
         # would impose, every chain paying for the deepest tree) and a single compilation.
-        return jax.lax.map(lambda k: one_chain(k, args, dynamic), jax.random.split(key, chains))
+        keys = jax.random.split(key, sampler.chains)
+        return jax.lax.map(lambda k: one_chain(k, args, dynamic), keys)
 
     return run

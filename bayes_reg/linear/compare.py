@@ -22,6 +22,7 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg.conventions import get_convention, to_prior
+from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.exact import log_evidence
 from bayes_reg.linear.map import map_estimate
 from bayes_reg.linear.posterior import closed_form, conjugate_family, sample_posterior
@@ -67,13 +68,9 @@ def posterior_draws(
     sigma: float,
     *,
     method: str = "auto",
-    chains: int = 4,
-    warmup: int = 1000,
-    draws: int = 1000,
-    seed: int = 0,
+    sampler: Sampler | None = None,
+    seed: int | jax.Array = 0,
     progress: bool = False,
-    target_accept: float = 0.8,
-    max_tree_depth: int = 10,
 ) -> PosteriorDraws:
     """Draws from the posterior of :func:`~bayes_reg.linear.regression.linear_regression`.
 
@@ -87,36 +84,26 @@ def posterior_draws(
     method : {"auto", "exact", "nuts"}
         As in :func:`~bayes_reg.linear.posterior.sample_posterior`: exact i.i.d. draws where the
         posterior is conjugate (``"auto"``), or NUTS.
-    chains, warmup, draws, seed, progress, target_accept, max_tree_depth
-        Sampler budget and NUTS settings; exact sampling draws ``chains * draws`` and
-        ignores the rest.
+    sampler, seed, progress
+        As in :func:`~bayes_reg.linear.posterior.sample_posterior`; exact sampling draws
+        ``chains * draws``.
 
     Returns
     -------
     PosteriorDraws
     """
     _validate.one_of("method", method, ("auto", "exact", "nuts"))
+    sampler = as_sampler(sampler)
     if method != "nuts" and conjugate_family(prior, sigma) == "gaussian":
         # Straight from the closed form: no DataTree, predictive or diagnostics to build.
         closed = closed_form(X, y, prior, sigma)
-        theta = closed.sample(jax.random.key(seed), (chains * draws,))
+        theta = closed.sample(_validate.key(seed), (sampler.chains * sampler.draws,))
         w_mean, w_cov = np.asarray(closed.w_mean), np.asarray(closed.cov)[1:, 1:]
         return PosteriorDraws(
             np.asarray(theta["w"]), np.asarray(theta["b"]), w_mean, w_cov, None, True
         )
     result = sample_posterior(
-        X,
-        y,
-        prior=prior,
-        sigma=sigma,
-        method=method,
-        chains=chains,
-        warmup=warmup,
-        draws=draws,
-        seed=seed,
-        progress=progress,
-        target_accept=target_accept,
-        max_tree_depth=max_tree_depth,
+        X, y, prior=prior, sigma=sigma, method=method, sampler=sampler, seed=seed, progress=progress
     )
     post = result.tree["posterior"]
     w = post["w"].stack(sample=("chain", "draw")).transpose("sample", "feature").values
@@ -162,13 +149,9 @@ def compare_path(
     y_test: ArrayLike | None = None,
     strengths: ArrayLike | None = None,
     method: str = "auto",
-    chains: int = 4,
-    warmup: int = 1000,
-    draws: int = 1000,
-    seed: int = 0,
+    sampler: Sampler | None = None,
+    seed: int | jax.Array = 0,
     progress: bool = False,
-    target_accept: float = 0.8,
-    max_tree_depth: int = 10,
 ) -> xr.Dataset:
     r"""The trained weights of ``path`` against the MAP and the posterior of their prior.
 
@@ -187,8 +170,9 @@ def compare_path(
         (strength 0 is no prior at all).
     method : {"auto", "exact", "nuts"}
         How to draw the posterior; see :func:`posterior_draws`.
-    chains, warmup, draws, seed, progress, target_accept, max_tree_depth
-        Sampler budget and NUTS settings (NUTS runs once per strength).
+    sampler, seed, progress
+        As in :func:`~bayes_reg.linear.posterior.sample_posterior` (NUTS runs once per
+        strength).
 
     Returns
     -------
@@ -210,8 +194,8 @@ def compare_path(
     X_test, y_test = _validate.held_out(X_test, y_test, X.shape[1])
     sigma = _validate.positive("sigma", sigma)
     _validate.one_of("method", method, ("auto", "exact", "nuts"))
-    for name, value in (("chains", chains), ("warmup", warmup), ("draws", draws)):
-        _validate.positive_int(name, value)
+    sampler = as_sampler(sampler)
+    key = _validate.key(seed)
     _validate.informative(X, y, "the relative distance to the MAP (the MAP is w = 0)")
     n, d = X.shape
     if strengths is None:
@@ -238,18 +222,7 @@ def compare_path(
         mode = map_estimate(X, y, prior, sigma)
         w_map, b_map = np.asarray(mode.w), float(mode.b)
         post = posterior_draws(
-            X,
-            y,
-            prior,
-            sigma,
-            method=method,
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            seed=seed,
-            progress=progress,
-            target_accept=target_accept,
-            max_tree_depth=max_tree_depth,
+            X, y, prior, sigma, method=method, sampler=sampler, seed=key, progress=progress
         )
         median = np.median(post.w, 0)
         low, high = np.quantile(post.w, [lo_q, hi_q], axis=0)

@@ -158,7 +158,7 @@ def _coordinate_descent(Xc, yc, l1, l2, tol, max_sweeps):
 def map_model(
     model,
     *args,
-    seed: int = 0,
+    seed: int | jax.Array = 0,
     max_steps: int = 10_000,
     gtol: float = 1e-10,
     **kwargs,
@@ -178,7 +178,7 @@ def map_model(
     ----------
     model : callable
         A NumPyro model; ``args`` and ``kwargs`` are passed to it.
-    seed : int
+    seed : int or JAX key
         Seeds the starting point (NumPyro's ``init_to_uniform``).
     max_steps : int
         Cap on L-BFGS iterations.
@@ -192,7 +192,7 @@ def map_model(
     """
     _validate.require_x64("map_model")
     param_info, potential_fn, postprocess_fn, _ = initialize_model(
-        jax.random.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=False
+        _validate.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=False
     )
     flat0, unravel = ravel_pytree(param_info.z)
 

@@ -14,6 +14,7 @@ import numpyro.distributions as dist
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
+from bayes_reg.noise import InverseGamma, Noise, as_noise
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
 
 __all__ = ["linear_regression", "inverse_gamma_noise", "PARAMETRIZATIONS"]
@@ -26,7 +27,7 @@ def linear_regression(
     y: ArrayLike | None = None,
     *,
     prior: Prior,
-    sigma: float | dist.Distribution,
+    sigma: float | Noise | dist.Distribution,
     intercept_scale: float | None = None,
     parametrization: str = "non-centred",
     scale_with_sigma: bool = False,
@@ -40,9 +41,9 @@ def linear_regression(
         Observations; ``None`` to sample from the prior predictive.
     prior : Gaussian, Laplace or ElasticNet
         Prior on each weight ``w_j`` (independent).
-    sigma : float or numpyro Distribution
-        Known noise scale, or a prior on it (e.g. ``dist.HalfNormal(1.0)``), then sampled
-        as site ``sigma``.
+    sigma : float, noise value or NumPyro distribution
+        Known noise scale, or a prior on it (:mod:`bayes_reg.noise`, e.g. ``HalfCauchy(2.5)``,
+        or any NumPyro distribution on the positive reals), then sampled as site ``sigma``.
     intercept_scale : float, optional
         Sd of a ``N(0, intercept_scale²)`` prior on ``b``. ``None`` (default) gives ``b`` a
         flat prior: the intercept is never penalised, as in every penalised fit. A flat
@@ -57,7 +58,7 @@ def linear_regression(
     scale_with_sigma : bool
         Measure the prior scales in units of the noise: ``w_j ~ prior`` times ``sigma`` (and
         ``b ~ N(0, (sigma * intercept_scale)²)``). With a Gaussian prior and
-        ``sigma=inverse_gamma_noise(a, b)`` this is the conjugate Normal–Inverse-Gamma model,
+        ``sigma=InverseGamma(a, b)`` this is the conjugate Normal–Inverse-Gamma model,
         whose posterior :func:`~bayes_reg.linear.exact.nig_posterior` gives in closed form.
 
     Examples
@@ -74,8 +75,7 @@ def linear_regression(
     check_arguments(prior, sigma, intercept_scale)
     X = jnp.asarray(X)
     n, d = X.shape
-    if isinstance(sigma, dist.Distribution):
-        sigma = numpyro.sample("sigma", sigma)
+    sigma = as_noise(sigma).site("sigma")
     unit = sigma if scale_with_sigma else 1.0
     if scale_with_sigma and isinstance(prior, ElasticNet):
         raise ValueError("scale_with_sigma supports Gaussian and Laplace priors, not ElasticNet")
@@ -97,23 +97,19 @@ def check_arguments(prior, sigma, intercept_scale=None) -> None:
     concrete values first (:func:`~bayes_reg.linear.posterior.run_nuts` does).
     """
     split_scales(prior)  # TypeError for anything but Gaussian, Laplace, ElasticNet
-    for name, value in (("sigma", sigma), ("intercept_scale", intercept_scale)):
-        if value is None or isinstance(value, dist.Distribution | jax.core.Tracer):
-            continue
-        _validate.positive(name, value)
+    as_noise(sigma)
+    if intercept_scale is not None and not isinstance(intercept_scale, jax.core.Tracer):
+        _validate.positive("intercept_scale", intercept_scale)
 
 
-def inverse_gamma_noise(concentration: float, rate: float) -> dist.Distribution:
-    """A prior on ``sigma`` with ``sigma² ~ InverseGamma(concentration, rate)``.
+def inverse_gamma_noise(concentration: float, rate: float) -> InverseGamma:
+    """A prior on ``sigma`` with ``sigma² ~ InverseGamma(concentration, rate)``: the same as
+    :class:`bayes_reg.noise.InverseGamma`.
 
     Pass it as ``sigma`` with ``scale_with_sigma=True`` for the conjugate
     Normal–Inverse-Gamma model.
     """
-    concentration = _validate.positive("concentration", concentration)
-    rate = _validate.positive("rate", rate)
-    return dist.TransformedDistribution(
-        dist.InverseGamma(concentration, rate), dist.transforms.PowerTransform(0.5)
-    )
+    return InverseGamma(concentration, rate)
 
 
 def _weights(prior: Prior, parametrization: str, unit=1.0):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
 
 import arviz_base
 import jax
@@ -39,13 +38,15 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_prior
+from bayes_reg.data import Scaling
 from bayes_reg.inference import _program
-from bayes_reg.inference.diagnostics import Diagnostics, diagnose
-from bayes_reg.nets.dropout import Scaling
+from bayes_reg.inference.diagnostics import diagnose
+from bayes_reg.inference.result import Posterior
+from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.nets.mlp import Layer, mlp
 from bayes_reg.priors import Gaussian
 
-__all__ = ["BNNPosterior", "bayesian_mlp", "bnn_posterior", "implied_prior"]
+__all__ = ["bayesian_mlp", "bnn_posterior", "implied_prior"]
 
 
 def implied_prior(weight_decay: float, *, n: int, sigma: float) -> Gaussian:
@@ -94,25 +95,6 @@ def bayesian_mlp(hidden: tuple[int, ...]):
     return model
 
 
-class BNNPosterior(NamedTuple):
-    """NUTS draws of the Bayesian MLP.
-
-    ``tree`` is an ArviZ DataTree: ``posterior`` holds the weights and ``f``, the function
-    at the test points in the units of ``y`` (dims ``chain, draw, test_obs``);
-    ``sample_stats`` the sampler statistics. ``diagnostics`` are judged on ``f``.
-    """
-
-    tree: object
-    diagnostics: Diagnostics
-    seconds: float
-
-    @property
-    def draws(self) -> np.ndarray:
-        """Function draws at the test points, chains pooled: (chains * draws, n_test)."""
-        f = self.tree["posterior"]["f"].values
-        return f.reshape(-1, f.shape[-1])
-
-
 def bnn_posterior(
     X: ArrayLike,
     y: ArrayLike,
@@ -122,14 +104,10 @@ def bnn_posterior(
     weight_decay: float,
     hidden: tuple[int, ...] = (50,),
     bias_prior: Gaussian | None = None,
-    chains: int = 4,
-    warmup: int = 1000,
-    draws: int = 1000,
-    seed: int = 0,
-    target_accept: float = 0.8,
-    max_tree_depth: int = 10,
+    sampler: Sampler | None = None,
+    seed: int | jax.Array = 0,
     progress: bool = True,
-) -> BNNPosterior:
+) -> Posterior:
     r"""NUTS on the MLP whose prior the dropout network's weight decay implies.
 
     Data are standardised as the dropout network's are (training rows' mean and population
@@ -147,48 +125,33 @@ def bnn_posterior(
     hidden : tuple of int
     bias_prior : Gaussian, optional
         Prior of the biases in standardised units; default the weights' prior.
-    chains, warmup, draws, seed, target_accept, max_tree_depth, progress
+    sampler, seed, progress
         NUTS budget and settings, as :func:`bayes_reg.run_nuts`.
 
     Returns
     -------
-    BNNPosterior
+    Posterior
+        ``tree["posterior"]`` holds the weights and ``f``, the function at the test points
+        in the units of ``y`` (dims ``chain, draw, test_obs``; ``pooled("f")`` pools the
+        chains); ``diagnostics`` are judged on ``f``.
     """
     X, y = _validate.design(X, y)
     X_test = _validate.inputs(X_test, X.shape[1], name="X_test")
     tau = _validate.positive("tau", tau)
     weight_decay = _validate.positive("weight_decay", weight_decay)
     hidden = tuple(_validate.positive_int("hidden layer width", h) for h in hidden)
-    chains, warmup, draws, max_tree_depth = (
-        _validate.positive_int(k, v)
-        for k, v in (
-            ("chains", chains),
-            ("warmup", warmup),
-            ("draws", draws),
-            ("max_tree_depth", max_tree_depth),
-        )
-    )
-    _validate.fraction("target_accept", target_accept, low_open=True, high_open=True)
+    sampler = as_sampler(sampler)
+    key = _validate.key(seed)
     scaling = Scaling.fit(X, y)
     sigma = 1.0 / math.sqrt(tau) / scaling.y_sd
     prior = implied_prior(weight_decay, n=X.shape[0], sigma=sigma)
     bias_scale = (bias_prior or prior).scale
     model = bayesian_mlp(hidden)
     kwargs = {"weight_scale": prior.scale, "bias_scale": bias_scale, "sigma": sigma}
-    Xs, ys = jnp.asarray(scaling.x(X)), jnp.asarray((y - scaling.y_mean) / scaling.y_sd)
-    nuts = _program.run(
-        model,
-        jax.random.key(seed),
-        (Xs, ys),
-        kwargs,
-        chains=chains,
-        warmup=warmup,
-        draws=draws,
-        target_accept=target_accept,
-        max_tree_depth=max_tree_depth,
-        progress=progress,
+    Xs, ys = jnp.asarray(scaling.x(X)), jnp.asarray(scaling.y(y))
+    samples, sample_stats, seconds = _program.run(
+        model, key, (Xs, ys), kwargs, sampler, progress=progress
     )
-    samples, sample_stats, seconds = nuts
     f = _function_draws(samples, jnp.asarray(scaling.x(X_test)), len(hidden) + 1)
     samples["f"] = np.asarray(f) * scaling.y_sd + scaling.y_mean
     dims = {"f": ["test_obs"]}
@@ -206,9 +169,8 @@ def bnn_posterior(
         "sigma_standardised": sigma,
     }
     tree.attrs.update(attrs)
-    return BNNPosterior(
-        tree, diagnose(tree, max_tree_depth=max_tree_depth, var_names=["f"]), seconds
-    )
+    diagnostics = diagnose(tree, max_tree_depth=sampler.max_tree_depth, var_names=["f"])
+    return Posterior(tree, diagnostics, seconds)
 
 
 @functools.partial(jax.jit, static_argnums=2)

@@ -16,7 +16,9 @@ import xarray as xr
 from jax.typing import ArrayLike
 
 from bayes_reg.conventions import LENGTHSCALE
-from bayes_reg.nets.bnn import BNNPosterior, bnn_posterior
+from bayes_reg.inference.result import Posterior
+from bayes_reg.inference.sampler import Sampler, as_sampler
+from bayes_reg.nets.bnn import bnn_posterior
 from bayes_reg.nets.dropout import DropoutNet, MCDropout, mc_dropout, train_dropout
 from bayes_reg.predictive import predictive_metrics
 
@@ -35,7 +37,7 @@ class DropoutComparison(NamedTuple):
 
     net: DropoutNet
     mc: MCDropout
-    posterior: BNNPosterior
+    posterior: Posterior
     metrics: xr.Dataset
     by_input: xr.Dataset
 
@@ -89,11 +91,7 @@ def dropout_vs_posterior(
     batch_size: int = 32,
     learning_rate: float = 1e-3,
     passes: int = 1000,
-    chains: int = 4,
-    warmup: int = 500,
-    draws: int = 500,
-    target_accept: float = 0.8,
-    max_tree_depth: int = 10,
+    sampler: Sampler | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> DropoutComparison:
@@ -110,10 +108,10 @@ def dropout_vs_posterior(
         The network and its Adam training (:func:`~bayes_reg.nets.dropout.train_dropout`).
     passes : int
         MC-dropout passes.
-    chains, warmup, draws, max_tree_depth : int
-        NUTS budget and tree depth (:func:`~bayes_reg.nets.bnn.bnn_posterior`).
-    target_accept : float
-        NUTS's target acceptance rate (raise it towards 1 when draws diverge).
+    sampler : Sampler, optional
+        NUTS's budget and settings (:func:`~bayes_reg.nets.bnn.bnn_posterior`); default
+        ``Sampler(warmup=500, draws=500)``. Raise ``target_accept`` towards 1 when draws
+        diverge.
     seed : int
         Seeds training, the MC passes and the sampler.
 
@@ -121,6 +119,7 @@ def dropout_vs_posterior(
     -------
     DropoutComparison
     """
+    sampler = as_sampler(sampler, warmup=500, draws=500)
     net = train_dropout(
         X,
         y,
@@ -142,13 +141,9 @@ def dropout_vs_posterior(
         tau=net.tau,
         weight_decay=net.weight_decay,
         hidden=hidden,
-        chains=chains,
-        warmup=warmup,
-        draws=draws,
+        sampler=sampler,
         seed=seed,
-        target_accept=target_accept,
-        max_tree_depth=max_tree_depth,
         progress=progress,
     )
-    metrics, by_input = compare_predictives(mc, posterior.draws, y_test)
+    metrics, by_input = compare_predictives(mc, posterior.pooled("f"), y_test)
     return DropoutComparison(net, mc, posterior, metrics, by_input)

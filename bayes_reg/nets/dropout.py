@@ -40,12 +40,12 @@ from bayes_reg._progress import progress_bar, report_every
 from bayes_reg._sharding import shard_runs
 from bayes_reg._training import TrainState
 from bayes_reg.conventions import LENGTHSCALE, tau_from_weight_decay, weight_decay_from_tau
+from bayes_reg.data import Scaling
 from bayes_reg.nets.mlp import Layer, init_mlp, layer_sizes, mlp
 
 __all__ = [
     "DropoutNet",
     "MCDropout",
-    "Scaling",
     "mc_dropout",
     "train_dropout",
 ]
@@ -64,23 +64,6 @@ def mc_budget() -> int:
 
 
 OPTIMIZERS = ("adam", "sgd")
-
-
-class Scaling(NamedTuple):
-    """How inputs and target were standardised (training rows, population sd)."""
-
-    x_mean: np.ndarray
-    x_sd: np.ndarray
-    y_mean: float
-    y_sd: float
-
-    @classmethod
-    def fit(cls, X: np.ndarray, y: np.ndarray) -> Scaling:
-        sd = X.std(0)
-        return cls(X.mean(0), np.where(sd == 0, 1.0, sd), float(y.mean()), float(y.std()))
-
-    def x(self, X):
-        return (X - self.x_mean) / self.x_sd
 
 
 class DropoutNet(NamedTuple):
@@ -343,7 +326,7 @@ def train_dropout(
         tau = tau_from_weight_decay(weight_decay, dropout=dropout, n=n, lengthscale=lengthscale)
     scaling = Scaling.fit(X, y)
     Xs = np.asarray(scaling.x(X), dtype)[None]
-    ys = np.asarray((y - scaling.y_mean) / scaling.y_sd, dtype)[None]
+    ys = np.asarray(scaling.y(y), dtype)[None]
     start = time.perf_counter()
     params, losses = train_runs(
         Xs,

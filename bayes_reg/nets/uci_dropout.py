@@ -28,15 +28,10 @@ import xarray as xr
 
 from bayes_reg import _validate
 from bayes_reg._sharding import shard_runs
-from bayes_reg.nets.dropout import (
-    LENGTHSCALE,
-    Scaling,
-    mc_budget,
-    mc_chunk,
-    mc_draws,
-    train_runs,
-    weight_decay_from_tau,
-)
+from bayes_reg.conventions import LENGTHSCALE, weight_decay_from_tau
+from bayes_reg.data import Scaling
+from bayes_reg.nets.dropout import mc_budget, mc_chunk, mc_draws, train_runs
+from bayes_reg.predictive import mixture_log_density
 from bayes_reg.uci import load_uci
 
 __all__ = ["PUBLISHED", "VALIDATION_SHARE", "mc_dropout_protocol", "summarize"]
@@ -74,13 +69,7 @@ def _scores(params, X, y, y_mean, y_sd, dropout, tau, seeds, *, passes, chunk, r
         keys = jax.random.split(jax.random.key(seed), passes)
         draws = mc_draws(params, X, p, keys, chunk=chunk) * y_sd + y_mean
         rmse = jnp.sqrt(jnp.mean((y - draws.mean(0)) ** 2))
-        ll = (
-            jax.nn.logsumexp(-0.5 * tau * (y - draws) ** 2, axis=0)
-            - jnp.log(passes)
-            - 0.5 * jnp.log(2 * jnp.pi)
-            + 0.5 * jnp.log(tau)
-        )
-        return rmse, ll.mean()
+        return rmse, mixture_log_density(draws, y, 1.0 / jnp.sqrt(tau)).mean()
 
     runs = (params, X, y, y_mean, y_sd, dropout, tau, seeds)
     return jax.lax.map(one, runs, batch_size=runs_at_once)
@@ -104,7 +93,7 @@ def _fit_and_score(
     """Train one network per run on ``train`` rows and score it on ``test`` rows."""
     scalings = [Scaling.fit(X, y) for X, y in train]
     X = np.stack([s.x(X) for s, (X, _) in zip(scalings, train, strict=True)]).astype(np.float32)
-    y = np.stack([(y - s.y_mean) / s.y_sd for s, (_, y) in zip(scalings, train, strict=True)])
+    y = np.stack([s.y(y) for s, (_, y) in zip(scalings, train, strict=True)])
     y = y.astype(np.float32)
     n = X.shape[1]
     decay = [

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from bayes_reg import _validate
 from bayes_reg.conventions import CONVENTIONS, LENGTHSCALE, get_convention, to_prior
+from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.sgd import OPTIMIZERS
+from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
 from bayes_reg.priors import Prior, prior_from_name
 from bayes_reg.run.schema import CardError, check_schema, fail, positive
 from bayes_reg.run.sources import SOURCES, Data, check_source, load_data
@@ -57,22 +59,12 @@ DROPOUT_DEFAULTS = {
 _LINEAR_TABLES = ("model", "prior", "compare")
 
 
-#: NUTS's budget and settings when a card's [posterior] does not say.
-_NUTS_DEFAULTS = {
-    "chains": 4,
-    "warmup": 1000,
-    "draws": 1000,
-    "target_accept": 0.8,
-    "max_tree_depth": 10,
-}
-
-
 @dataclass(frozen=True)
 class Card:
     """A validated card. ``raw`` keeps the TOML as read, for the report.
 
     A dropout card has ``dropout`` (the ``[dropout]`` table with its defaults filled in)
-    and no linear model: ``sigma`` is ``None`` and ``prior_spec`` empty.
+    and no linear model: ``noise`` is ``None`` and ``prior_spec`` empty.
     """
 
     path: Path
@@ -80,7 +72,7 @@ class Card:
     description: str
     seed: int
     data: dict
-    sigma: float | dict | None
+    noise: Noise | None
     intercept_scale: float | None
     prior_spec: dict
     posterior: dict
@@ -92,6 +84,11 @@ class Card:
     def inputs(self) -> tuple[Path, ...]:
         """The files and folders a run of this card reads (the card, a CSV or UCI folder)."""
         return (self.path, *([self.data["_path"]] if "_path" in self.data else []))
+
+    @property
+    def sampler(self) -> Sampler:
+        """NUTS's budget and settings from ``[posterior]``."""
+        return Sampler(**{k: v for k, v in self.posterior.items() if k != "method"})
 
     @property
     def kind(self) -> str:
@@ -127,7 +124,7 @@ class Card:
         spec = self.prior_spec
         if "scale" in spec:
             return prior_from_name(spec.get("family", "gaussian"), spec["scale"])
-        if not isinstance(self.sigma, float):
+        if not self.noise.known:
             raise CardError(
                 "[prior] convention + strength needs a known noise scale: set "
                 "[model] sigma to a number, or give [prior] family + scale"
@@ -136,7 +133,7 @@ class Card:
             spec["convention"],
             spec["strength"],
             n=n,
-            sigma=self.sigma,
+            sigma=self.noise.sigma,
             family=spec.get("family"),
             l1_ratio=spec.get("l1_ratio"),
         )
@@ -168,14 +165,14 @@ def load_card(path: str | Path) -> Card:
         raise fail(
             "[model] sigma",
             "missing",
-            'give the noise scale (a number) or {prior = "half-normal", scale = ...}',
+            'give the noise scale (a number) or a prior, e.g. {prior = "half-cauchy", scale = 2.5}',
         )
-    sigma = _sigma(model["sigma"])
+    noise = _noise(model["sigma"])
     intercept = model.get("intercept_scale")
     if intercept is not None:
         intercept = positive("[model] intercept_scale", intercept)
     prior_spec = _prior_spec(raw.get("prior", {}))
-    posterior = {"method": "auto"} | _NUTS_DEFAULTS
+    posterior = {"method": "auto"} | asdict(Sampler())
     posterior |= raw.get("posterior", {})
     _validate_posterior(posterior)
     compare = raw.get("compare")
@@ -183,7 +180,7 @@ def load_card(path: str | Path) -> Card:
         compare = _compare(compare)
     card = Card(
         **_common(path, raw, data),
-        sigma=sigma,
+        noise=noise,
         intercept_scale=intercept,
         prior_spec=prior_spec,
         posterior=posterior,
@@ -213,7 +210,7 @@ def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
                 "hold some out, e.g. test_fraction = 0.2",
             )
     dropout = _dropout(raw["dropout"])
-    posterior = {"method": "nuts"} | _NUTS_DEFAULTS
+    posterior = {"method": "nuts"} | asdict(Sampler())
     posterior |= raw.get("posterior", {})
     _validate_posterior(posterior)
     if posterior["method"] == "exact":
@@ -225,7 +222,7 @@ def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
     posterior["method"] = "nuts"
     return Card(
         **_common(path, raw, data),
-        sigma=None,
+        noise=None,
         intercept_scale=None,
         prior_spec={},
         posterior=posterior,
@@ -282,16 +279,25 @@ def _dropout(spec: dict) -> dict:
     return out
 
 
-def _sigma(value) -> float | dict:
-    if isinstance(value, dict):
-        if set(value) != {"prior", "scale"} or value["prior"] != "half-normal":
-            raise fail(
-                "[model] sigma",
-                f"unknown prior {value!r}",
-                'write {prior = "half-normal", scale = <number>}',
-            )
-        return {"prior": "half-normal", "scale": positive("[model] sigma.scale", value["scale"])}
-    return positive("[model] sigma", value)
+def _noise(value) -> Noise:
+    """``[model] sigma``: a number (known), or a table naming a prior and its parameters."""
+    if not isinstance(value, dict):
+        return Known(positive("[model] sigma", value))
+    params = {k: v for k, v in value.items() if k != "prior"}
+    name = value.get("prior")
+    if name not in NOISE_PRIORS:
+        raise fail(
+            "[model] sigma",
+            f"unknown prior {name!r}",
+            f"choose prior = one of {', '.join(NOISE_PRIORS)}, e.g. "
+            '{prior = "half-cauchy", scale = 2.5}',
+        )
+    for key, param in params.items():
+        positive(f"[model] sigma.{key}", param)
+    try:
+        return noise_from_name(name, **{k: float(v) for k, v in params.items()})
+    except ValueError as err:
+        raise fail("[model] sigma", str(err), "fix the table") from None
 
 
 def _prior_spec(spec: dict) -> dict:
@@ -322,16 +328,9 @@ def _prior_spec(spec: dict) -> dict:
 def _validate_posterior(posterior: dict) -> None:
     try:
         _validate.one_of("[posterior] method", posterior["method"], ("auto", "exact", "nuts"))
-        for key in ("chains", "warmup", "draws", "max_tree_depth"):
-            _validate.positive_int(f"[posterior] {key}", posterior[key])
-        _validate.fraction(
-            "[posterior] target_accept",
-            posterior["target_accept"],
-            low_open=True,
-            high_open=True,
-        )
+        Sampler(**{k: v for k, v in posterior.items() if k != "method"})
     except (ValueError, TypeError) as err:
-        raise CardError(str(err)) from None
+        raise CardError(f"[posterior] {err}") from None
 
 
 def _compare(compare: dict) -> dict:

@@ -42,11 +42,7 @@ def dropout_stage(card: Card, data, seed: int, progress: bool, log, result, timi
         batch_size=cfg["batch_size"],
         learning_rate=cfg["learning_rate"],
         passes=cfg["passes"],
-        chains=budget["chains"],
-        warmup=budget["warmup"],
-        draws=budget["draws"],
-        target_accept=budget["target_accept"],
-        max_tree_depth=budget["max_tree_depth"],
+        sampler=card.sampler,
         seed=seed,
         progress=progress,
     )

@@ -34,6 +34,7 @@ _SCHEMA = {
         "draws": int,
         "target_accept": float,
         "max_tree_depth": int,
+        "dense_mass": bool,
     },
     "compare": {
         "optimizer": str,

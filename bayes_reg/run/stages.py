@@ -10,7 +10,6 @@ import time
 
 import jax
 import numpy as np
-import numpyro.distributions as dist
 import xarray as xr
 
 from bayes_reg import figures
@@ -32,7 +31,14 @@ from bayes_reg.run.sections import (
     rescaling_section,
     sgd_section,
 )
-from bayes_reg.run.summary import diagnostics_json, floats, path_metrics, prior_json, versions
+from bayes_reg.run.summary import (
+    diagnostics_json,
+    floats,
+    noise_json,
+    path_metrics,
+    prior_json,
+    versions,
+)
 
 __all__ = ["run_card"]
 
@@ -69,10 +75,9 @@ def run_card(
         summary["timings_s"] = timings
         return result
 
-    prior = card.prior(n)
-    sigma = card.sigma if isinstance(card.sigma, float) else dist.HalfNormal(card.sigma["scale"])
+    prior, noise, key = card.prior(n), card.noise, jax.random.key(seed)
     model_kw = {} if card.intercept_scale is None else {"intercept_scale": card.intercept_scale}
-    summary |= {"prior": prior_json(prior), "sigma": card.sigma}
+    summary |= {"prior": prior_json(prior), "sigma": noise_json(noise)}
     result.sections.append(("The analysis", intro_section(card, prior, n, X.shape[1]), []))
 
     if "posterior" in stages:
@@ -85,16 +90,12 @@ def run_card(
             X,
             y,
             prior=prior,
-            sigma=sigma,
+            sigma=noise,
             method=card.posterior["method"],
-            chains=card.posterior["chains"],
-            warmup=card.posterior["warmup"],
-            draws=card.posterior["draws"],
-            seed=seed,
+            sampler=card.sampler,
+            seed=key,
             feature_names=data.feature_names,
             progress=progress,
-            target_accept=card.posterior["target_accept"],
-            max_tree_depth=card.posterior["max_tree_depth"],
             **model_kw,
         )
         timings["posterior"] = time.perf_counter() - start
@@ -121,8 +122,8 @@ def run_card(
 
     if "map" in stages:
         start = time.perf_counter()
-        if isinstance(sigma, float):
-            est = map_estimate(X, y, prior, sigma)
+        if noise.known:
+            est = map_estimate(X, y, prior, noise.sigma)
             w_map, b_map = np.asarray(est.w), float(est.b)
         else:
             mode = map_model(
@@ -130,9 +131,9 @@ def run_card(
                 X,
                 y,
                 prior=prior,
-                sigma=sigma,
+                sigma=noise,
                 parametrization="direct",
-                seed=seed,
+                seed=key,
                 **model_kw,
             )
             w_map, b_map = np.asarray(mode["w"]), float(mode["b"])
@@ -188,17 +189,10 @@ def run_card(
             "strengths": grid.tolist(),
             "w_norm": path.w_norm.values.tolist(),
         }
-        if isinstance(sigma, float) and np.any(grid > 0):
+        if noise.known and np.any(grid > 0):
             start = time.perf_counter()
-            post_kw = {
-                "method": card.posterior["method"],
-                "chains": card.posterior["chains"],
-                "warmup": card.posterior["warmup"],
-                "draws": card.posterior["draws"],
-                "seed": seed,
-                "target_accept": card.posterior["target_accept"],
-                "max_tree_depth": card.posterior["max_tree_depth"],
-            }
+            sigma = noise.sigma
+            post_kw = {"method": card.posterior["method"], "sampler": card.sampler, "seed": key}
             budget = compare_path(
                 path, X, y, sigma=sigma, X_test=data.X_test, y_test=data.y_test, **post_kw
             )
@@ -253,8 +247,8 @@ def run_card(
         result.sections.append(sgd_section(path, sgd_summary))
 
     scale_y = card.data.get("scale_y", 1.0)
-    if scale_y != 1.0 and isinstance(sigma, float):
-        table = rescaling_table(prior, n=n, sigma=sigma, factor=scale_y)
+    if scale_y != 1.0 and noise.known:
+        table = rescaling_table(prior, n=n, sigma=noise.sigma, factor=scale_y)
         summary["target_scale"] = table
         result.sections.append(rescaling_section(table, scale_y))
 

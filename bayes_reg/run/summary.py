@@ -68,6 +68,14 @@ def prior_json(prior) -> dict:
     return {"family": prior.family} | {k: float(v) for k, v in vars(prior).items()}
 
 
+def noise_json(noise) -> float | dict:
+    """A known noise as its number, a noise prior as ``{"prior": name, <parameters>}``: the
+    card's own ``[model] sigma``."""
+    if noise.known:
+        return float(noise.sigma)
+    return {"prior": noise.name} | {k: float(v) for k, v in vars(noise).items()}
+
+
 def path_metrics(comparison: xr.Dataset) -> dict:
     keys = [
         k
