@@ -21,6 +21,7 @@ _numpyro.__version__  # noqa: B018
 # The flow, bottom up: data, priors and conventions, then the linear and network sides.
 from bayes_reg.cache import enable_compilation_cache  # noqa: E402
 from bayes_reg.conventions import (  # noqa: E402
+    ALL_CONVENTIONS,
     CONVENTIONS,
     DecoupledWeightDecayError,
     Penalty,
@@ -31,7 +32,7 @@ from bayes_reg.conventions import (  # noqa: E402
     to_prior,
     weight_decay_from_tau,
 )
-from bayes_reg.data import d2l_synthetic, diabetes, toy_gap  # noqa: E402
+from bayes_reg.data import breast_cancer, d2l_synthetic, diabetes, linnerud, toy_gap  # noqa: E402
 from bayes_reg.inference.diagnostics import diagnose  # noqa: E402
 from bayes_reg.inference.result import Posterior  # noqa: E402
 from bayes_reg.inference.sampler import Sampler  # noqa: E402
@@ -42,7 +43,7 @@ from bayes_reg.linear.exact import (  # noqa: E402
     fit_evidence,
     log_evidence,
 )
-from bayes_reg.linear.map import map_estimate, map_model  # noqa: E402
+from bayes_reg.linear.map import map_estimate, map_model, posterior_mode  # noqa: E402
 from bayes_reg.linear.posterior import run_nuts, sample_posterior  # noqa: E402
 from bayes_reg.linear.regression import inverse_gamma_noise, linear_regression  # noqa: E402
 from bayes_reg.linear.sgd import OPTIMIZERS, sgd_path  # noqa: E402
@@ -61,18 +62,27 @@ from bayes_reg.noise import (  # noqa: E402
     Known,
 )
 from bayes_reg.predictive import predictive_metrics  # noqa: E402
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name  # noqa: E402
+from bayes_reg.priors import (  # noqa: E402
+    ElasticNet,
+    Flat,
+    Gaussian,
+    Laplace,
+    StudentT,
+    prior_from_name,
+)
 from bayes_reg.rescaling import rescale_rows, rescale_target  # noqa: E402
 from bayes_reg.uci import load_uci  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALL_CONVENTIONS",
     "CONVENTIONS",
     "OPTIMIZERS",
     "DecoupledWeightDecayError",
     "ElasticNet",
     "Exponential",
+    "Flat",
     "FlatNoise",
     "Gaussian",
     "HalfCauchy",
@@ -85,8 +95,10 @@ __all__ = [
     "Penalty",
     "Posterior",
     "Sampler",
+    "StudentT",
     "bayesian_mlp",
     "best_prior_scale",
+    "breast_cancer",
     "bnn_posterior",
     "choose_strength",
     "compare_path",
@@ -104,6 +116,7 @@ __all__ = [
     "init_mlp",
     "inverse_gamma_noise",
     "linear_regression",
+    "linnerud",
     "load_uci",
     "log_evidence",
     "map_estimate",
@@ -113,6 +126,7 @@ __all__ = [
     "mc_dropout_protocol",
     "mlp",
     "nearest_map",
+    "posterior_mode",
     "predictive_metrics",
     "prior_from_name",
     "rescale_rows",

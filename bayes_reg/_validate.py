@@ -226,3 +226,31 @@ def key(seed):
     if isinstance(seed, jax.Array) and jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
         return seed
     return jax.random.key(integer("seed", seed, minimum=0))
+
+
+def positives(name: str, value):
+    """A float > 0, or a 1-D float array of them (one per feature); finite."""
+    if np.ndim(value) == 0:
+        return positive(name, value)
+    a = _numeric(name, value)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a number or a 1-D list of numbers, got shape {a.shape}")
+    bad = ~(np.isfinite(a) & (a > 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must be finite and > 0, got {a[i]} at index {i}")
+    return a.astype(float)
+
+
+def numbers(name: str, value):
+    """A finite float, or a finite 1-D float array (one per feature)."""
+    if np.ndim(value) == 0:
+        x = number(name, value)
+        if not math.isfinite(x):
+            raise ValueError(f"{name} must be finite, got {x}")
+        return x
+    a = _numeric(name, value)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a number or a 1-D list of numbers, got shape {a.shape}")
+    _finite(name, a)
+    return a.astype(float)

@@ -30,6 +30,8 @@ examples:
   bayes-reg convert --from d2l --strength 3 --n 20 --sigma 0.01 --to sklearn-ridge
       the d2l chapter's lambd=3 as a Ridge alpha (and the prior both encode)
   bayes-reg convert --from sklearn-lasso --strength 0.05 --n 442 --sigma 54 --to prior --json
+  bayes-reg convert --from sklearn-logistic --strength 1 --n 200 --to torch-bce
+      LogisticRegression(C=1) on 200 rows as a torch weight decay (a GLM: no --sigma)
 """
 
 
@@ -92,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
         help="convert a penalty strength to a prior or to another convention",
         description="Convert a penalty strength of one framework into the prior it encodes "
         "(MAP = penalised fit) and, with --to CONVENTION, into that framework's strength. "
-        "Exact for linear regression with Gaussian noise of scale --sigma on --n rows.",
+        "Exact for linear regression with Gaussian noise of scale --sigma on --n rows, and for "
+        "the logistic and Poisson GLM conventions, which take no --sigma; --to must have the "
+        "same likelihood as --from.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -112,9 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--n", required=True, type=float, help="number of training rows")
     conv.add_argument(
         "--sigma",
-        required=True,
         type=float,
-        help="noise scale of the likelihood, in the units of y",
+        help="noise scale of a least-squares convention, in the units of y (required there; "
+        "left out for a logistic or Poisson convention)",
     )
     conv.add_argument(
         "--family",
@@ -153,14 +157,25 @@ def _convert(args) -> int:
             family=args.family,
             l1_ratio=args.l1_ratio,
         )
+        likelihood = conventions.get_convention(args.source).likelihood
+        # Least squares has a noise scale; a GLM names its likelihood instead.
+        data = {"sigma": args.sigma} if likelihood == "gaussian" else {"likelihood": likelihood}
         out = {
             "from": {"convention": args.source, "strength": args.strength},
             "n": n,
-            "sigma": args.sigma,
+            **data,
             "prior": _prior_dict(prior),
         }
         if args.to != "prior":
-            penalty = conventions.to_penalty(args.to, prior, n=n, sigma=args.sigma)
+            penalty = conventions.convert(
+                args.strength,
+                source=args.source,
+                target=args.to,
+                n=n,
+                sigma=args.sigma,
+                family=args.family,
+                l1_ratio=args.l1_ratio,
+            )
             out["to"] = args.to
             out["strength"] = penalty.strength
             if penalty.l1_ratio not in (0.0, 1.0):
@@ -171,7 +186,8 @@ def _convert(args) -> int:
         print(json.dumps(out))
         return 0
     scales = ", ".join(f"{k} = {v:.6g}" for k, v in out["prior"].items() if k != "family")
-    print(f"{args.source} strength {args.strength:g} (n = {n}, sigma = {args.sigma:g})")
+    data = f"sigma = {args.sigma:g}" if args.sigma is not None else f"{likelihood} likelihood"
+    print(f"{args.source} strength {args.strength:g} (n = {n}, {data})")
     print(f"  is the MAP of a {prior.family} prior on w with {scales}")
     if "strength" in out:
         extra = f", l1_ratio = {out['l1_ratio']:.6g}" if "l1_ratio" in out else ""
@@ -181,18 +197,25 @@ def _convert(args) -> int:
 
 def _conventions() -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(
-        title="Penalty conventions (r = y - Xw - b; the intercept b is never penalised)",
+        title="Penalty conventions (r = y - Xw - b; NLL = negative log-likelihood; the "
+        "Bayesian model never penalises the intercept b)",
         show_lines=True,
     )
-    for column in ("name", "framework", "objective minimised", "priors", "bias"):
+    for column in ("name", "likelihood", "framework", "objective minimised", "priors", "bias"):
         table.add_column(column, overflow="fold")
-    for c in conventions.CONVENTIONS.values():
-        table.add_row(c.name, c.framework, c.objective, ", ".join(c.families), c.bias)
+    for c in conventions.ALL_CONVENTIONS.values():
+        cells = (c.name, c.likelihood, c.framework, c.objective, ", ".join(c.families), c.bias)
+        table.add_row(*map(escape, cells))  # "[eps, 1 - eps]" is text, not rich markup
     console = Console(width=max(Console().width, 140))
     console.print(table)
+    console.print(
+        "Least-squares conventions need --sigma; logistic (bernoulli) and Poisson ones do not. "
+        "A strength converts only between conventions of the same likelihood."
+    )
     console.print("AdamW (decoupled weight decay) is refused: " + conventions.ADAMW_NOTE)
     return 0
 

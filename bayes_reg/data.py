@@ -18,7 +18,17 @@ import numpy as np
 
 from bayes_reg import _validate
 
-__all__ = ["D2LData", "Dataset", "Scaling", "ToyGap", "d2l_synthetic", "diabetes", "toy_gap"]
+__all__ = [
+    "D2LData",
+    "Dataset",
+    "Scaling",
+    "ToyGap",
+    "breast_cancer",
+    "d2l_synthetic",
+    "diabetes",
+    "linnerud",
+    "toy_gap",
+]
 
 #: The d2l chapter's truth and noise scale.
 D2L_WEIGHT = 0.01
@@ -152,15 +162,48 @@ def diabetes(*, standardize: bool = True) -> Dataset:
     from sklearn.datasets import load_diabetes
 
     raw = load_diabetes()
-    X = np.asarray(raw.data, dtype=float)
+    return _dataset(raw.data, raw.target, raw.feature_names, standardize)
+
+
+def breast_cancer(*, standardize: bool = True) -> Dataset:
+    """scikit-learn's breast cancer data (Wisconsin diagnostic): 569 tumours, 30 features,
+    ``y = 1`` benign and ``0`` malignant. Shipped inside scikit-learn.
+
+    Examples
+    --------
+    >>> data = breast_cancer()
+    >>> data.X.shape, np.unique(data.y).tolist()
+    ((569, 30), [0.0, 1.0])
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    raw = load_breast_cancer()
+    return _dataset(raw.data, raw.target, raw.feature_names, standardize)
+
+
+def linnerud(*, standardize: bool = True) -> Dataset:
+    """scikit-learn's Linnerud data: 20 middle-aged men; ``y`` the chin-ups each managed (a
+    count), ``X`` their weight, waist and pulse. Shipped inside scikit-learn.
+
+    Examples
+    --------
+    >>> data = linnerud()
+    >>> data.X.shape, data.feature_names, data.y[:3]
+    ((20, 3), ['weight', 'waist', 'pulse'], array([ 5.,  2., 12.]))
+    """
+    from sklearn.datasets import load_linnerud
+
+    raw = load_linnerud()
+    names = [n.lower() for n in raw.target_names]
+    return _dataset(raw.target, raw.data[:, 0], names, standardize)
+
+
+def _dataset(X, y, names, standardize: bool) -> Dataset:
+    X = np.asarray(X, dtype=float)
     d = X.shape[1]
     scaling = Scaling.fit(X) if standardize else Scaling(np.zeros(d), np.ones(d))
     return Dataset(
-        scaling.x(X),
-        np.asarray(raw.target, float),
-        list(raw.feature_names),
-        scaling.x_mean,
-        scaling.x_sd,
+        scaling.x(X), np.asarray(y, float), [str(n) for n in names], scaling.x_mean, scaling.x_sd
     )
 
 

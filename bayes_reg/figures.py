@@ -22,6 +22,8 @@ __all__ = [
     "plot_predictive_bands",
     "plot_sd_ratio",
     "plot_rank",
+    "plot_laplace_vs_nuts",
+    "plot_predictive_check",
 ]
 
 _SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
@@ -347,6 +349,49 @@ def plot_rank(
     plot = arviz_plots.plot_rank_dist(
         tree, var_names=var_names, coords=coords, compact=compact, backend="matplotlib"
     )
+    fig = plot.get_viz("figure")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_laplace_vs_nuts(laplace: xr.Dataset, nuts: xr.Dataset, max_panels: int = 6) -> plt.Figure:
+    """Marginal posteriors of the intercept and the first weights: the Laplace approximation's
+    draws against NUTS's, as density histograms on a shared grid."""
+    panels = [("b", None)] if "b" in nuts else []
+    panels += [("w", f) for f in nuts["w"].feature.values]
+    panels = panels[:max_panels]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3), squeeze=False)
+    for ax, (name, feature) in zip(axes[0], panels, strict=True):
+        pick = {} if feature is None else {"feature": feature}
+        a, b = (np.ravel(d[name].sel(pick).values) for d in (laplace, nuts))
+        bins = np.histogram_bin_edges(np.concatenate([a, b]), bins=40)
+        ax.hist(b, bins=bins, density=True, color=_POST, alpha=0.5, label="NUTS")
+        ax.hist(a, bins=bins, density=True, histtype="step", color=_MAP, label="Laplace")
+        ax.set_title(name if feature is None else f"w[{feature}]")
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize="small")
+    fig.suptitle("The Laplace approximation against NUTS: marginal posteriors")
+    fig.tight_layout()
+    return fig
+
+
+def plot_predictive_check(tree, likelihood: str) -> plt.Figure:
+    """The posterior predictive check that suits the outcome (arviz-plots): for a binary
+    outcome the calibration curve (``plot_ppc_pava``: observed event rate against predicted
+    probability, with the band replicated data fill), for counts the rootogram
+    (``plot_ppc_rootogram``: observed against predicted frequency of each count)."""
+    import arviz_plots
+
+    if likelihood == "bernoulli":
+        plot = arviz_plots.plot_ppc_pava(
+            tree, var_names=["y"], data_type="binary", backend="matplotlib"
+        )
+        title = "Calibration: observed event rate against predicted probability"
+    elif likelihood == "poisson":
+        plot = arviz_plots.plot_ppc_rootogram(tree, var_names=["y"], backend="matplotlib")
+        title = "Rootogram: observed (dots) and predicted frequency of each count"
+    else:
+        raise ValueError(f"no discrete predictive check for the {likelihood} likelihood")
     fig = plot.get_viz("figure")
     fig.suptitle(title)
     return fig

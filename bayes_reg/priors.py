@@ -1,9 +1,10 @@
-"""Prior families on the regression weights.
+"""Prior families on the regression weights (and on the intercept).
 
-A prior here is a frozen, validated value object: the family and its scale. Each knows
+A prior here is a frozen, validated value object: the family, its scale and its mean. A
+scale or mean is one number for every weight or one per feature (a 1-D array). Each knows
 its log density (in JAX, so it can sit inside a log joint) and the NumPyro distribution
 that the Bayesian models sample from. Conversions to penalty strengths live in
-:mod:`bayes_reg.conventions`.
+:mod:`bayes_reg.conventions`; they exist only for a *penalty*: zero mean and one scale.
 """
 
 from __future__ import annotations
@@ -14,77 +15,166 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro.distributions as dist
 import scipy.special
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 
-__all__ = ["Gaussian", "Laplace", "ElasticNet", "Prior", "prior_from_name", "split_scales"]
+__all__ = [
+    "Gaussian",
+    "Laplace",
+    "ElasticNet",
+    "StudentT",
+    "Flat",
+    "Prior",
+    "FAMILIES",
+    "prior_from_name",
+    "is_penalty",
+    "split_scales",
+]
 
 
-@dataclass(frozen=True)
-class Gaussian:
-    r"""Independent Gaussian prior :math:`w_j \sim N(0, \mathrm{scale}^2)`.
+class _Prior:
+    """Validation, equality and hashing shared by the prior families (fields may be arrays)."""
 
-    Its negative log density is :math:`\|w\|^2 / (2\,\mathrm{scale}^2)` plus a constant:
-    the MAP estimate under it is L2-penalised least squares (ridge, weight decay).
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "mean":
+                value = _validate.numbers(f.name, value)
+            else:
+                value = _validate.positives(f.name, value)
+            object.__setattr__(self, f.name, value)
+
+    def _values(self):
+        return tuple(np.asarray(getattr(self, f.name)) for f in fields(self))
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(
+            a.shape == b.shape and np.array_equal(a, b)
+            for a, b in zip(self._values(), other._values(), strict=True)
+        )
+
+    def __hash__(self):
+        return hash((type(self), *(v.tobytes() for v in self._values())))
+
+    def __repr__(self):
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if not (f.name == "mean" and np.ndim(self.mean) == 0 and self.mean == 0.0)
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Gaussian(_Prior):
+    r"""Independent Gaussian prior :math:`w_j \sim N(\mathrm{mean}_j, \mathrm{scale}_j^2)`.
+
+    Its negative log density is :math:`\|w - \mathrm{mean}\|^2 / (2\,\mathrm{scale}^2)` plus
+    a constant: the MAP estimate under a zero-mean one-scale Gaussian is L2-penalised least
+    squares (ridge, weight decay).
 
     Examples
     --------
     >>> Gaussian(0.5).log_prob([0.0, 1.0]).shape
     (2,)
+    >>> Gaussian([1.0, 10.0], mean=[0.0, 5.0]).scale  # one scale and mean per feature
+    array([ 1., 10.])
     """
 
-    scale: float
+    scale: float | np.ndarray
+    mean: float | np.ndarray = 0.0
     family: ClassVar[str] = "gaussian"
-
-    def __post_init__(self):
-        object.__setattr__(self, "scale", _validate.positive("scale", self.scale))
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
-        w = jnp.asarray(w)
-        return -0.5 * (w / self.scale) ** 2 - jnp.log(self.scale) - 0.5 * math.log(2 * math.pi)
+        z = (jnp.asarray(w) - self.mean) / self.scale
+        return -0.5 * z**2 - jnp.log(self.scale) - 0.5 * math.log(2 * math.pi)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped: ``‖w‖² / (2 scale²)``."""
-        return 0.5 * jnp.sum(jnp.asarray(w) ** 2) / self.scale**2
+        return 0.5 * jnp.sum(((jnp.asarray(w) - self.mean) / self.scale) ** 2)
 
     def to_numpyro(self) -> dist.Distribution:
-        return dist.Normal(0.0, self.scale)
+        return dist.Normal(self.mean, self.scale)
 
 
-@dataclass(frozen=True)
-class Laplace:
-    r"""Independent Laplace prior, density :math:`e^{-|w_j|/\mathrm{scale}} / (2\,\mathrm{scale})`.
+@dataclass(frozen=True, eq=False, repr=False)
+class Laplace(_Prior):
+    r"""Independent Laplace prior, density
+    :math:`e^{-|w_j - \mathrm{mean}_j|/\mathrm{scale}_j} / (2\,\mathrm{scale}_j)`.
 
     Its negative log density is :math:`\|w\|_1 / \mathrm{scale}` plus a constant: the MAP
-    estimate under it is the lasso. The Bayesian model can sample it directly or as the
-    non-centred Normal–Exponential scale mixture (see
+    estimate under a zero-mean one-scale Laplace is the lasso. The Bayesian model can sample
+    it directly or as the non-centred Normal–Exponential scale mixture (see
     :func:`bayes_reg.linear.regression.linear_regression`).
     """
 
-    scale: float
+    scale: float | np.ndarray
+    mean: float | np.ndarray = 0.0
     family: ClassVar[str] = "laplace"
-
-    def __post_init__(self):
-        object.__setattr__(self, "scale", _validate.positive("scale", self.scale))
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
-        return -jnp.abs(jnp.asarray(w)) / self.scale - jnp.log(2 * self.scale)
+        return -jnp.abs(jnp.asarray(w) - self.mean) / self.scale - jnp.log(2 * self.scale)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped: ``‖w‖₁ / scale``."""
-        return jnp.sum(jnp.abs(jnp.asarray(w))) / self.scale
+        return jnp.sum(jnp.abs(jnp.asarray(w) - self.mean) / self.scale)
 
     def to_numpyro(self) -> dist.Distribution:
-        return dist.Laplace(0.0, self.scale)
+        return dist.Laplace(self.mean, self.scale)
 
 
-@dataclass(frozen=True)
-class ElasticNet:
+@dataclass(frozen=True, eq=False, repr=False)
+class StudentT(_Prior):
+    r"""Independent Student-t prior :math:`w_j \sim t_{\mathrm{df}}(\mathrm{mean}_j,
+    \mathrm{scale}_j)`: heavier tails than the Gaussian (``df = 1`` is the Cauchy), the usual
+    weakly informative choice for coefficients and intercepts."""
+
+    df: float
+    scale: float | np.ndarray
+    mean: float | np.ndarray = 0.0
+    family: ClassVar[str] = "student-t"
+
+    def log_prob(self, w: ArrayLike):
+        """Elementwise log density."""
+        return jax.scipy.stats.t.logpdf(jnp.asarray(w), self.df, self.mean, self.scale)
+
+    def penalty(self, w: ArrayLike):
+        """Negative log density summed over ``w``, constants dropped."""
+        z = (jnp.asarray(w) - self.mean) / self.scale
+        return jnp.sum(0.5 * (self.df + 1) * jnp.log1p(z**2 / self.df) + jnp.log(self.scale))
+
+    def to_numpyro(self) -> dist.Distribution:
+        return dist.StudentT(self.df, self.mean, self.scale)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Flat(_Prior):
+    """The improper flat prior: every value equally likely. The posterior is the likelihood;
+    it is proper only when the data pin every coefficient (the model refuses designs where
+    they cannot, such as more features than rows)."""
+
+    family: ClassVar[str] = "flat"
+
+    def log_prob(self, w: ArrayLike):
+        """Elementwise log density (zero: an improper constant)."""
+        return jnp.zeros_like(jnp.asarray(w, dtype=float))
+
+    def penalty(self, w: ArrayLike):
+        """No penalty."""
+        return jnp.zeros(())
+
+    def to_numpyro(self) -> dist.Distribution:
+        return dist.ImproperUniform(dist.constraints.real, (), ())
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ElasticNet(_Prior):
     r"""The elastic-net prior: Gaussian and Laplace factors together.
 
     Density per coordinate :math:`\propto \exp(-w^2/(2g^2) - |w|/l)` with
@@ -123,13 +213,16 @@ class ElasticNet:
         return _ElasticNetDistribution(self)
 
 
-Prior = Gaussian | Laplace | ElasticNet
+Prior = Gaussian | Laplace | ElasticNet | StudentT | Flat
+
+#: The families by the names cards and :func:`prior_from_name` use.
+FAMILIES = {"flat": Flat, "gaussian": Gaussian, "laplace": Laplace, "student-t": StudentT}
 
 
 def _register_pytree(cls):
-    """Scales become pytree leaves, so a compiled sampler takes them as traced inputs: a new
-    strength then reuses the compiled program. Unflattening skips validation (leaves may be
-    tracers); every prior a user builds is validated on construction."""
+    """Scales and means become pytree leaves, so a compiled sampler takes them as traced
+    inputs: a new strength then reuses the compiled program. Unflattening skips validation
+    (leaves may be tracers); every prior a user builds is validated on construction."""
     names = tuple(f.name for f in fields(cls))
 
     def unflatten(_, leaves):
@@ -143,25 +236,56 @@ def _register_pytree(cls):
     )
 
 
-for _cls in (Gaussian, Laplace, ElasticNet):
+for _cls in (Gaussian, Laplace, ElasticNet, StudentT, Flat):
     _register_pytree(_cls)
 
 
+def is_penalty(prior) -> bool:
+    """Whether ``prior`` is a penalty: Gaussian, Laplace or elastic net with zero mean and one
+    scale for every weight (what a penalised fit's single strength can express)."""
+    if isinstance(prior, ElasticNet):
+        return True
+    if not isinstance(prior, Gaussian | Laplace):
+        return False
+    return np.ndim(prior.scale) == 0 and np.ndim(prior.mean) == 0 and float(prior.mean) == 0.0
+
+
 def split_scales(prior: Prior) -> tuple[float | None, float | None]:
-    """The ``(gaussian_scale, laplace_scale)`` of a prior; ``None`` for a missing factor."""
+    """The ``(gaussian_scale, laplace_scale)`` of a penalty; ``None`` for a missing factor.
+
+    A prior with a mean, one scale per feature, a Student-t or a flat prior is no penalty
+    (no single strength expresses it) and is refused with a :class:`ValueError`.
+    """
+    if not isinstance(prior, Prior):
+        raise TypeError(
+            f"prior must be Gaussian, Laplace, ElasticNet, StudentT or Flat, got {prior!r}"
+        )
+    if not is_penalty(prior):
+        raise ValueError(
+            f"{prior!r} is not a penalty (a zero-mean Gaussian, Laplace or elastic-net prior "
+            "with one scale): no penalty strength expresses it"
+        )
     if isinstance(prior, Gaussian):
         return prior.scale, None
     if isinstance(prior, Laplace):
         return None, prior.scale
-    if isinstance(prior, ElasticNet):
-        return prior.gaussian_scale, prior.laplace_scale
-    raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")
+    return prior.gaussian_scale, prior.laplace_scale
 
 
-def prior_from_name(family: str, scale: float) -> Gaussian | Laplace:
-    """Build a one-scale prior from its family name (``"gaussian"`` or ``"laplace"``)."""
-    _validate.one_of("family", family, ("gaussian", "laplace"))
-    return Gaussian(scale) if family == "gaussian" else Laplace(scale)
+def prior_from_name(
+    family: str, scale: float | None = None, *, mean: float = 0.0, df: float | None = None
+) -> Prior:
+    """Build a prior from its family name (``"flat"``, ``"gaussian"``, ``"laplace"``,
+    ``"student-t"``), its scale (one number or one per feature), mean and, for the
+    Student-t, its degrees of freedom."""
+    _validate.one_of("family", family, tuple(FAMILIES))
+    if family == "flat":
+        return Flat()
+    if family == "student-t":
+        if df is None:
+            raise ValueError("the student-t prior needs df, its degrees of freedom")
+        return StudentT(df, scale, mean)
+    return FAMILIES[family](scale, mean)
 
 
 class _ElasticNetDistribution(dist.Distribution):
@@ -178,8 +302,6 @@ class _ElasticNetDistribution(dist.Distribution):
         super().__init__(batch_shape=(), validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
-        import jax
-
         g, lap = self._prior.gaussian_scale, self._prior.laplace_scale
         k_abs, k_sign = jax.random.split(key)
         magnitude = dist.TruncatedNormal(-(g**2) / lap, g, low=0.0).sample(k_abs, sample_shape)

@@ -265,3 +265,101 @@ def test_cli_refuses_bad_input_with_exit_code_2(change, message, capsys):
 def test_cli_missing_argument_exits_2(capsys):
     code, err = _cli(["convert", "--from", "d2l"], capsys)
     assert code == 2 and "required" in err
+
+
+# --- GLM conventions: no --sigma, and no crossing between likelihoods ---------------------
+
+
+def test_convert_a_glm_strength_without_sigma_reproduces_the_other_library(capsys):
+    """torch's weight decay on BCEWithLogitsLoss, converted to LogisticRegression's C, fits
+    what torch fitted (the stored reference of tests/reference/torch_glm.json)."""
+    from pathlib import Path
+
+    from sklearn.linear_model import LogisticRegression
+
+    ref = json.loads((Path(__file__).parent / "reference" / "torch_glm.json").read_text())
+    case = next(c for c in ref["cases"] if c["convention"] == "torch-bce")
+    data = ref["datasets"][case["dataset"]]
+    X, y = np.asarray(data["X"]), np.asarray(data["y"])
+    out = _json(
+        capsys,
+        "convert",
+        "--from=torch-bce",
+        f"--strength={case['wd']!r}",
+        f"--n={len(y)}",
+        "--to=sklearn-logistic",
+        "--json",
+    )
+    assert out["likelihood"] == "bernoulli" and "sigma" not in out
+    assert out["strength"] == pytest.approx(1 / (len(y) * case["wd"]), rel=1e-14)
+    fit = LogisticRegression(C=out["strength"], solver="newton-cholesky", tol=1e-14).fit(X, y)
+    # Torch converged to gradient norm < 1e-12 and newton-cholesky to its tol 1e-14: the two
+    # agree to ~1e-12 (see tests/test_conventions_glm.py); 1e-8 of the largest coefficient.
+    scale = np.max(np.abs(case["weight"]))
+    np.testing.assert_allclose(fit.coef_.ravel(), case["weight"], rtol=0, atol=1e-8 * scale)
+    assert fit.intercept_[0] == pytest.approx(case["bias"], abs=1e-8 * scale)
+
+
+def test_convert_a_glm_strength_to_prior_human_readable(capsys):
+    assert main(["convert", "--from", "sklearn-poisson", "--strength", "0.25", "--n", "16"]) == 0
+    text = capsys.readouterr().out
+    assert "(n = 16, poisson likelihood)" in text
+    assert "gaussian prior on w with scale = 0.5" in text  # 1 / sqrt(n alpha)
+
+
+def test_sklearn_c_is_converted_as_an_inverse_strength(capsys):
+    out = _json(
+        capsys,
+        "convert",
+        "--from=sklearn-logistic",
+        "--strength=4",
+        "--n=100",
+        "--family=elastic-net",
+        "--l1-ratio=0.25",
+        "--to=statsmodels-binomial",
+        "--json",
+    )
+    assert out["prior"]["gaussian_scale"] == pytest.approx((4 / 0.75) ** 0.5, rel=1e-15)
+    assert out["prior"]["laplace_scale"] == pytest.approx(4 / 0.25, rel=1e-15)
+    assert out["strength"] == pytest.approx(1 / 400, rel=1e-15)  # alpha = 1 / (n C)
+    assert out["l1_ratio"] == pytest.approx(0.25, rel=1e-14)  # L1_wt
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--from", "sklearn-logistic", "--to", "sklearn-ridge"],
+            r"cannot convert 'sklearn-logistic' \(bernoulli likelihood\) to 'sklearn-ridge'"
+            r" \(gaussian likelihood\): .* only when their data terms are the same likelihood",
+        ),
+        (
+            ["--from", "torch-poisson", "--to", "keras-bce"],
+            "only when their data terms are the same likelihood",
+        ),
+        (
+            ["--from", "keras-poisson", "--sigma", "1"],
+            "'keras-poisson' has a poisson likelihood, which has no noise scale: leave sigma out",
+        ),
+        (
+            ["--from", "sklearn-ridge"],
+            "sigma must be a number, got None: convention 'sklearn-ridge' is least squares",
+        ),
+        (["--from", "torch-bce", "--family", "laplace"], "'torch-bce' has no laplace penalty"),
+    ],
+)
+def test_glm_conversions_refuse_with_exit_code_2(argv, message, capsys):
+    code, err = _cli(["convert", "--strength", "0.1", "--n", "50", *argv], capsys)
+    assert code == 2
+    assert re.search(message, err), err
+
+
+def test_conventions_lists_the_glm_conventions_with_their_likelihood(capsys):
+    from bayes_reg.conventions import ALL_CONVENTIONS
+
+    assert main(["conventions"]) == 0
+    out = capsys.readouterr().out
+    for name in ALL_CONVENTIONS:
+        assert name in out
+    assert "bernoulli" in out and "poisson" in out
+    assert "[eps" in out  # "[eps, 1 - eps]" is printed as text, not read as rich markup

@@ -274,6 +274,21 @@ def test_posterior_vs_map_title_says_which_features_it_shows(num_inputs):
     plt.close(fig)
 
 
+def _glm_tree():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 1))
+    y = rng.poisson(np.exp(1.0 + 0.3 * X[:, 0])).astype(float)
+    post = sample_posterior(
+        X,
+        y,
+        prior=Gaussian(1.0),
+        likelihood="poisson",
+        method="laplace",
+        sampler=Sampler(chains=2, draws=100),
+    )
+    return post.tree
+
+
 def test_every_figure_has_a_title(results):
     path, comparison, choice, gap = results
     data = toy_gap(n=40)
@@ -294,6 +309,8 @@ def test_every_figure_has_a_title(results):
         "plot_rank": lambda: figures.plot_rank(
             _posterior_tree(), ["w"], {"feature": ["x0", "x1"]}, title="Rank plots of w"
         ),
+        "plot_laplace_vs_nuts": lambda: figures.plot_laplace_vs_nuts(posterior, posterior),
+        "plot_predictive_check": lambda: figures.plot_predictive_check(_glm_tree(), "poisson"),
     }
     public = {name for name in figures.__all__ if name.startswith("plot_")}
     assert set(builders) == public, "add the new figure function here"

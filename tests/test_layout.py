@@ -23,7 +23,7 @@ FLOORS = [
         "bayes_reg.noise",
         "bayes_reg.predictive",
     ),
-    ("bayes_reg.conventions",),
+    ("bayes_reg.convention_table", "bayes_reg.conventions"),
     ("bayes_reg.rescaling", "bayes_reg.inference"),
     ("bayes_reg.linear", "bayes_reg.nets"),
     ("bayes_reg.figures",),

@@ -106,7 +106,7 @@ def test_bad_data_is_refused(X, y, message):
 
 
 def test_unknown_prior_is_refused():
-    with pytest.raises(TypeError, match="prior must be Gaussian, Laplace or ElasticNet"):
+    with pytest.raises(TypeError, match="prior must be Gaussian, Laplace, ElasticNet, StudentT or"):
         map_estimate(np.eye(3), np.ones(3), "gaussian", 1.0)
 
 

@@ -4,7 +4,16 @@ import pytest
 import scipy.integrate
 import scipy.stats
 
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, prior_from_name
+from bayes_reg.priors import (
+    ElasticNet,
+    Flat,
+    Gaussian,
+    Laplace,
+    StudentT,
+    is_penalty,
+    prior_from_name,
+    split_scales,
+)
 
 W = np.linspace(-5.0, 5.0, 41)
 
@@ -65,3 +74,75 @@ def test_priors_are_frozen_and_named():
         prior.scale = 3.0
     with pytest.raises(ValueError, match="unknown family 'cauchy'"):
         prior_from_name("cauchy", 1.0)
+
+
+def test_means_and_one_scale_per_feature_match_scipy():
+    scale, mean = np.array([0.5, 2.0, 7.0]), np.array([-1.0, 0.0, 3.0])
+    w = np.array([[0.3, -1.2, 4.0], [-2.0, 5.0, 0.0]])
+    np.testing.assert_allclose(
+        Gaussian(scale, mean).log_prob(w), scipy.stats.norm(mean, scale).logpdf(w), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        Laplace(scale, mean).log_prob(w), scipy.stats.laplace(mean, scale).logpdf(w), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        StudentT(3.0, scale, mean).log_prob(w),
+        scipy.stats.t(3.0, mean, scale).logpdf(w),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("df", [1.0, 3.0, 30.0])
+def test_student_t_log_prob_and_sampler_match_scipy(df):
+    prior = StudentT(df, 0.7, 1.5)
+    np.testing.assert_allclose(prior.log_prob(W), scipy.stats.t(df, 1.5, 0.7).logpdf(W), rtol=1e-12)
+    draws = np.asarray(prior.to_numpyro().sample(jax.random.key(0), (20_000,)))
+    assert scipy.stats.kstest(draws, scipy.stats.t(df, 1.5, 0.7).cdf).pvalue > 1e-3
+
+
+def test_flat_is_an_improper_constant():
+    assert Flat().family == "flat" and prior_from_name("flat") == Flat()
+    np.testing.assert_array_equal(Flat().log_prob(W), np.zeros_like(W))
+    assert float(Flat().penalty(W)) == 0.0
+    assert float(Flat().to_numpyro().log_prob(3.0)) == 0.0
+
+
+def test_penalty_of_a_mean_and_per_feature_prior_is_its_negative_log_density():
+    w1, w2 = np.array([0.3, -1.2]), np.array([2.0, 0.1])
+    for prior in (
+        Gaussian([0.7, 2.0], mean=[1.0, -1.0]),
+        Laplace([0.7, 2.0], mean=0.5),
+        StudentT(4.0, [0.7, 2.0], mean=[1.0, 0.0]),
+    ):
+        diff_logp = float(prior.log_prob(w1).sum() - prior.log_prob(w2).sum())
+        assert float(prior.penalty(w2) - prior.penalty(w1)) == pytest.approx(diff_logp, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Gaussian([1.0, -2.0]), r"scale must be finite and > 0, got -2.0 at index 1"),
+        (lambda: Laplace([[1.0]]), r"scale must be a number or a 1-D list of numbers"),
+        (lambda: Gaussian(1.0, mean=float("nan")), "mean must be finite, got nan"),
+        (lambda: StudentT(0.0, 1.0), "df must be > 0, got 0.0"),
+        (lambda: prior_from_name("student-t", 1.0), "the student-t prior needs df"),
+    ],
+)
+def test_bad_prior_values_are_refused(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_only_zero_mean_one_scale_priors_are_penalties():
+    assert split_scales(Gaussian(2.0)) == (2.0, None) and is_penalty(ElasticNet(1.0, 2.0))
+    for prior in (Gaussian(1.0, mean=1.0), Laplace([1.0, 2.0]), StudentT(3.0, 1.0), Flat()):
+        assert not is_penalty(prior)
+        with pytest.raises(ValueError, match="is not a penalty"):
+            split_scales(prior)
+
+
+def test_priors_with_arrays_compare_and_hash_by_value():
+    a, b = Gaussian([1.0, 2.0], mean=[0.0, 1.0]), Gaussian(np.array([1.0, 2.0]), [0, 1])
+    assert a == b and hash(a) == hash(b) and a != Gaussian([1.0, 2.0]) and a != Laplace(1.0)
+    assert repr(Gaussian(1.0)) == "Gaussian(scale=1.0)"
+    assert repr(Laplace(2.0, mean=1.0)) == "Laplace(scale=2.0, mean=1.0)"

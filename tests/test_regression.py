@@ -68,5 +68,5 @@ def test_linear_regression_refuses_a_negative_sigma():
         br.run_nuts(br.linear_regression, X0, Y0, prior=br.Gaussian(1.0), sigma=-1.0)
     with pytest.raises(ValueError, match="sigma must be > 0, got 0.0"):
         br.sample_posterior(X0, Y0, prior=br.Laplace(1.0), sigma=0.0)
-    with pytest.raises(TypeError, match="prior must be Gaussian, Laplace or ElasticNet"):
+    with pytest.raises(TypeError, match="prior must be Gaussian, Laplace, ElasticNet, StudentT or"):
         br.run_nuts(br.linear_regression, X0, Y0, prior="gaussian", sigma=1.0)

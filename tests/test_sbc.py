@@ -1,4 +1,4 @@
-"""Simulation-based calibration (SBC; Talts et al. 2018) of the NUTS posterior of the linear model.
+"""Simulation-based calibration (SBC; Talts et al. 2018) of NUTS on the linear model and GLMs.
 
 If the prior in the model is the prior the data came from, and NUTS samples the posterior, the
 rank of a true parameter among posterior draws is uniform. Each replicate draws (w, b, sigma)
@@ -37,20 +37,25 @@ CHAINS, WARMUP, DRAWS = 2, 200, 200
 # the posterior is right); check_sbc checks the ESS is at least L in 98% of replicates.
 THIN, L = 10, 39
 BINS = 10
-# Per scalar; there are 27 scalars over the 6 cases, so a correct sampler fails the whole
-# suite with probability <= 2.7% (Bonferroni). The seeds are fixed: the outcome is too.
+# Per scalar; there are 45 scalars over the 10 cases, so a correct sampler fails the whole
+# suite with probability <= 4.5% (Bonferroni). The seeds are fixed: the outcome is too.
 ALPHA = 0.001
 REPLICATES, REPLICATES_FULL = 150, 3000
 SEED = 2018
 
-# id: (prior family, parametrization, sigma sampled?)
+DF = 4.0  # of the Student-t likelihood
+# id: (prior family, parametrization, sigma sampled?, likelihood)
 CASES = {
-    "gaussian-sigma-fixed": ("gaussian", "non-centred", False),
-    "gaussian-sigma-sampled": ("gaussian", "non-centred", True),
-    "laplace-noncentred-sigma-fixed": ("laplace", "non-centred", False),
-    "laplace-noncentred-sigma-sampled": ("laplace", "non-centred", True),
-    "laplace-direct-sigma-fixed": ("laplace", "direct", False),
-    "laplace-direct-sigma-sampled": ("laplace", "direct", True),
+    "gaussian-sigma-fixed": ("gaussian", "non-centred", False, "gaussian"),
+    "gaussian-sigma-sampled": ("gaussian", "non-centred", True, "gaussian"),
+    "laplace-noncentred-sigma-fixed": ("laplace", "non-centred", False, "gaussian"),
+    "laplace-noncentred-sigma-sampled": ("laplace", "non-centred", True, "gaussian"),
+    "laplace-direct-sigma-fixed": ("laplace", "direct", False, "gaussian"),
+    "laplace-direct-sigma-sampled": ("laplace", "direct", True, "gaussian"),
+    "gaussian-auto-sigma-sampled": ("gaussian", "auto", True, "gaussian"),
+    "student-t-likelihood": ("gaussian", "auto", True, "student-t"),
+    "bernoulli": ("gaussian", "auto", False, "bernoulli"),
+    "poisson": ("laplace", "auto", False, "poisson"),
 }
 
 
@@ -69,8 +74,16 @@ def draw_truth(rng, family, sigma_sampled):
     return {"w": w, "b": np.array(b), "sigma": np.array(sigma)}
 
 
-def simulate(rng, X, truth):
-    return X @ truth["w"] + truth["b"] + truth["sigma"] * rng.normal(size=X.shape[0])
+def simulate(rng, X, truth, likelihood="gaussian"):
+    """y given the true parameters, by numpy."""
+    eta = X @ truth["w"] + truth["b"]
+    if likelihood == "gaussian":
+        return eta + truth["sigma"] * rng.normal(size=X.shape[0])
+    if likelihood == "student-t":
+        return eta + truth["sigma"] * rng.standard_t(DF, size=X.shape[0])
+    if likelihood == "bernoulli":
+        return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-eta))).astype(float)
+    return rng.poisson(np.exp(eta)).astype(float)
 
 
 def ranks(truth, draws):
@@ -102,9 +115,12 @@ def sbc_nuts(case, replicates):
     # lazy module whose submodule attributes go missing (see bayes_reg/__init__.py).
     import arviz_stats
 
-    family, parametrization, sigma_sampled = CASES[case]
+    family, parametrization, sigma_sampled, likelihood = CASES[case]
     prior = br.Gaussian(PRIOR_SCALE) if family == "gaussian" else br.Laplace(PRIOR_SCALE)
     sigma = dist.HalfNormal(SIGMA_PRIOR) if sigma_sampled else SIGMA
+    if likelihood in ("bernoulli", "poisson"):
+        sigma = None
+    extra = {"df": DF} if likelihood == "student-t" else {}
     names = ["w", "b"] + (["sigma"] if sigma_sampled else [])
     X = design()
     collected = {name: [] for name in names}
@@ -116,7 +132,7 @@ def sbc_nuts(case, replicates):
         result = br.run_nuts(
             br.linear_regression,
             X,
-            simulate(rng, X, truth),
+            simulate(rng, X, truth, likelihood),
             sampler=br.Sampler(chains=CHAINS, warmup=WARMUP, draws=DRAWS),
             seed=i,
             progress=False,
@@ -124,6 +140,8 @@ def sbc_nuts(case, replicates):
             sigma=sigma,
             intercept_scale=INTERCEPT_SCALE,
             parametrization=parametrization,
+            likelihood=likelihood,
+            **extra,
         )
         posterior = result.tree["posterior"].to_dataset()
         draws = {}

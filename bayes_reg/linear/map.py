@@ -26,16 +26,19 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 from numpyro.infer.util import initialize_model
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
-from bayes_reg.priors import Prior, split_scales
+from bayes_reg.inference.optimize import lbfgs
+from bayes_reg.linear.proximal import proximal_mode
+from bayes_reg.linear.regression import check_arguments, check_data, linear_regression
+from bayes_reg.noise import as_noise
+from bayes_reg.priors import ElasticNet, Laplace, Prior, is_penalty, split_scales
 
-__all__ = ["MapEstimate", "map_estimate", "map_model"]
+__all__ = ["MapEstimate", "map_estimate", "map_model", "posterior_mode"]
 
 
 class MapEstimate(NamedTuple):
@@ -155,6 +158,73 @@ def _coordinate_descent(Xc, yc, l1, l2, tol, max_sweeps):
     return w
 
 
+def posterior_mode(
+    X: ArrayLike,
+    y: ArrayLike,
+    prior: Prior,
+    *,
+    sigma=None,
+    likelihood: str = "gaussian",
+    seed: int | jax.Array = 0,
+    **model_kwargs,
+) -> dict[str, np.ndarray]:
+    """The MAP of :func:`~bayes_reg.linear.regression.linear_regression`, by the exact route
+    for its prior: the closed form or coordinate descent for a penalty on the Gaussian model
+    (:func:`map_estimate`), the proximal method for a kink under any other known-noise model
+    (:func:`~bayes_reg.linear.proximal.proximal_mode`), L-BFGS otherwise (:func:`map_model`).
+
+    Returns
+    -------
+    dict
+        ``w`` and ``b`` (absent without an intercept), and ``sigma`` when it is sampled.
+    """
+    X, y = _validate.design(X, y)
+    intercept = check_arguments(
+        prior,
+        sigma,
+        model_kwargs.get("intercept_scale"),
+        likelihood,
+        model_kwargs.get("intercept", True),
+    )
+    check_data(X, y, prior, likelihood, intercept)
+    noise = None if sigma is None else as_noise(sigma)
+    known = noise is None or noise.known
+    extra = set(model_kwargs) - {"intercept", "intercept_scale", "offset", "df"}
+    if extra:
+        raise TypeError(f"unexpected arguments {sorted(extra)} for the linear model's mode")
+    plain = intercept is True and model_kwargs.get("offset") is None
+    if likelihood == "gaussian" and known and plain and is_penalty(prior):
+        fit = map_estimate(X, y, prior, noise.sigma)
+        return {"w": np.asarray(fit.w), "b": np.asarray(fit.b)}
+    if isinstance(prior, Laplace | ElasticNet) and known:
+        w, b = proximal_mode(
+            X,
+            y,
+            prior,
+            likelihood=likelihood,
+            sigma=None if noise is None else noise.sigma,
+            df=model_kwargs.get("df", 4.0),
+            offset=model_kwargs.get("offset"),
+            intercept=intercept,
+        )
+        return {"w": w} | ({} if b is None else {"b": np.asarray(b)})
+    kw = {k: v for k, v in model_kwargs.items() if k != "intercept_scale"} | {
+        "intercept": intercept
+    }
+    mode = map_model(
+        linear_regression,
+        X,
+        y,
+        prior=prior,
+        sigma=noise,
+        likelihood=likelihood,
+        parametrization="direct",
+        seed=seed,
+        **kw,
+    )
+    return {k: np.asarray(v) for k, v in mode.items()}
+
+
 def map_model(
     model,
     *args,
@@ -199,7 +269,7 @@ def map_model(
     def potential(x):
         return potential_fn(unravel(x))
 
-    solve = _lbfgs(potential, max_steps, gtol)
+    solve = lbfgs(potential, max_steps, gtol)
     everywhere = jnp.ones(flat0.shape, bool)
     x = solve(flat0, everywhere)
     kinks = _kinks_at_zero(potential, x)
@@ -209,34 +279,6 @@ def map_model(
             x = polished
     params = unravel(x)
     return {k: v for k, v in postprocess_fn(params).items() if k in param_info.z}
-
-
-def _lbfgs(potential, max_steps: int, gtol: float):
-    """``solve(x0, free)``: L-BFGS on ``potential`` moving only the coordinates in ``free``.
-
-    With the gradient zero outside ``free``, every L-BFGS direction (a combination of past
-    gradients and steps) is zero there too, so those coordinates keep their starting values.
-    """
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(potential)
-
-    @jax.jit
-    def solve(x0, free):
-        def step(carry):
-            x, state, _, k = carry
-            value, grad = value_and_grad(x, state=state)
-            grad = jnp.where(free, grad, 0.0)
-            updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=potential)
-            return optax.apply_updates(x, updates), state, jnp.linalg.norm(grad), k + 1
-
-        def not_done(carry):
-            *_, gnorm, k = carry
-            return (gnorm > gtol) & (k < max_steps)
-
-        carry = (x0, opt.init(x0), jnp.asarray(jnp.inf, x0.dtype), 0)
-        return jax.lax.while_loop(not_done, step, carry)[0]
-
-    return solve
 
 
 def _kinks_at_zero(potential, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:

@@ -26,14 +26,18 @@ from numpyro.infer.util import log_likelihood
 from bayes_reg import _validate
 from bayes_reg.inference import _program
 from bayes_reg.inference.diagnostics import diagnose
+from bayes_reg.inference.laplace import laplace_approximation
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.exact import exact_posterior, nig_posterior
-from bayes_reg.linear.regression import check_arguments, linear_regression
+from bayes_reg.linear.regression import check_arguments, check_data, linear_regression
 from bayes_reg.noise import InverseGamma, as_noise
-from bayes_reg.priors import Gaussian
+from bayes_reg.priors import ElasticNet, Gaussian, Laplace, is_penalty
 
-__all__ = ["run_nuts", "sample_posterior"]
+__all__ = ["METHODS", "run_nuts", "sample_posterior"]
+
+#: How :func:`sample_posterior` draws: exact where conjugate else NUTS, or as named.
+METHODS = ("auto", "exact", "nuts", "laplace")
 
 
 _DIMS = {
@@ -52,6 +56,22 @@ def _names(X, feature_names) -> list[str]:
     if len(names) != X.shape[1]:
         raise ValueError(f"feature_names has {len(names)} entries but X has {X.shape[1]} columns")
     return names
+
+
+def _checked(X, y, kwargs: dict) -> dict:
+    """The linear model's arguments checked on their concrete values, the noise as a value."""
+    likelihood = kwargs.get("likelihood", "gaussian")
+    intercept = check_arguments(
+        kwargs.get("prior"),
+        kwargs.get("sigma"),
+        kwargs.get("intercept_scale"),
+        likelihood,
+        kwargs.get("intercept", True),
+    )
+    check_data(X, y, kwargs["prior"], likelihood, intercept)
+    if kwargs.get("sigma") is None:
+        return kwargs
+    return kwargs | {"sigma": as_noise(kwargs["sigma"])}
 
 
 def run_nuts(
@@ -98,9 +118,7 @@ def run_nuts(
     sampler = as_sampler(sampler)
     names = _names(X, feature_names)
     if model is linear_regression:  # inside the compiled program its arguments are traced
-        kw = model_kwargs
-        check_arguments(kw.get("prior"), kw.get("sigma"), kw.get("intercept_scale"))
-        model_kwargs = kw | {"sigma": as_noise(kw.get("sigma"))}
+        model_kwargs = _checked(X, y, model_kwargs)
     key_run, key_pred = jax.random.split(_validate.key(seed))
     nuts = _program.run(model, key_run, (X, y), model_kwargs, sampler, progress=progress)
     tree = _tree(
@@ -123,7 +141,7 @@ def sample_posterior(
     y: ArrayLike,
     *,
     prior,
-    sigma,
+    sigma=None,
     method: str = "auto",
     sampler: Sampler | None = None,
     seed: int | jax.Array = 0,
@@ -145,22 +163,27 @@ def sample_posterior(
     ----------
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,)
-    prior : Gaussian, Laplace or ElasticNet
+    prior : Gaussian, Laplace, ElasticNet, StudentT or Flat
     sigma : float, noise value or NumPyro distribution
-        Known noise scale, or a prior on it (:mod:`bayes_reg.noise`).
-    method : {"auto", "exact", "nuts"}
+        Known noise scale, or a prior on it (:mod:`bayes_reg.noise`); none for the
+        Bernoulli and Poisson likelihoods.
+    method : {"auto", "exact", "nuts", "laplace"}
+        ``"laplace"``: draws from the Laplace approximation
+        (:func:`~bayes_reg.inference.laplace.laplace_approximation`), its log evidence in
+        the tree's attribute ``log_evidence``; for smooth priors (not Laplace, elastic net).
     sampler, seed, feature_names, progress
         As in :func:`run_nuts` (exact draws use only the sampler's chains and draws).
     **model_kwargs
-        Further arguments of the model (``intercept_scale``, ``parametrization``).
+        Further arguments of the model (``likelihood``, ``intercept``, ``intercept_scale``,
+        ``offset``, ``parametrization``, ...).
 
     Returns
     -------
     Posterior
     """
-    _validate.one_of("method", method, ("auto", "exact", "nuts"))
-    noise = as_noise(sigma)
-    conjugate = conjugate_family(prior, noise, model_kwargs.get("scale_with_sigma", False))
+    _validate.one_of("method", method, METHODS)
+    noise = None if sigma is None else as_noise(sigma)
+    conjugate = conjugate_family(prior, noise, **model_kwargs)
     if method == "exact" and conjugate is None:
         raise ValueError(
             "method 'exact' needs a Gaussian prior and either a known sigma (a number) or "
@@ -169,6 +192,8 @@ def sample_posterior(
         )
     kwargs = {"prior": prior, "sigma": noise} | model_kwargs
     common = {"sampler": sampler, "seed": seed, "feature_names": feature_names}
+    if method == "laplace":
+        return _laplace(X, y, kwargs, **common)
     if method == "nuts" or conjugate is None:
         return run_nuts(linear_regression, X, y, progress=progress, **common, **kwargs)
     X, y = _validate.design(X, y)
@@ -181,12 +206,7 @@ def sample_posterior(
     theta = jax.block_until_ready(post.sample(key_draw, shape))
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in theta.items()}
-    sample_stats = {
-        "diverging": np.zeros(shape, bool),
-        "n_steps": np.zeros(shape, int),
-        "tree_depth": np.zeros(shape, int),
-        "reached_max_tree_depth": np.zeros(shape, bool),
-    }
+    sample_stats = _no_trajectory(shape)
     # The draws are of w itself, so the predictive runs the direct parametrization.
     kwargs["parametrization"] = "direct"
     tree = _tree(
@@ -203,12 +223,56 @@ def sample_posterior(
     return Posterior(tree, diagnose(tree), seconds, True)
 
 
-def conjugate_family(prior, sigma, scale_with_sigma: bool = False) -> str | None:
-    """``"gaussian"`` (Gaussian prior, known sigma), ``"nig"`` (Gaussian prior,
-    ``sigma=InverseGamma(a, b)``, scales in units of sigma) or ``None`` when the linear
-    model's posterior has no closed form."""
-    if not isinstance(prior, Gaussian):
+def _laplace(X, y, kwargs, *, sampler, seed, feature_names) -> Posterior:
+    """Draws from the Laplace approximation, laid out like a NUTS run."""
+    if isinstance(kwargs["prior"], Laplace | ElasticNet):
+        raise ValueError(
+            f"method 'laplace' needs a smooth prior, and {kwargs['prior']!r} has a kink at its "
+            "centre where the mode sits and the curvature does not exist; use method='nuts'"
+        )
+    X, y = _validate.design(X, y)
+    kwargs = _checked(X, y, kwargs) | {"parametrization": "direct"}
+    sampler = as_sampler(sampler)
+    shape = (sampler.chains, sampler.draws)
+    key_fit, key_pred = jax.random.split(_validate.key(seed))
+    fit = laplace_approximation(linear_regression, key_fit, (X, y), kwargs, shape)
+    attrs = {
+        "sampler": "Laplace approximation at the mode (bayes_reg.inference.laplace)",
+        "log_evidence": fit.log_evidence,
+    }
+    tree = _tree(
+        linear_regression,
+        fit.samples,
+        _no_trajectory(shape),
+        X,
+        y,
+        _names(X, feature_names),
+        key_pred,
+        kwargs,
+        attrs,
+    )
+    return Posterior(tree, diagnose(tree), fit.seconds, False)
+
+
+def _no_trajectory(shape) -> dict[str, np.ndarray]:
+    """Sampler statistics of draws that no trajectory made: no divergence, depth 0."""
+    return {
+        "diverging": np.zeros(shape, bool),
+        "n_steps": np.zeros(shape, int),
+        "tree_depth": np.zeros(shape, int),
+        "reached_max_tree_depth": np.zeros(shape, bool),
+    }
+
+
+def conjugate_family(prior, sigma, **model_kwargs) -> str | None:
+    """``"gaussian"`` (zero-mean one-scale Gaussian prior, Gaussian likelihood, known sigma),
+    ``"nig"`` (the same with ``sigma=InverseGamma(a, b)`` and scales in units of sigma) or
+    ``None`` when the model's posterior has no closed form here."""
+    gaussian = model_kwargs.get("likelihood", "gaussian") == "gaussian" and sigma is not None
+    plain = model_kwargs.get("intercept", True) is True and model_kwargs.get("offset") is None
+    if not (gaussian and plain and isinstance(prior, Gaussian) and is_penalty(prior)):
         return None
+    scale_with_sigma = model_kwargs.get("scale_with_sigma", False)
     noise = as_noise(sigma)
     if noise.known:
         return "gaussian"
@@ -234,7 +298,7 @@ def closed_form(X, y, prior, sigma, intercept_scale=None, family: str = "gaussia
 
 def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
     """The ArviZ DataTree of a run, with its log likelihood and posterior predictive."""
-    chains, draws = samples["b"].shape[:2]
+    chains, draws = next(iter(samples.values())).shape[:2]
     flat = {k: v.reshape(chains * draws, *v.shape[2:]) for k, v in samples.items()}
     dynamic, static = _program.split_kwargs(model_kwargs)
     log_lik, y_rep = _predictive_program(model, static)(key, flat, X, y, dynamic)
@@ -242,6 +306,10 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
         k: np.asarray(v).reshape(chains, draws, -1)
         for k, v in (("log_lik", log_lik), ("y_rep", y_rep))
     }
+    if model_kwargs.get("likelihood") in ("bernoulli", "poisson"):
+        # Counts and classes as integers: ArviZ's discrete checks (calibration, rootogram)
+        # read the dtype to know the data are discrete.
+        y, per_chain["y_rep"] = y.astype(int), per_chain["y_rep"].astype(int)
     tree = arviz_base.from_dict(
         {
             "posterior": samples,

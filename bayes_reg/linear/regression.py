@@ -1,25 +1,41 @@
-"""NumPyro linear regression under a :mod:`bayes_reg.priors` prior.
+"""The NumPyro linear model and its GLMs, under a :mod:`bayes_reg.priors` prior.
 
 Site names are stable everywhere results are stored: ``w`` (one per feature, plate
-``feature``), ``b`` (intercept), ``sigma`` (noise scale, a site only when sampled) and
-``y`` (observations, plate ``obs``).
+``feature``), ``b`` (intercept, absent with ``intercept=False``), ``sigma`` (noise scale, a
+site only when sampled) and ``y`` (observations, plate ``obs``).
 """
 
 from __future__ import annotations
 
+import copy
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
+import scipy.optimize
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg.noise import InverseGamma, Noise, as_noise
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
+from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
 
-__all__ = ["linear_regression", "inverse_gamma_noise", "PARAMETRIZATIONS"]
+__all__ = [
+    "linear_regression",
+    "inverse_gamma_noise",
+    "check_arguments",
+    "check_data",
+    "observation",
+    "LIKELIHOODS",
+    "PARAMETRIZATIONS",
+]
 
-PARAMETRIZATIONS = ("non-centred", "direct")
+#: The likelihoods and their links: identity for the first two, logit and log for the GLMs.
+LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "poisson")
+PARAMETRIZATIONS = ("auto", "non-centred", "direct")
+_WITH_NOISE = ("gaussian", "student-t")
+_INTERCEPT_PRIORS = Flat | Gaussian | StudentT
 
 
 def linear_regression(
@@ -27,39 +43,60 @@ def linear_regression(
     y: ArrayLike | None = None,
     *,
     prior: Prior,
-    sigma: float | Noise | dist.Distribution,
+    sigma: float | Noise | dist.Distribution | None = None,
+    likelihood: str = "gaussian",
+    df: float = 4.0,
+    intercept: bool | Flat | Gaussian | StudentT = True,
     intercept_scale: float | None = None,
-    parametrization: str = "non-centred",
+    offset: ArrayLike | None = None,
+    parametrization: str = "auto",
     scale_with_sigma: bool = False,
 ):
-    r"""Linear regression :math:`y_i \sim N(x_i^\top w + b, \sigma^2)` with ``w ~ prior``.
+    r"""The linear model :math:`\eta_i = x_i^\top w + b` under a likelihood, ``w ~ prior``.
 
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,), optional
         Observations; ``None`` to sample from the prior predictive.
-    prior : Gaussian, Laplace or ElasticNet
-        Prior on each weight ``w_j`` (independent).
+    prior : Gaussian, Laplace, ElasticNet, StudentT or Flat
+        Prior on each weight ``w_j`` (independent; a scale and mean may be one per feature).
     sigma : float, noise value or NumPyro distribution
-        Known noise scale, or a prior on it (:mod:`bayes_reg.noise`, e.g. ``HalfCauchy(2.5)``,
-        or any NumPyro distribution on the positive reals), then sampled as site ``sigma``.
+        The noise scale of the Gaussian and Student-t likelihoods: known, or a prior on it
+        (:mod:`bayes_reg.noise`, e.g. ``HalfCauchy(2.5)``), then sampled as site ``sigma``.
+        The Bernoulli and Poisson likelihoods have none.
+    likelihood : {"gaussian", "student-t", "bernoulli", "poisson"}
+        ``y ~ N(eta, sigma²)``; ``y ~ t_df(eta, sigma)`` (robust regression);
+        ``y ~ Bernoulli(logit⁻¹(eta))``; ``y ~ Poisson(exp(eta))``.
+    df : float
+        Degrees of freedom of the Student-t likelihood.
+    intercept : bool or Flat, Gaussian, StudentT
+        ``True`` (default): an intercept ``b`` with a flat prior, never penalised, as in
+        every penalised fit; ``False``: no intercept; or a prior on ``b`` (with a mean).
     intercept_scale : float, optional
-        Sd of a ``N(0, intercept_scale²)`` prior on ``b``. ``None`` (default) gives ``b`` a
-        flat prior: the intercept is never penalised, as in every penalised fit. A flat
-        prior has no prior predictive; pass a scale for prior draws.
-    parametrization : {"non-centred", "direct"}
-        ``"non-centred"`` (default) samples standardised coordinates and scales them:
-        Gaussian ``w = scale * w_z`` with ``w_z ~ N(0, 1)``; Laplace as the Normal–Exponential
-        scale mixture ``w = scale * sqrt(2 w_mix) * w_z``, ``w_mix ~ Exp(1)``, which NUTS
-        samples without divergences. ``"direct"`` samples ``w`` from the prior density
-        itself; use it for MAP estimates, since a mode depends on the parametrization.
-        The elastic-net prior is always direct.
+        Shorthand for ``intercept=Gaussian(intercept_scale)``. A flat prior has no prior
+        predictive; give a proper one for prior draws.
+    offset : array of shape (n_samples,), optional
+        Added to ``eta`` with coefficient 1: for a Poisson rate per unit of exposure pass
+        ``offset = log(exposure)``.
+    parametrization : {"auto", "non-centred", "direct"}
+        ``"non-centred"`` samples standardised coordinates and scales them: Gaussian and
+        Student-t ``w = mean + scale * w_z``; Laplace as the Normal–Exponential scale mixture
+        ``w = mean + scale * sqrt(2 w_mix) * w_z``, ``w_mix ~ Exp(1)``, which NUTS samples
+        without divergences where the prior dominates. Where the likelihood dominates, the
+        centred form (``w_z`` is ``w`` itself) samples well and the non-centred one does not.
+        ``"auto"`` (default) chooses per coefficient: centred when the prior variance times
+        the data's information about the coefficient exceeds 1 (the information of a column
+        is its sum of squares about its mean times 1/σ² for the Gaussian, with σ the known
+        noise or the sd of ``y``; 1/4 for the Bernoulli; the mean count for the Poisson).
+        ``"direct"`` samples ``w`` from the prior density itself; use it for MAP estimates,
+        since a mode depends on the parametrization. Flat and elastic-net priors are always
+        direct.
     scale_with_sigma : bool
         Measure the prior scales in units of the noise: ``w_j ~ prior`` times ``sigma`` (and
-        ``b ~ N(0, (sigma * intercept_scale)²)``). With a Gaussian prior and
-        ``sigma=InverseGamma(a, b)`` this is the conjugate Normal–Inverse-Gamma model,
-        whose posterior :func:`~bayes_reg.linear.exact.nig_posterior` gives in closed form.
+        the intercept's scale too). With a Gaussian prior and ``sigma=InverseGamma(a, b)``
+        this is the conjugate Normal–Inverse-Gamma model, whose posterior
+        :func:`~bayes_reg.linear.exact.nig_posterior` gives in closed form.
 
     Examples
     --------
@@ -72,34 +109,199 @@ def linear_regression(
     ['w_z', 'w_mix', 'w', 'b', 'y']
     """
     _validate.one_of("parametrization", parametrization, PARAMETRIZATIONS)
-    check_arguments(prior, sigma, intercept_scale)
+    intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
     X = jnp.asarray(X)
     n, d = X.shape
-    sigma = as_noise(sigma).site("sigma")
+    noise = as_noise(sigma) if likelihood in _WITH_NOISE else None
+    sigma = noise.site("sigma") if noise is not None else None
     unit = sigma if scale_with_sigma else 1.0
-    if scale_with_sigma and isinstance(prior, ElasticNet):
-        raise ValueError("scale_with_sigma supports Gaussian and Laplace priors, not ElasticNet")
+    if scale_with_sigma and not isinstance(prior, Gaussian | Laplace):
+        raise ValueError("scale_with_sigma supports Gaussian and Laplace priors")
+    centred = None
+    if parametrization == "auto" and not isinstance(prior, Flat | ElasticNet):
+        centred = _likelihood_dominates(X, y, prior, noise, likelihood, intercept, unit)
     with numpyro.plate("feature", d):
-        w = _weights(prior, parametrization, unit)
-    if intercept_scale is None:
-        b = numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
-    else:
-        b = numpyro.sample("b", dist.Normal(0.0, intercept_scale * unit))
-    mu = X @ w + b
+        w = _weights(prior, parametrization, unit, centred)
+    eta = X @ w
+    if intercept is not False:
+        eta = eta + _intercept(intercept, unit)
+    if offset is not None:
+        eta = eta + offset
     with numpyro.plate("obs", n):
-        numpyro.sample("y", dist.Normal(mu, sigma), obs=y)
+        numpyro.sample("y", observation(likelihood, eta, sigma, df), obs=y)
 
 
-def check_arguments(prior, sigma, intercept_scale=None) -> None:
-    """Refuse a non-prior, a noise scale <= 0 and an intercept scale <= 0.
+def observation(likelihood: str, eta, sigma=None, df: float = 4.0) -> dist.Distribution:
+    """The distribution of ``y`` given the linear predictor ``eta`` under ``likelihood``."""
+    if likelihood == "gaussian":
+        return dist.Normal(eta, sigma)
+    if likelihood == "student-t":
+        return dist.StudentT(df, eta, sigma)
+    if likelihood == "bernoulli":
+        return dist.BernoulliLogits(eta)
+    return dist.Poisson(jnp.exp(eta))
+
+
+def _intercept(prior, unit):
+    if prior is True or isinstance(prior, Flat):
+        return numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
+    if isinstance(prior, Gaussian):
+        return numpyro.sample("b", dist.Normal(prior.mean, prior.scale * unit))
+    return numpyro.sample("b", dist.StudentT(prior.df, prior.mean, prior.scale * unit))
+
+
+def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, unit):
+    """Per coefficient: does the data's information exceed the prior's precision?"""
+    if y is None:
+        return jnp.zeros(X.shape[1], bool)
+    y = jnp.asarray(y)
+    Xc = X - X.mean(0) if intercept is not False else X
+    if likelihood in _WITH_NOISE:
+        scale = noise.sigma if noise.known else jnp.std(y)
+        per_unit = 1.0 / jnp.maximum(scale, 1e-300) ** 2
+    elif likelihood == "bernoulli":
+        per_unit = 0.25
+    else:
+        per_unit = jnp.maximum(jnp.mean(y), 1e-3)
+    information = jnp.sum(Xc**2, axis=0) * per_unit
+    return (prior.scale * unit) ** 2 * information > 1.0
+
+
+def _weights(prior: Prior, parametrization: str, unit, centred):
+    if isinstance(prior, Flat | ElasticNet) or parametrization == "direct":
+        if isinstance(prior, Flat | ElasticNet):
+            return numpyro.sample("w", prior.to_numpyro())
+        return numpyro.sample("w", _rescaled(prior, prior.scale * unit).to_numpyro())
+    if centred is None:  # "non-centred" everywhere
+        centred = False
+    scale = prior.scale * unit
+    if isinstance(prior, Laplace):
+        z = numpyro.sample("w_z", _Either(centred, dist.Laplace(prior.mean, scale), _STD_NORMAL))
+        mix = numpyro.sample("w_mix", dist.Exponential(1.0))
+        spread = scale * jnp.sqrt(2.0 * mix)
+    else:
+        spread = scale
+        if isinstance(prior, Gaussian):
+            base, direct = _STD_NORMAL, dist.Normal(prior.mean, scale)
+        else:
+            base, direct = (
+                dist.StudentT(prior.df, 0.0, 1.0),
+                dist.StudentT(prior.df, prior.mean, scale),
+            )
+        z = numpyro.sample("w_z", _Either(centred, direct, base))
+    return numpyro.deterministic("w", jnp.where(centred, z, prior.mean + spread * z))
+
+
+_STD_NORMAL = dist.Normal(0.0, 1.0)
+
+
+def _rescaled(prior, scale):
+    """``prior`` with another scale, unvalidated (the scale may be traced)."""
+    out = copy.copy(prior)
+    object.__setattr__(out, "scale", scale)
+    return out
+
+
+class _Either(dist.Distribution):
+    """Per element: ``first`` where ``choose`` is true, else ``second`` (both scalar, real)."""
+
+    support = dist.constraints.real
+
+    def __init__(self, choose, first, second, *, validate_args=None):
+        self.choose, self.first, self.second = choose, first, second
+        shape = jax.lax.broadcast_shapes(jnp.shape(choose), first.batch_shape, second.batch_shape)
+        super().__init__(batch_shape=shape, validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        k1, k2 = jax.random.split(key)
+        shape = sample_shape + self.batch_shape
+        a, b = self.first.expand(shape).sample(k1), self.second.expand(shape).sample(k2)
+        return jnp.where(self.choose, a, b)
+
+    def log_prob(self, value):
+        return jnp.where(self.choose, self.first.log_prob(value), self.second.log_prob(value))
+
+
+def check_arguments(
+    prior, sigma, intercept_scale=None, likelihood: str = "gaussian", intercept=True
+):
+    """Refuse a non-prior, a missing or superfluous noise, a bad intercept; return the
+    intercept's prior (``True`` for flat, ``False`` for none, or a prior value).
 
     Values traced inside a compiled sampler cannot be checked there; callers check the
     concrete values first (:func:`~bayes_reg.linear.posterior.run_nuts` does).
     """
-    split_scales(prior)  # TypeError for anything but Gaussian, Laplace, ElasticNet
-    as_noise(sigma)
-    if intercept_scale is not None and not isinstance(intercept_scale, jax.core.Tracer):
-        _validate.positive("intercept_scale", intercept_scale)
+    if not isinstance(prior, Prior):
+        raise TypeError(
+            f"prior must be Gaussian, Laplace, ElasticNet, StudentT or Flat, got {prior!r}"
+        )
+    _validate.one_of("likelihood", likelihood, LIKELIHOODS)
+    if likelihood in _WITH_NOISE:
+        if sigma is None:
+            raise ValueError(
+                f"the {likelihood} likelihood needs sigma: a known noise scale or a prior on it"
+            )
+        as_noise(sigma)
+    elif sigma is not None:
+        raise ValueError(
+            f"the {likelihood} likelihood has no noise scale; leave sigma out (got {sigma!r})"
+        )
+    if intercept_scale is not None:
+        if intercept is not True:
+            raise ValueError("give either intercept or intercept_scale, not both")
+        if isinstance(intercept_scale, jax.core.Tracer):
+            return _rescaled(Gaussian(1.0), intercept_scale)
+        return Gaussian(_validate.positive("intercept_scale", intercept_scale))
+    if not (isinstance(intercept, bool) or isinstance(intercept, _INTERCEPT_PRIORS)):
+        raise TypeError(
+            "intercept must be True (flat prior), False (no intercept) or a Flat, Gaussian or "
+            f"StudentT prior, got {intercept!r}"
+        )
+    if isinstance(intercept, Gaussian | StudentT) and np.ndim(intercept.scale) > 0:
+        raise ValueError("the intercept's prior takes one scale and one mean, not one per feature")
+    return intercept
+
+
+def check_data(X: np.ndarray, y: np.ndarray, prior, likelihood: str, intercept=True) -> None:
+    """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
+    a flat prior on more coefficients than rows, or on separable data under the Bernoulli."""
+    if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
+        bad = y[~np.isin(y, (0.0, 1.0))][0]
+        raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
+    if likelihood == "poisson" and not (np.all(y >= 0) and np.all(y == np.round(y))):
+        bad = y[(y < 0) | (y != np.round(y))][0]
+        raise ValueError(f"the poisson likelihood needs counts (whole numbers >= 0), got {bad}")
+    if not isinstance(prior, Flat):
+        return
+    n, d = X.shape
+    k = d + (intercept is not False)
+    if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
+        raise ValueError(
+            f"a flat prior on {k} coefficients needs a design of full column rank, and this "
+            f"one ({n} rows, {d} features{' + intercept' if intercept is not False else ''}) "
+            "is not: the posterior is improper. Give the weights a proper prior (e.g. "
+            "Gaussian(scale))"
+        )
+    if likelihood == "bernoulli" and _separable(X, y, intercept is not False):
+        raise ValueError(
+            "the classes are linearly separable, so under a flat prior the likelihood grows "
+            "without bound along the separating direction: the posterior is improper. Give "
+            "the weights a proper prior (e.g. Gaussian(2.5))"
+        )
+
+
+def _separable(X, y, intercept: bool) -> bool:
+    """Whether some (w, b) has (2y - 1)(x w + b) >= 1 for every row: a linear program."""
+    Z = np.column_stack([X, np.ones(len(y))]) if intercept else X
+    signs = 2 * y - 1
+    fit = scipy.optimize.linprog(
+        np.zeros(Z.shape[1]),
+        A_ub=-(signs[:, None] * Z),
+        b_ub=-np.ones(len(y)),
+        bounds=[(None, None)] * Z.shape[1],
+        method="highs",
+    )
+    return fit.status == 0
 
 
 def inverse_gamma_noise(concentration: float, rate: float) -> InverseGamma:
@@ -110,18 +312,3 @@ def inverse_gamma_noise(concentration: float, rate: float) -> InverseGamma:
     Normal–Inverse-Gamma model.
     """
     return InverseGamma(concentration, rate)
-
-
-def _weights(prior: Prior, parametrization: str, unit=1.0):
-    if isinstance(prior, ElasticNet):
-        return numpyro.sample("w", prior.to_numpyro())
-    if parametrization == "direct":
-        family = dist.Normal if isinstance(prior, Gaussian) else dist.Laplace
-        return numpyro.sample("w", family(0.0, prior.scale * unit))
-    z = numpyro.sample("w_z", dist.Normal(0.0, 1.0))
-    if isinstance(prior, Gaussian):
-        return numpyro.deterministic("w", prior.scale * unit * z)
-    if isinstance(prior, Laplace):
-        mix = numpyro.sample("w_mix", dist.Exponential(1.0))
-        return numpyro.deterministic("w", prior.scale * unit * jnp.sqrt(2.0 * mix) * z)
-    raise TypeError(f"prior must be Gaussian, Laplace or ElasticNet, got {prior!r}")

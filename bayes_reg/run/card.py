@@ -22,13 +22,21 @@ from pathlib import Path
 import numpy as np
 
 from bayes_reg import _validate
-from bayes_reg.conventions import CONVENTIONS, LENGTHSCALE, get_convention, to_prior
+from bayes_reg.conventions import LENGTHSCALE
 from bayes_reg.inference.sampler import Sampler
+from bayes_reg.linear.posterior import METHODS
 from bayes_reg.linear.sgd import OPTIMIZERS
-from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
-from bayes_reg.priors import Prior, prior_from_name
+from bayes_reg.noise import Noise
+from bayes_reg.priors import Prior
+from bayes_reg.run.model_spec import (
+    ModelSpec,
+    build_prior,
+    check_convention,
+    model_spec,
+    prior_spec,
+)
 from bayes_reg.run.schema import CardError, check_schema, fail, positive
-from bayes_reg.run.sources import SOURCES, Data, check_source, load_data
+from bayes_reg.run.sources import SOURCES, Data, check_source, has_own_test_rows, load_data
 
 __all__ = [
     "Card",
@@ -64,7 +72,7 @@ class Card:
     """A validated card. ``raw`` keeps the TOML as read, for the report.
 
     A dropout card has ``dropout`` (the ``[dropout]`` table with its defaults filled in)
-    and no linear model: ``noise`` is ``None`` and ``prior_spec`` empty.
+    and no linear model: ``model`` is ``None`` and ``prior_spec`` empty.
     """
 
     path: Path
@@ -72,8 +80,7 @@ class Card:
     description: str
     seed: int
     data: dict
-    noise: Noise | None
-    intercept_scale: float | None
+    model: ModelSpec | None
     prior_spec: dict
     posterior: dict
     compare: dict | None
@@ -84,6 +91,11 @@ class Card:
     def inputs(self) -> tuple[Path, ...]:
         """The files and folders a run of this card reads (the card, a CSV or UCI folder)."""
         return (self.path, *([self.data["_path"]] if "_path" in self.data else []))
+
+    @property
+    def noise(self) -> Noise | None:
+        """The linear model's noise: known, a prior, or ``None`` (a GLM, a dropout card)."""
+        return None if self.model is None else self.model.noise
 
     @property
     def sampler(self) -> Sampler:
@@ -113,30 +125,15 @@ class Card:
             )
         return "stage 'sgd' needs a [compare] table in the card"
 
-    def prior(self, n: int) -> Prior:
-        """The prior on the weights; a penalty given as convention + strength is converted
-        exactly for ``n`` training rows and the card's noise scale."""
+    def prior(self, n: int, d: int | None = None) -> Prior:
+        """The prior on the weights for ``n`` training rows and ``d`` features; a penalty
+        given as convention + strength is converted exactly for the card's noise scale."""
         if self.dropout is not None:
             raise CardError(
                 "a [dropout] card has no linear-model prior: its prior is the one the weight "
                 "decay implies (see the dropout stage)"
             )
-        spec = self.prior_spec
-        if "scale" in spec:
-            return prior_from_name(spec.get("family", "gaussian"), spec["scale"])
-        if not self.noise.known:
-            raise CardError(
-                "[prior] convention + strength needs a known noise scale: set "
-                "[model] sigma to a number, or give [prior] family + scale"
-            )
-        return to_prior(
-            spec["convention"],
-            spec["strength"],
-            n=n,
-            sigma=self.noise.sigma,
-            family=spec.get("family"),
-            l1_ratio=spec.get("l1_ratio"),
-        )
+        return build_prior(self.prior_spec, self.model, n, d)
 
     def strengths(self, key: str = "strengths") -> np.ndarray | None:
         if self.compare is None or key not in self.compare:
@@ -160,29 +157,25 @@ def load_card(path: str | Path) -> Card:
     check_source(data, path.parent)
     if "dropout" in raw:
         return _dropout_card(path, raw, data)
-    model = raw.get("model", {})
-    if "sigma" not in model:
-        raise fail(
-            "[model] sigma",
-            "missing",
-            'give the noise scale (a number) or a prior, e.g. {prior = "half-cauchy", scale = 2.5}',
-        )
-    noise = _noise(model["sigma"])
-    intercept = model.get("intercept_scale")
-    if intercept is not None:
-        intercept = positive("[model] intercept_scale", intercept)
-    prior_spec = _prior_spec(raw.get("prior", {}))
+    model = model_spec(raw.get("model", {}))
+    spec = prior_spec(raw.get("prior", {}))
+    check_convention(spec, model)
     posterior = {"method": "auto"} | asdict(Sampler())
     posterior |= raw.get("posterior", {})
     _validate_posterior(posterior)
     compare = raw.get("compare")
     if compare is not None:
+        if model.likelihood != "gaussian":
+            raise fail(
+                "[compare]",
+                f"the SGD comparison trains least squares, not a {model.likelihood} model",
+                "remove [compare]",
+            )
         compare = _compare(compare)
     card = Card(
         **_common(path, raw, data),
-        noise=noise,
-        intercept_scale=intercept,
-        prior_spec=prior_spec,
+        model=model,
+        prior_spec=spec,
         posterior=posterior,
         compare=compare,
     )
@@ -201,7 +194,7 @@ def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
                 "linear model",
                 f"remove [{table}] (write the linear analysis as a card of its own)",
             )
-    if data["source"] == "diabetes" or data["source"].startswith("csv:"):
+    if not has_own_test_rows(data["source"]):
         if not data.get("test_fraction"):
             raise fail(
                 "[data] test_fraction",
@@ -219,11 +212,16 @@ def _dropout_card(path: Path, raw: dict, data: dict) -> Card:
             "'exact' needs a conjugate model, and a neural network has no closed-form posterior",
             'write method = "nuts" (or leave it out)',
         )
+    if posterior["method"] == "laplace":
+        raise fail(
+            "[posterior] method",
+            "the dropout stage sets MC dropout against NUTS's posterior of the network",
+            'write method = "nuts" (or leave it out)',
+        )
     posterior["method"] = "nuts"
     return Card(
         **_common(path, raw, data),
-        noise=None,
-        intercept_scale=None,
+        model=None,
         prior_spec={},
         posterior=posterior,
         compare=None,
@@ -279,55 +277,9 @@ def _dropout(spec: dict) -> dict:
     return out
 
 
-def _noise(value) -> Noise:
-    """``[model] sigma``: a number (known), or a table naming a prior and its parameters."""
-    if not isinstance(value, dict):
-        return Known(positive("[model] sigma", value))
-    params = {k: v for k, v in value.items() if k != "prior"}
-    name = value.get("prior")
-    if name not in NOISE_PRIORS:
-        raise fail(
-            "[model] sigma",
-            f"unknown prior {name!r}",
-            f"choose prior = one of {', '.join(NOISE_PRIORS)}, e.g. "
-            '{prior = "half-cauchy", scale = 2.5}',
-        )
-    for key, param in params.items():
-        positive(f"[model] sigma.{key}", param)
-    try:
-        return noise_from_name(name, **{k: float(v) for k, v in params.items()})
-    except ValueError as err:
-        raise fail("[model] sigma", str(err), "fix the table") from None
-
-
-def _prior_spec(spec: dict) -> dict:
-    has_scale, has_penalty = "scale" in spec, "convention" in spec or "strength" in spec
-    if has_scale == has_penalty:
-        raise fail(
-            "[prior]",
-            "needs either family + scale, or convention + strength",
-            'e.g. family = "gaussian", scale = 1.0  or  convention = "d2l", strength = 3',
-        )
-    if has_scale:
-        _validate.one_of("[prior] family", spec.get("family", "gaussian"), ("gaussian", "laplace"))
-        positive("[prior] scale", spec["scale"])
-    else:
-        for key in ("convention", "strength"):
-            if key not in spec:
-                raise fail(f"[prior] {key}", "missing", "give both convention and strength")
-        try:
-            get_convention(spec["convention"])
-        except ValueError as err:
-            raise fail(
-                "[prior] convention", str(err), f"use one of {', '.join(CONVENTIONS)}"
-            ) from None
-        positive("[prior] strength", spec["strength"])
-    return dict(spec)
-
-
 def _validate_posterior(posterior: dict) -> None:
     try:
-        _validate.one_of("[posterior] method", posterior["method"], ("auto", "exact", "nuts"))
+        _validate.one_of("[posterior] method", posterior["method"], METHODS)
         Sampler(**{k: v for k, v in posterior.items() if k != "method"})
     except (ValueError, TypeError) as err:
         raise CardError(f"[posterior] {err}") from None

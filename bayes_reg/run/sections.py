@@ -10,6 +10,8 @@ __all__ = [
     "dropout_intro",
     "dropout_section",
     "intro_section",
+    "laplace_section",
+    "predictive_check_section",
     "map_section",
     "posterior_section",
     "rescaling_section",
@@ -25,9 +27,13 @@ def intro_section(card: Card, prior, n: int, d: int) -> str:
         if "convention" in spec
         else "given directly"
     )
+    model = card.model
+    noise = "" if model.noise is None else f", noise {html.escape(repr(model.noise))}"
+    intercept = {True: "flat prior", False: "none"}.get(model.intercept, repr(model.intercept))
     return (
         f"<p>{html.escape(card.description)}</p><p>Data: <code>{card.data['source']}"
-        f"</code>, {n} training rows, {d} features. Prior on each weight: "
+        f"</code>, {n} training rows, {d} features. Likelihood: <b>{model.likelihood}</b>"
+        f"{noise}; intercept: {html.escape(intercept)}. Prior on each weight: "
         f"<b>{html.escape(repr(prior))}</b> ({how}). A penalty is a prior: the MAP "
         "estimate under this prior is the penalised fit, and the posterior says how "
         "much the data leave uncertain around it.</p>"
@@ -187,13 +193,20 @@ def posterior_section(post, names: list[str]):
 
     d = post.diagnostics
     table = arviz_stats.summary(post.tree, var_names=names, ci_prob=0.94).head(25)
-    how = (
-        "These are exact, independent draws from the closed-form posterior (a Gaussian "
-        "prior with known noise is conjugate): no sampler was needed, and the diagnostics "
-        "are those of i.i.d. draws."
-        if post.exact
-        else "NUTS drew these samples. Check the diagnostics before trusting the summaries."
-    )
+    if post.exact:
+        how = (
+            "These are exact, independent draws from the closed-form posterior (a Gaussian "
+            "prior with known noise is conjugate): no sampler was needed, and the diagnostics "
+            "are those of i.i.d. draws."
+        )
+    elif "log_evidence" in post.tree.attrs:
+        how = (
+            "These are independent draws from the Laplace approximation: the Gaussian at the "
+            "posterior mode with the inverse curvature there as covariance (see the next "
+            "section for how far it is from NUTS's posterior)."
+        )
+    else:
+        how = "NUTS drew these samples. Check the diagnostics before trusting the summaries."
     if d.problems:
         warn = "<ul class='warn'>" + "".join(f"<li>{html.escape(p)}</li>" for p in d.problems)
         warn += "</ul>" + _CARD_SETTINGS
@@ -209,6 +222,47 @@ def posterior_section(post, names: list[str]):
         "chains each chain's ranks are uniform (flat lines near the middle).</p>"
     )
     return ("The posterior", text, ["rank"])
+
+
+def predictive_check_section(likelihood: str):
+    """The posterior predictive check of a GLM: the figure ``predictive_check``."""
+    what = (
+        "the calibration curve: for observations grouped by their predicted probability "
+        "(pooled adjacent violators), the observed share of events; the band is what data "
+        "replicated from the posterior give. A curve outside the band means the model's "
+        "probabilities are off where it leaves it."
+        if likelihood == "bernoulli"
+        else "the rootogram: how often each count was observed (dots) and how often the "
+        "posterior predictive expects it (diamonds, with intervals), on a square-root "
+        "scale. Observed zeros above their interval are excess zeros; a heavier observed "
+        "tail is overdispersion the Poisson likelihood does not have."
+    )
+    return (
+        "Posterior predictive check",
+        f"<p>The check that suits the outcome: {what}</p>",
+        ["predictive_check"],
+    )
+
+
+def laplace_section(s: dict):
+    """The Laplace approximation set against NUTS: the figure ``laplace_vs_nuts``."""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{v['mean_shift_in_nuts_sd']:+.3f}</td>"
+        f"<td>{v['sd_ratio']:.3f}</td></tr>"
+        for name, v in s["by_scalar"].items()
+    )
+    text = (
+        "<p>The Laplace approximation replaces the posterior by a Gaussian at its mode. It "
+        "is exact for a Gaussian likelihood with known noise and a Gaussian prior; with few "
+        "rows of a GLM the posterior is skewed and the mode is not the mean. NUTS sampled "
+        "the same model for comparison: each coefficient's mean shift (Laplace − NUTS, in "
+        "NUTS's sds) and sd ratio (Laplace / NUTS). Log evidence (Laplace): "
+        f"<b>{s['log_evidence']:.4f}</b>; compare it across priors (e.g. across C or alpha) "
+        "as beside cross-validation.</p>"
+        "<table class='summary'><tr><th></th><th>mean shift</th><th>sd ratio</th></tr>"
+        f"{rows}</table>"
+    )
+    return ("The Laplace approximation against NUTS", text, ["laplace_vs_nuts"])
 
 
 def map_section(prior):

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_reg.data import d2l_synthetic, diabetes, toy_gap
+from bayes_reg.data import breast_cancer, d2l_synthetic, diabetes, linnerud, toy_gap
 from bayes_reg.run.schema import CardError, fail, positive
 from bayes_reg.uci import UCI_DIR, load_uci
 
-__all__ = ["SOURCES", "Data", "check_source", "load_data"]
+__all__ = ["SOURCES", "Data", "check_source", "has_own_test_rows", "load_data"]
 
-SOURCES = ("d2l", "diabetes", "toy-gap", "uci:DIR", "csv:FILE")
+#: The sets a package ships, by name: scikit-learn's (standardised unless told otherwise).
+_SKLEARN_SETS = {"diabetes": diabetes, "breast-cancer": breast_cancer, "linnerud": linnerud}
+SOURCES = ("d2l", *_SKLEARN_SETS, "toy-gap", "uci:DIR", "csv:FILE")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Data:
 
 def check_source(data: dict, base: Path) -> None:
     source = data["source"]
-    if source not in ("d2l", "diabetes", "toy-gap") and not source.startswith(("uci:", "csv:")):
+    if source not in ("d2l", "toy-gap", *_SKLEARN_SETS) and not source.startswith(("uci:", "csv:")):
         raise fail(
             "[data] source", f"unknown source {source!r}", f"choose one of {', '.join(SOURCES)}"
         )
@@ -78,7 +80,7 @@ def check_source(data: dict, base: Path) -> None:
 #: Keys of ``[data]`` that only some sources take: key -> (the sources, their description).
 _SOURCE_KEYS = {
     "target": (lambda s: s.startswith("csv:"), "csv sources"),
-    "standardize": (lambda s: s == "diabetes", "the diabetes source"),
+    "standardize": (lambda s: s in _SKLEARN_SETS, "the scikit-learn sets"),
     "split": (lambda s: s.startswith("uci:"), "uci sources"),
     "n": (lambda s: s == "toy-gap", "the toy-gap source"),
     "n_test": (lambda s: s == "toy-gap", "the toy-gap source"),
@@ -89,13 +91,18 @@ def _check_source_keys(data: dict, source: str) -> None:
     for key, (takes, which) in _SOURCE_KEYS.items():
         if key in data and not takes(source):
             raise fail(f"[data] {key}", f"applies to {which} only, not to {source!r}", "remove it")
-    if source in ("d2l", "toy-gap") or source.startswith("uci:"):
+    if has_own_test_rows(source):
         if data.get("test_fraction"):
             raise fail(
                 "[data] test_fraction",
                 f"source {source!r} comes with its own test rows",
                 "remove test_fraction",
             )
+
+
+def has_own_test_rows(source: str) -> bool:
+    """Whether ``source`` comes with its own test rows (others take ``test_fraction``)."""
+    return source in ("d2l", "toy-gap") or source.startswith("uci:")
 
 
 def _check_split(directory: Path, split: int) -> None:
@@ -126,8 +133,8 @@ def load_data(card) -> Data:
         d = d2l_synthetic(seed=card.seed)
         X, y, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
         names = [f"x{j}" for j in range(X.shape[1])]
-    elif source == "diabetes":
-        d = diabetes(standardize=spec.get("standardize", True))
+    elif source in _SKLEARN_SETS:
+        d = _SKLEARN_SETS[source](standardize=spec.get("standardize", True))
         X, y, names = d.X, d.y, d.feature_names
     elif source == "toy-gap":
         d = toy_gap(n=spec.get("n", 100), n_test=spec.get("n_test", 200), seed=card.seed)

@@ -15,9 +15,8 @@ import xarray as xr
 from bayes_reg import figures
 from bayes_reg.conventions import to_penalty
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
-from bayes_reg.linear.map import map_estimate, map_model
+from bayes_reg.linear.map import posterior_mode
 from bayes_reg.linear.posterior import sample_posterior
-from bayes_reg.linear.regression import linear_regression
 from bayes_reg.linear.sgd import sgd_path
 from bayes_reg.rescaling import rescaling_table
 from bayes_reg.run.card import STAGES, Card, CardError, load_data
@@ -26,14 +25,17 @@ from bayes_reg.run.result import RunResult
 from bayes_reg.run.sections import (
     dropout_intro,
     intro_section,
+    laplace_section,
     map_section,
     posterior_section,
+    predictive_check_section,
     rescaling_section,
     sgd_section,
 )
 from bayes_reg.run.summary import (
     diagnostics_json,
     floats,
+    intercept_json,
     noise_json,
     path_metrics,
     prior_json,
@@ -75,9 +77,14 @@ def run_card(
         summary["timings_s"] = timings
         return result
 
-    prior, noise, key = card.prior(n), card.noise, jax.random.key(seed)
-    model_kw = {} if card.intercept_scale is None else {"intercept_scale": card.intercept_scale}
-    summary |= {"prior": prior_json(prior), "sigma": noise_json(noise)}
+    prior, noise, key = card.prior(n, X.shape[1]), card.noise, jax.random.key(seed)
+    model_kw = card.model.kwargs
+    summary |= {
+        "prior": prior_json(prior),
+        "sigma": noise_json(noise),
+        "likelihood": card.model.likelihood,
+        "intercept": intercept_json(card.model.intercept),
+    }
     result.sections.append(("The analysis", intro_section(card, prior, n, X.shape[1]), []))
 
     if "posterior" in stages:
@@ -107,7 +114,7 @@ def run_card(
             "diagnostics": diagnostics_json(d),
             "w_mean": floats(post.tree["posterior"]["w"].mean(("chain", "draw"))),
             "w_sd": floats(post.tree["posterior"]["w"].std(("chain", "draw"))),
-            "b_mean": float(post.tree["posterior"]["b"].mean()),
+            "b_mean": _mean(post.tree["posterior"], "b"),
         }
         names = [v for v in ("b", "sigma", "w") if v in post.tree["posterior"]]
         shown = {"feature": list(post.tree["posterior"]["w"].feature.values[:4])}
@@ -119,27 +126,42 @@ def run_card(
             f" (w at {', '.join(str(f) for f in shown['feature'])})",
         )
         result.sections.append(posterior_section(post, names))
-
-    if "map" in stages:
-        start = time.perf_counter()
-        if noise.known:
-            est = map_estimate(X, y, prior, noise.sigma)
-            w_map, b_map = np.asarray(est.w), float(est.b)
-        else:
-            mode = map_model(
-                linear_regression,
+        if card.model.likelihood in ("bernoulli", "poisson"):
+            result.figures["predictive_check"] = figures.plot_predictive_check(
+                post.tree, card.model.likelihood
+            )
+            result.sections.append(predictive_check_section(card.model.likelihood))
+        if card.posterior["method"] == "laplace":
+            log("posterior: NUTS, to set the Laplace approximation against")
+            start = time.perf_counter()
+            nuts = sample_posterior(
                 X,
                 y,
                 prior=prior,
                 sigma=noise,
-                parametrization="direct",
+                method="nuts",
+                sampler=card.sampler,
                 seed=key,
+                feature_names=data.feature_names,
+                progress=progress,
                 **model_kw,
             )
-            w_map, b_map = np.asarray(mode["w"]), float(mode["b"])
+            timings["posterior_nuts"] = time.perf_counter() - start
+            result.tree["posterior_nuts"] = nuts.tree["posterior"].to_dataset()
+            summary["posterior"]["laplace_vs_nuts"] = _laplace_vs_nuts(post, nuts)
+            result.figures["laplace_vs_nuts"] = figures.plot_laplace_vs_nuts(
+                post.tree["posterior"].to_dataset(), nuts.tree["posterior"].to_dataset()
+            )
+            result.sections.append(laplace_section(summary["posterior"]["laplace_vs_nuts"]))
+
+    if "map" in stages:
+        start = time.perf_counter()
+        mode = posterior_mode(X, y, prior, sigma=noise, seed=key, **model_kw)
+        w_map, b_map = mode["w"], (float(mode["b"]) if "b" in mode else None)
         timings["map"] = time.perf_counter() - start
         result.tree["map"] = xr.Dataset(
-            {"w": ("feature", w_map), "b": b_map}, coords={"feature": data.feature_names}
+            {"w": ("feature", w_map)} | ({} if b_map is None else {"b": b_map}),
+            coords={"feature": data.feature_names},
         )
         summary["map"] = {"w": w_map.tolist(), "b": b_map}
         if "posterior" in result.tree:
@@ -189,7 +211,7 @@ def run_card(
             "strengths": grid.tolist(),
             "w_norm": path.w_norm.values.tolist(),
         }
-        if noise.known and np.any(grid > 0):
+        if noise.known and np.any(grid > 0):  # a [compare] card is Gaussian (checked on load)
             start = time.perf_counter()
             sigma = noise.sigma
             post_kw = {"method": card.posterior["method"], "sampler": card.sampler, "seed": key}
@@ -247,13 +269,38 @@ def run_card(
         result.sections.append(sgd_section(path, sgd_summary))
 
     scale_y = card.data.get("scale_y", 1.0)
-    if scale_y != 1.0 and noise.known:
+    if scale_y != 1.0 and noise is not None and noise.known:
         table = rescaling_table(prior, n=n, sigma=noise.sigma, factor=scale_y)
         summary["target_scale"] = table
         result.sections.append(rescaling_section(table, scale_y))
 
     summary["timings_s"] = timings
     return result
+
+
+def _laplace_vs_nuts(laplace, nuts) -> dict:
+    """Per scalar: the Laplace mean's shift in NUTS sds, and the sd ratio Laplace / NUTS."""
+    out = {}
+    for name in [v for v in ("b", "sigma") if v in nuts.tree["posterior"]] + ["w"]:
+        a, b = laplace.pooled(name), nuts.pooled(name)
+        labels = (
+            [name]
+            if a.ndim == 1
+            else [f"w[{f}]" for f in nuts.tree["posterior"]["w"].feature.values]
+        )
+        shift = np.atleast_1d((a.mean(0) - b.mean(0)) / b.std(0))
+        ratio = np.atleast_1d(a.std(0) / b.std(0))
+        for label, s, r in zip(labels, shift, ratio, strict=True):
+            out[str(label)] = {"mean_shift_in_nuts_sd": float(s), "sd_ratio": float(r)}
+    return {
+        "log_evidence": float(laplace.tree.attrs["log_evidence"]),
+        "nuts_diagnostics": diagnostics_json(nuts.diagnostics),
+        "by_scalar": out,
+    }
+
+
+def _mean(posterior, name: str) -> float | None:
+    return float(posterior[name].mean()) if name in posterior else None
 
 
 def _stages(card: Card, only) -> tuple[str, ...]:

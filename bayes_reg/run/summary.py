@@ -65,12 +65,26 @@ def floats(da) -> list[float]:
 
 
 def prior_json(prior) -> dict:
-    return {"family": prior.family} | {k: float(v) for k, v in vars(prior).items()}
+    """The family and its numbers (a list where there is one per feature)."""
+    return {"family": prior.family} | {k: _number(v) for k, v in vars(prior).items()}
 
 
-def noise_json(noise) -> float | dict:
+def intercept_json(intercept) -> bool | dict:
+    """``false`` (none), or the intercept's prior (``flat`` for the default)."""
+    if intercept is False:
+        return False
+    return {"family": "flat"} if intercept is True else prior_json(intercept)
+
+
+def _number(value):
+    return float(value) if np.ndim(value) == 0 else [float(v) for v in value]
+
+
+def noise_json(noise) -> float | dict | None:
     """A known noise as its number, a noise prior as ``{"prior": name, <parameters>}``: the
-    card's own ``[model] sigma``."""
+    card's own ``[model] sigma``; ``None`` for a likelihood without noise."""
+    if noise is None:
+        return None
     if noise.known:
         return float(noise.sigma)
     return {"prior": noise.name} | {k: float(v) for k, v in vars(noise).items()}
