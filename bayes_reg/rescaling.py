@@ -4,7 +4,7 @@ targets are rescaled or the training set grows, for every convention."""
 from __future__ import annotations
 
 from bayes_reg import _validate
-from bayes_reg.conventions import CONVENTIONS, to_penalty, to_prior
+from bayes_reg.conventions import CONVENTIONS, get_convention, to_penalty, to_prior
 from bayes_reg.priors import ElasticNet, Prior
 
 __all__ = ["rescale_rows", "rescale_target", "rescaling_table"]
@@ -46,6 +46,12 @@ def rescale_target(
     """
     factor = _validate.positive("factor", factor)
     _validate.one_of("prior", prior, ("follows", "fixed"))
+    likelihood = get_convention(convention).likelihood
+    if likelihood != "gaussian":
+        raise ValueError(
+            f"rescale_target multiplies a continuous y; {convention!r} has a {likelihood} "
+            "likelihood, whose classes or counts have no units to rescale"
+        )
     # Any n and sigma give the same answer: conversions are exact and homogeneous.
     before = to_prior(convention, strength, n=1, sigma=1.0, family=family, l1_ratio=l1_ratio)
     try:
@@ -69,19 +75,25 @@ def rescale_rows(
 ) -> float:
     r"""The strength that keeps the same prior when the training set grows or shrinks.
 
-    Mean-loss conventions (everything but ``sklearn-ridge`` and ``neg-log-posterior``)
-    scale as ``n_old / n_new``: a fixed ``alpha`` or weight decay reused on more data is a
-    *tighter* prior. Sum-loss conventions are unchanged.
+    Mean-loss conventions (everything but ``sklearn-ridge``, ``sklearn-logistic`` and
+    ``neg-log-posterior``) scale as ``n_old / n_new``: a fixed ``alpha`` or weight decay
+    reused on more data is a *tighter* prior. Sum-loss conventions are unchanged. GLM
+    conventions (logistic, Poisson) follow the same rule.
 
     Examples
     --------
     >>> rescale_rows("sklearn-lasso", 0.1, 100, 400)
     0.025
+    >>> round(rescale_rows("sklearn-poisson", 0.1, 100, 400), 12)
+    0.025
     """
     n_old = _validate.positive_int("n_old", n_old)
     n_new = _validate.positive_int("n_new", n_new)
-    prior_ = to_prior(convention, strength, n=n_old, sigma=1.0, family=family, l1_ratio=l1_ratio)
-    return to_penalty(convention, prior_, n=n_new, sigma=1.0).strength
+    # Any sigma gives the same answer; a GLM convention has none.
+    sigma = 1.0 if get_convention(convention).likelihood == "gaussian" else None
+    kw = {"family": family, "l1_ratio": l1_ratio}
+    prior_ = to_prior(convention, strength, n=n_old, sigma=sigma, **kw)
+    return to_penalty(convention, prior_, n=n_new, sigma=sigma).strength
 
 
 def rescaling_table(prior: Prior, *, n: int, sigma: float, factor: float) -> list[dict]:

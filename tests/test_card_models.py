@@ -213,3 +213,30 @@ def test_a_convention_of_another_likelihood_is_refused(tmp_path):
     body = KNOWN + '[prior]\nconvention = "sklearn-logistic"\nstrength = 1.0\n'
     with pytest.raises(CardError, match="penalises a bernoulli likelihood"):
         load_card(_card(tmp_path, body))
+
+
+def test_a_poisson_card_models_the_rate_per_unit_of_exposure(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    years = rng.uniform(0.5, 4.0, size=60)
+    y = rng.poisson(years * np.exp(X @ [0.4, -0.3] + 0.5))
+    lines = ["a,b,years,y"] + [f"{a},{b},{e},{t}" for (a, b), e, t in zip(X, years, y, strict=True)]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    card = tmp_path / "card.toml"
+    card.write_text(
+        '[data]\nsource = "csv:data.csv"\ntarget = "y"\nexposure = "years"\n'
+        '[model]\nlikelihood = "poisson"\n[prior]\nfamily = "gaussian"\nscale = 1.0\n'
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(card), "--only", "map", "--out", str(out), "--quiet"]) == 0
+    tree = xr.open_datatree(out / "posterior.nc")
+    assert list(tree["map"]["w"].feature.values) == ["a", "b"]  # the exposure is no feature
+    # The same mode from the Python API with offset log(exposure).
+    mode = br.posterior_mode(
+        X, y.astype(float), br.Gaussian(1.0), likelihood="poisson", offset=np.log(years)
+    )
+    np.testing.assert_allclose(tree["map"]["w"].values, mode["w"], rtol=1e-10)
+    assert float(tree["map"]["b"]) == pytest.approx(float(mode["b"]), rel=1e-10)
+    card.write_text(card.read_text().replace('"poisson"', '"bernoulli"'))
+    with pytest.raises(CardError, match="an exposure scales a Poisson rate"):
+        load_card(card)

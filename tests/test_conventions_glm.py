@@ -29,7 +29,9 @@ from bayes_reg.conventions import (
     to_penalty,
     to_prior,
 )
+from bayes_reg.linear.compare import nearest_map
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, split_scales
+from bayes_reg.rescaling import rescale_rows, rescale_target
 
 GLMS = [c.name for c in ALL_CONVENTIONS.values() if c.likelihood != "gaussian"]
 
@@ -553,3 +555,20 @@ def test_a_least_squares_convention_needs_sigma(name):
 def test_bad_glm_input_names_the_field(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("name", GLMS)
+def test_rescale_rows_keeps_a_glm_prior_on_more_rows(name):
+    # The strength on 400 rows that encodes the prior the old strength encoded on 100.
+    new = rescale_rows(name, 0.3, 100, 400)
+    before = to_prior(name, 0.3, n=100)
+    after = to_prior(name, new, n=400)
+    assert type(after) is type(before) and after.scale == pytest.approx(before.scale, rel=1e-12)
+
+
+def test_a_glm_convention_is_refused_where_least_squares_is_fitted():
+    with pytest.raises(ValueError, match="has a bernoulli likelihood, whose classes"):
+        rescale_target("sklearn-logistic", 1.0, 10.0)
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="this comparison fits least squares"):
+        nearest_map(X, X.sum(1), np.ones(2), convention="torch-bce")

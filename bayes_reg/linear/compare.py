@@ -330,7 +330,7 @@ def nearest_map(X: ArrayLike, y: ArrayLike, w: ArrayLike, *, convention: str = "
     w = _validate.vector("w", w, X.shape[1])
     if not w.any():
         raise ValueError("w is all zeros: the relative distance ‖w_map − w‖ / ‖w‖ is undefined")
-    get_convention(convention)
+    _least_squares(convention)
     n = X.shape[0]
 
     def distance(log_s):
@@ -379,7 +379,7 @@ def choose_strength(
     X_test, y_test = _validate.held_out(X_test, y_test, X.shape[1])
     grid = _validate.grid("strengths", strengths, allow_zero=False)
     sigma = _validate.positive("sigma", sigma)
-    get_convention(convention)
+    _least_squares(convention)
     n = X.shape[0]
     out = {k: [] for k in ("prior_scale", "log_evidence", "train_loss", "val_loss", "test_loss")}
     for s in grid:
@@ -406,3 +406,13 @@ def choose_strength(
     if X_test is not None:
         ds.attrs["best_by_test"] = float(grid[np.argmin(ds.test_loss.values)])
     return ds
+
+
+def _least_squares(convention: str) -> None:
+    """Refuse a GLM convention where the comparison fits least squares."""
+    likelihood = get_convention(convention).likelihood
+    if likelihood != "gaussian":
+        raise ValueError(
+            f"{convention!r} penalises a {likelihood} likelihood; this comparison fits least "
+            "squares: use a least-squares convention (bayes_reg.conventions.CONVENTIONS)"
+        )

@@ -119,7 +119,7 @@ def linear_regression(
         raise ValueError("scale_with_sigma supports Gaussian and Laplace priors")
     centred = None
     if parametrization == "auto" and not isinstance(prior, Flat | ElasticNet):
-        centred = _likelihood_dominates(X, y, prior, noise, likelihood, intercept, unit)
+        centred = _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma)
     with numpyro.plate("feature", d):
         w = _weights(prior, parametrization, unit, centred)
     eta = X @ w
@@ -150,15 +150,21 @@ def _intercept(prior, unit):
     return numpyro.sample("b", dist.StudentT(prior.df, prior.mean, prior.scale * unit))
 
 
-def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, unit):
-    """Per coefficient: does the data's information exceed the prior's precision?"""
+def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma):
+    """Per coefficient: does the data's information exceed the prior's precision?
+
+    Computed from the data alone (a sampled noise enters as the sd of ``y``), so the choice is
+    the same at every draw: the reparametrization must not change along a trajectory.
+    """
     if y is None:
         return jnp.zeros(X.shape[1], bool)
     y = jnp.asarray(y)
     Xc = X - X.mean(0) if intercept is not False else X
+    unit = 1.0
     if likelihood in _WITH_NOISE:
         scale = noise.sigma if noise.known else jnp.std(y)
         per_unit = 1.0 / jnp.maximum(scale, 1e-300) ** 2
+        unit = scale if scale_with_sigma else 1.0
     elif likelihood == "bernoulli":
         per_unit = 0.25
     else:

@@ -158,6 +158,12 @@ def load_card(path: str | Path) -> Card:
     if "dropout" in raw:
         return _dropout_card(path, raw, data)
     model = model_spec(raw.get("model", {}))
+    if "exposure" in data and model.likelihood != "poisson":
+        raise fail(
+            "[data] exposure",
+            f"an exposure scales a Poisson rate, and this card's likelihood is {model.likelihood}",
+            'remove exposure, or set [model] likelihood = "poisson"',
+        )
     spec = prior_spec(raw.get("prior", {}))
     check_convention(spec, model)
     posterior = {"method": "auto"} | asdict(Sampler())

@@ -12,6 +12,7 @@ _SCHEMA = {
     "data": {
         "source": str,
         "target": str,
+        "exposure": str,
         "scale_y": float,
         "standardize": bool,
         "test_fraction": float,

@@ -30,6 +30,7 @@ class Data:
     X_test: np.ndarray | None
     y_test: np.ndarray | None
     feature_names: list[str]
+    offset: np.ndarray | None = None  # log exposure of the training rows (a csv column)
 
 
 def check_source(data: dict, base: Path) -> None:
@@ -57,7 +58,8 @@ def check_source(data: dict, base: Path) -> None:
             )
         data["_path"] = file
         if kind == "csv":
-            _read_csv(file, data["target"])  # every cell checked now, before any computation
+            # every cell checked now, before any computation
+            _read_csv(file, data["target"], data.get("exposure"))
         else:
             _check_split(file, data.get("split", 0))
     if "scale_y" in data:
@@ -80,6 +82,7 @@ def check_source(data: dict, base: Path) -> None:
 #: Keys of ``[data]`` that only some sources take: key -> (the sources, their description).
 _SOURCE_KEYS = {
     "target": (lambda s: s.startswith("csv:"), "csv sources"),
+    "exposure": (lambda s: s.startswith("csv:"), "csv sources"),
     "standardize": (lambda s: s in _SKLEARN_SETS, "the scikit-learn sets"),
     "split": (lambda s: s.startswith("uci:"), "uci sources"),
     "n": (lambda s: s == "toy-gap", "the toy-gap source"),
@@ -128,7 +131,7 @@ def load_data(card) -> Data:
 
     spec = card.data
     source = spec["source"]
-    X_test = y_test = None
+    X_test = y_test = exposure = None
     if source == "d2l":
         d = d2l_synthetic(seed=card.seed)
         X, y, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
@@ -145,16 +148,17 @@ def load_data(card) -> Data:
         X, y, X_test, y_test = s.X_train, s.y_train, s.X_test, s.y_test
         names = [f"x{j}" for j in range(X.shape[1])]
     else:
-        X, y, names = _read_csv(spec["_path"], spec["target"])
+        X, y, names, exposure = _read_csv(spec["_path"], spec["target"], spec.get("exposure"))
     frac = spec.get("test_fraction", 0.0)
-    if frac and X_test is None:
-        cut = int(round(len(y) * (1 - frac)))
+    cut = int(round(len(y) * (1 - frac))) if frac and X_test is None else len(y)
+    if cut < len(y):
         X, y, X_test, y_test = X[:cut], y[:cut], X[cut:], y[cut:]
+    offset = None if source in _SKLEARN_SETS or exposure is None else np.log(exposure[:cut])
     c = spec.get("scale_y", 1.0)
-    return Data(X, c * y, X_test, None if y_test is None else c * y_test, names)
+    return Data(X, c * y, X_test, None if y_test is None else c * y_test, names, offset)
 
 
-def _read_csv(path: Path, target: str):
+def _read_csv(path: Path, target: str, exposure: str | None = None):
     import csv
 
     with open(path, newline="") as f:
@@ -187,12 +191,27 @@ def _read_csv(path: Path, target: str):
                     "finite; every cell must be a finite number"
                 )
     t = header.index(target)
-    features = [h for j, h in enumerate(header) if j != t]
-    X = np.delete(values, t, axis=1)
+    used = [t]
+    if exposure is not None:
+        if exposure not in header or exposure == target:
+            raise fail(
+                "[data] exposure",
+                f"column {exposure!r} is not a column of {path.name} besides the target",
+                f"choose one of {', '.join(h for h in header if h != target)}",
+            )
+        used.append(header.index(exposure))
+        if not np.all(values[:, used[1]] > 0):
+            raise fail(
+                "[data] exposure",
+                f"column {exposure!r} has a value <= 0",
+                "an exposure (time, area, population at risk) is positive",
+            )
+    features = [h for j, h in enumerate(header) if j not in used]
+    X = np.delete(values, used, axis=1)
     constant = [features[j] for j in range(X.shape[1]) if np.ptp(X[:, j]) == 0]
     if constant:
         raise CardError(
             f"{path.name}: constant column(s) {', '.join(constant)} carry no "
             "information (the intercept covers them); remove them"
         )
-    return X, values[:, t], features
+    return X, values[:, t], features, (values[:, used[1]] if exposure is not None else None)

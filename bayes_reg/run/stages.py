@@ -78,7 +78,7 @@ def run_card(
         return result
 
     prior, noise, key = card.prior(n, X.shape[1]), card.noise, jax.random.key(seed)
-    model_kw = card.model.kwargs
+    model_kw = card.model.kwargs | ({} if data.offset is None else {"offset": data.offset})
     summary |= {
         "prior": prior_json(prior),
         "sigma": noise_json(noise),
