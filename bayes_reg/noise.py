@@ -17,6 +17,7 @@ import numpyro
 import numpyro.distributions as dist
 
 from bayes_reg import _validate
+from bayes_reg._values import register_values, unchecked
 
 __all__ = [
     "Known",
@@ -170,7 +171,7 @@ def as_noise(sigma) -> Noise:
     if isinstance(sigma, dist.Distribution):
         return NumPyroNoise(sigma)
     if isinstance(sigma, jax.core.Tracer):
-        return _unchecked(Known, sigma)
+        return unchecked(Known, sigma)
     return Known(sigma)
 
 
@@ -188,21 +189,6 @@ def noise_from_name(name: str, **params: float) -> Noise:
     return cls(**params)
 
 
-def _unchecked(cls, *leaves):
-    """An instance whose fields are ``leaves`` as they are (tracers inside a compiled program);
-    every value a user builds is validated on construction."""
-    value = object.__new__(cls)
-    for f, leaf in zip(fields(cls), leaves, strict=True):
-        object.__setattr__(value, f.name, leaf)
-    return value
-
-
-for _cls in (Known, HalfNormal, HalfCauchy, HalfStudentT, Exponential, InverseGamma, FlatNoise):
-    jax.tree_util.register_pytree_node(
-        _cls,
-        lambda v: (tuple(getattr(v, f.name) for f in fields(v)), None),
-        lambda _, leaves, cls=_cls: _unchecked(cls, *leaves),
-    )
-jax.tree_util.register_pytree_node(
-    NumPyroNoise, lambda v: ((v.distribution,), None), lambda _, d: _unchecked(NumPyroNoise, *d)
+register_values(
+    Known, HalfNormal, HalfCauchy, HalfStudentT, Exponential, InverseGamma, FlatNoise, NumPyroNoise
 )

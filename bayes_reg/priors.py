@@ -21,6 +21,7 @@ import scipy.special
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
+from bayes_reg._values import register_values
 
 __all__ = [
     "Gaussian",
@@ -219,25 +220,7 @@ Prior = Gaussian | Laplace | ElasticNet | StudentT | Flat
 FAMILIES = {"flat": Flat, "gaussian": Gaussian, "laplace": Laplace, "student-t": StudentT}
 
 
-def _register_pytree(cls):
-    """Scales and means become pytree leaves, so a compiled sampler takes them as traced
-    inputs: a new strength then reuses the compiled program. Unflattening skips validation
-    (leaves may be tracers); every prior a user builds is validated on construction."""
-    names = tuple(f.name for f in fields(cls))
-
-    def unflatten(_, leaves):
-        prior = object.__new__(cls)
-        for name, value in zip(names, leaves, strict=True):
-            object.__setattr__(prior, name, value)
-        return prior
-
-    jax.tree_util.register_pytree_node(
-        cls, lambda p: (tuple(getattr(p, n) for n in names), None), unflatten
-    )
-
-
-for _cls in (Gaussian, Laplace, ElasticNet, StudentT, Flat):
-    _register_pytree(_cls)
+register_values(Gaussian, Laplace, ElasticNet, StudentT, Flat)
 
 
 def is_penalty(prior) -> bool:

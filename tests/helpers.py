@@ -76,3 +76,41 @@ def _data_error(X, y, min_rows=2):
     if not np.isfinite(y).all():
         return "y"
     return None
+
+
+def numpyro_reference(model, *args, seed=0, warmup=1000, draws=4000) -> dict:
+    """A second sampler: NumPyro's own ``MCMC`` on ``model`` (two chains, in sequence),
+    draws as ``(chain, draw, ...)`` arrays."""
+    # Imported here: arviz/numpyro must load after bayes_reg (see bayes_reg/__init__.py).
+    import jax
+    from numpyro.infer import MCMC, NUTS
+
+    mcmc = MCMC(
+        NUTS(model),
+        num_warmup=warmup,
+        num_samples=draws,
+        num_chains=2,
+        chain_method="sequential",
+        progress_bar=False,
+    )
+    mcmc.run(jax.random.key(seed), *args)
+    return {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+
+
+def mcse(draws: np.ndarray) -> np.ndarray:
+    """Monte-Carlo standard error of the mean of (chain, draw, ...) draws, by ArviZ."""
+    import arviz_stats
+    import xarray as xr
+
+    dims = ("chain", "draw", *(f"dim{i}" for i in range(draws.ndim - 2)))
+    return arviz_stats.mcse(xr.Dataset({"v": (dims, draws)}))["v"].values
+
+
+def assert_same_posterior(tree, ref: dict, names) -> None:
+    """``tree``'s posterior against reference draws: means within 4 combined Monte-Carlo
+    standard errors, sds within 10%."""
+    for v in names:
+        ours, theirs = tree["posterior"][v].values, ref[v]
+        m1, m2 = ours.mean((0, 1)), theirs.mean((0, 1))
+        assert np.all(np.abs(m1 - m2) < 4 * np.hypot(mcse(ours), mcse(theirs))), (v, m1, m2)
+        np.testing.assert_allclose(ours.std((0, 1)), theirs.std((0, 1)), rtol=0.1)

@@ -15,8 +15,7 @@ import numpyro.distributions as dist
 import pytest
 import scipy.optimize
 import scipy.stats
-import xarray as xr
-from numpyro.infer import MCMC, NUTS
+from helpers import assert_same_posterior, numpyro_reference
 from sklearn.linear_model import Lasso, LogisticRegression, PoissonRegressor
 
 import bayes_reg as br
@@ -183,34 +182,6 @@ def test_nuts_matches_the_closed_form_gaussian_posterior(prior, intercept, kw):
 # GLM and robust posteriors against NumPyro's own MCMC on models written here
 
 
-def _reference(model, *args, seed=0):
-    mcmc = MCMC(
-        NUTS(model),
-        num_warmup=1000,
-        num_samples=4000,
-        num_chains=2,
-        chain_method="sequential",
-        progress_bar=False,
-    )
-    mcmc.run(jax.random.key(seed), *args)
-    return {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-
-
-def _mcse(draws: np.ndarray) -> np.ndarray:
-    """Monte-Carlo standard error of the mean of (chain, draw, ...) draws, by ArviZ."""
-    dims = ("chain", "draw", *(f"dim{i}" for i in range(draws.ndim - 2)))
-    return arviz_stats.mcse(xr.Dataset({"v": (dims, draws)}))["v"].values
-
-
-def _same_posterior(post, ref: dict, names):
-    """Means within 4 combined Monte-Carlo standard errors, sds within 10%."""
-    for v in names:
-        ours, theirs = post.tree["posterior"][v].values, ref[v]
-        m1, m2 = ours.mean((0, 1)), theirs.mean((0, 1))
-        assert np.all(np.abs(m1 - m2) < 4 * np.hypot(_mcse(ours), _mcse(theirs))), (v, m1, m2)
-        np.testing.assert_allclose(ours.std((0, 1)), theirs.std((0, 1)), rtol=0.1)
-
-
 def _glm_model(likelihood, prior_sd, df=None):
     """The GLM written out, for NumPyro's own sampler: w ~ N(0, sd²), flat b."""
 
@@ -236,7 +207,9 @@ def test_logistic_posterior_matches_numpyros_sampler():
     )
     assert post.diagnostics.divergences == 0 and "sigma" not in post.tree["posterior"]
     assert set(np.unique(post.tree["posterior_predictive"]["y"].values)) <= {0.0, 1.0}
-    _same_posterior(post, _reference(_glm_model("bernoulli", 2.0), X, y), ["w", "b"])
+    assert_same_posterior(
+        post.tree, numpyro_reference(_glm_model("bernoulli", 2.0), X, y), ["w", "b"]
+    )
 
 
 def test_poisson_posterior_with_exposure_matches_numpyros_sampler():
@@ -252,8 +225,8 @@ def test_poisson_posterior_with_exposure_matches_numpyros_sampler():
         progress=False,
     )
     assert post.diagnostics.divergences == 0
-    ref = _reference(_glm_model("poisson", 1.0), X, y, offset)
-    _same_posterior(post, ref, ["w", "b"])
+    ref = numpyro_reference(_glm_model("poisson", 1.0), X, y, offset)
+    assert_same_posterior(post.tree, ref, ["w", "b"])
 
 
 def test_robust_regression_posterior_matches_numpyros_sampler():
@@ -272,8 +245,8 @@ def test_robust_regression_posterior_matches_numpyros_sampler():
         progress=False,
     )
     assert post.diagnostics.divergences == 0
-    ref = _reference(_glm_model("student-t", 5.0, df=3.0), X, y)
-    _same_posterior(post, ref, ["w", "b", "sigma"])
+    ref = numpyro_reference(_glm_model("student-t", 5.0, df=3.0), X, y)
+    assert_same_posterior(post.tree, ref, ["w", "b", "sigma"])
 
 
 # --------------------------------------------------------------------------------------

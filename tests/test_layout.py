@@ -14,6 +14,7 @@ FLOORS = [
         "bayes_reg._progress",
         "bayes_reg._sharding",
         "bayes_reg._training",
+        "bayes_reg._values",
         "bayes_reg.cache",
     ),
     (

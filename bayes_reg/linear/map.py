@@ -34,7 +34,7 @@ from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
 from bayes_reg.inference.optimize import lbfgs
 from bayes_reg.linear.proximal import proximal_mode
-from bayes_reg.linear.regression import check_arguments, check_data, linear_regression
+from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import as_noise
 from bayes_reg.priors import ElasticNet, Laplace, Prior, is_penalty, split_scales
 
@@ -179,14 +179,7 @@ def posterior_mode(
         ``w`` and ``b`` (absent without an intercept), and ``sigma`` when it is sampled.
     """
     X, y = _validate.design(X, y)
-    intercept = check_arguments(
-        prior,
-        sigma,
-        model_kwargs.get("intercept_scale"),
-        likelihood,
-        model_kwargs.get("intercept", True),
-    )
-    check_data(X, y, prior, likelihood, intercept)
+    intercept = check_model(X, y, prior=prior, sigma=sigma, likelihood=likelihood, **model_kwargs)
     noise = None if sigma is None else as_noise(sigma)
     known = noise is None or noise.known
     extra = set(model_kwargs) - {"intercept", "intercept_scale", "offset", "df"}

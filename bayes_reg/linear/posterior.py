@@ -30,7 +30,7 @@ from bayes_reg.inference.laplace import laplace_approximation
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.exact import exact_posterior, nig_posterior
-from bayes_reg.linear.regression import check_arguments, check_data, linear_regression
+from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import InverseGamma, as_noise
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, is_penalty
 
@@ -60,15 +60,7 @@ def _names(X, feature_names) -> list[str]:
 
 def _checked(X, y, kwargs: dict) -> dict:
     """The linear model's arguments checked on their concrete values, the noise as a value."""
-    likelihood = kwargs.get("likelihood", "gaussian")
-    intercept = check_arguments(
-        kwargs.get("prior"),
-        kwargs.get("sigma"),
-        kwargs.get("intercept_scale"),
-        likelihood,
-        kwargs.get("intercept", True),
-    )
-    check_data(X, y, kwargs["prior"], likelihood, intercept)
+    check_model(X, y, **kwargs)
     if kwargs.get("sigma") is None:
         return kwargs
     return kwargs | {"sigma": as_noise(kwargs["sigma"])}

@@ -26,6 +26,7 @@ __all__ = [
     "inverse_gamma_noise",
     "check_arguments",
     "check_data",
+    "check_model",
     "observation",
     "LIKELIHOODS",
     "PARAMETRIZATIONS",
@@ -265,6 +266,24 @@ def check_arguments(
         )
     if isinstance(intercept, Gaussian | StudentT) and np.ndim(intercept.scale) > 0:
         raise ValueError("the intercept's prior takes one scale and one mean, not one per feature")
+    return intercept
+
+
+def check_model(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    prior,
+    sigma=None,
+    likelihood: str = "gaussian",
+    intercept=True,
+    intercept_scale=None,
+    **_,
+):
+    """:func:`check_arguments` and :func:`check_data` on concrete values, before any
+    computation; returns the intercept's prior. Other model arguments are ignored."""
+    intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
+    check_data(X, y, prior, likelihood, intercept)
     return intercept
 
 
