@@ -33,6 +33,7 @@ from bayes_reg.conventions import (  # noqa: E402
     weight_decay_from_tau,
 )
 from bayes_reg.data import breast_cancer, d2l_synthetic, diabetes, linnerud, toy_gap  # noqa: E402
+from bayes_reg.design import Design, design_matrix  # noqa: E402
 from bayes_reg.inference.diagnostics import diagnose  # noqa: E402
 from bayes_reg.inference.result import Posterior  # noqa: E402
 from bayes_reg.inference.sampler import Sampler  # noqa: E402
@@ -43,8 +44,10 @@ from bayes_reg.linear.exact import (  # noqa: E402
     fit_evidence,
     log_evidence,
 )
+from bayes_reg.linear.fit import Fit, fit  # noqa: E402
 from bayes_reg.linear.map import map_estimate, map_model, posterior_mode  # noqa: E402
 from bayes_reg.linear.posterior import run_nuts, sample_posterior  # noqa: E402
+from bayes_reg.linear.predict import predict, score  # noqa: E402
 from bayes_reg.linear.regression import inverse_gamma_noise, linear_regression  # noqa: E402
 from bayes_reg.linear.sgd import OPTIMIZERS, sgd_path  # noqa: E402
 from bayes_reg.nets.bnn import bayesian_mlp, bnn_posterior, implied_prior  # noqa: E402
@@ -80,8 +83,10 @@ __all__ = [
     "CONVENTIONS",
     "OPTIMIZERS",
     "DecoupledWeightDecayError",
+    "Design",
     "ElasticNet",
     "Exponential",
+    "Fit",
     "Flat",
     "FlatNoise",
     "Gaussian",
@@ -105,11 +110,13 @@ __all__ = [
     "compare_predictives",
     "convert",
     "d2l_synthetic",
+    "design_matrix",
     "diabetes",
     "diagnose",
     "dropout_vs_posterior",
     "enable_compilation_cache",
     "exact_posterior",
+    "fit",
     "fit_evidence",
     "get_convention",
     "implied_prior",
@@ -127,12 +134,14 @@ __all__ = [
     "mlp",
     "nearest_map",
     "posterior_mode",
+    "predict",
     "predictive_metrics",
     "prior_from_name",
     "rescale_rows",
     "rescale_target",
     "run_nuts",
     "sample_posterior",
+    "score",
     "sgd_path",
     "tau_from_weight_decay",
     "to_penalty",

@@ -25,6 +25,8 @@ examples:
       run a card: report.html, posterior.nc, summary.json and figures in results/d2l
   bayes-reg run yacht-dropout --out results/yacht
       MC dropout against the posterior of the same network on the UCI yacht data
+  bayes-reg predict results/diabetes --data new.csv --out predictions.csv --interval 0.9
+      the posterior predictive of a result at new rows: mean, sd, lower, upper per row
   bayes-reg conventions
       the table of penalty conventions and the objective each minimises
   bayes-reg convert --from d2l --strength 3 --n 20 --sigma 0.01 --to sklearn-ridge
@@ -80,6 +82,34 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
     sub.add_parser("cards", help="list the shipped model cards")
+
+    pred = sub.add_parser(
+        "predict",
+        help="predict new rows from a result of `bayes-reg run`",
+        description="The posterior predictive of a linear card's result at the rows of a CSV "
+        "file with the columns the card's data had (its formula's inputs; categories and "
+        "standardising are applied as in the fit). Writes one row per input row: the card's "
+        "id column if it names one (else the line number), mean, sd, lower, upper (and "
+        "probability for a binary outcome).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pred.add_argument("results", metavar="RESULTS_DIR", help="a folder `bayes-reg run` wrote")
+    pred.add_argument("--data", required=True, help="CSV file of new rows")
+    pred.add_argument("--out", required=True, help="CSV file to write (must not exist)")
+    pred.add_argument(
+        "--interval",
+        type=float,
+        default=0.9,
+        help="probability of the central interval lower..upper (default: %(default)s)",
+    )
+    pred.add_argument("--seed", type=int, default=0, help="seeds the predictive draws")
+    pred.add_argument(
+        "--view",
+        choices=("posterior", "mc_dropout"),
+        default="posterior",
+        help="a dropout card's predictive: the network's posterior (default) or MC dropout",
+    )
 
     demo = sub.add_parser(
         "demo", help="run the demo cards (about five minutes on a 2-core laptop CPU)"
@@ -299,6 +329,19 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             return _demo(args.out, args.quiet)
+        if args.command == "predict":
+            from bayes_reg.run.predict_rows import predict_csv
+
+            out = predict_csv(
+                args.results,
+                args.data,
+                args.out,
+                coverage=args.interval,
+                seed=args.seed,
+                view=args.view,
+            )
+            print(f"predictions: {out}")
+            return 0
         return _convert(args)
     except (_InputError, CardError, FileNotFoundError) as err:
         print(f"bayes-reg {args.command}: error: {err}", file=sys.stderr)

@@ -24,6 +24,7 @@ __all__ = [
     "plot_rank",
     "plot_laplace_vs_nuts",
     "plot_predictive_check",
+    "plot_held_out",
 ]
 
 _SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
@@ -394,4 +395,44 @@ def plot_predictive_check(tree, likelihood: str) -> plt.Figure:
         raise ValueError(f"no discrete predictive check for the {likelihood} likelihood")
     fig = plot.get_viz("figure")
     fig.suptitle(title)
+    return fig
+
+
+def plot_held_out(prediction: xr.Dataset, y, scores: dict) -> plt.Figure:
+    """Held-out rows against their predictions: observed against the predictive mean with its
+    central interval (the diagonal is a perfect prediction); for a binary outcome, the observed
+    share of events in ten bins of predicted probability (the diagonal is calibration)."""
+    y = np.asarray(y, float)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    if "probability" in prediction:
+        p = prediction["probability"].values
+        bins = np.clip((p * 10).astype(int), 0, 9)
+        filled = [b for b in range(10) if np.any(bins == b)]
+        share = [y[bins == b].mean() for b in filled]
+        mid = [p[bins == b].mean() for b in filled]
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, label="calibrated")
+        ax.plot(mid, share, "o-", color=_POST, label="held-out rows, 10 bins")
+        ax.set(xlabel="predicted probability", ylabel="observed share of events")
+        title = f"accuracy {scores['accuracy']:.1%}, Brier {scores['brier']:.3f}"
+    else:
+        mean = prediction["mean"].values
+        err = np.abs(np.vstack([prediction["lower"].values, prediction["upper"].values]) - mean)
+        ax.errorbar(
+            mean,
+            y,
+            xerr=err,
+            fmt="o",
+            ms=3,
+            color=_POST,
+            alpha=0.6,
+            elinewidth=0.8,
+            label=f"{prediction.attrs['coverage']:.0%} predictive interval",
+        )
+        ends = [min(mean.min(), y.min()), max(mean.max(), y.max())]
+        ax.plot(ends, ends, color="0.4", lw=1, label="observed = predicted")
+        ax.set(xlabel="predictive mean", ylabel="observed")
+        title = f"RMSE {scores['rmse']:.3g}, coverage {scores['coverage']:.0%}"
+    ax.set_title(f"{len(y)} held-out rows: {title}")
+    ax.legend(frameon=False)
+    fig.tight_layout()
     return fig

@@ -27,6 +27,7 @@ __all__ = [
     "mixture_log_density",
     "predictive_metrics",
     "predictive_quantiles",
+    "predictive_summary",
 ]
 
 #: CRPS's spread term E|Y - Y'| averages over all pairs of this many draws at most (O(T^2)).
@@ -130,6 +131,30 @@ def predictive_quantiles(draws, sigma: float, probs, *, iterations: int = 60) ->
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
     return 0.5 * (lo + hi)
+
+
+def predictive_summary(draws, sigma: float, *, coverage: float = 0.9) -> xr.Dataset:
+    """Per point: the mixture's ``mean``, ``sd`` and central ``coverage`` interval
+    (``lower``, ``upper``, exact quantiles by bisection), dim ``obs``.
+
+    Parameters
+    ----------
+    draws : array of shape (T, n)
+        Function draws (MC passes or posterior draws) at the points.
+    sigma : float
+        Noise scale of every component.
+    """
+    draws, _ = _arrays(draws)
+    lower, upper = predictive_quantiles(draws, sigma, [(1 - coverage) / 2, (1 + coverage) / 2])
+    return xr.Dataset(
+        {
+            "mean": ("obs", draws.mean(0)),
+            "sd": ("obs", np.sqrt(draws.var(0) + sigma**2)),
+            "lower": ("obs", lower),
+            "upper": ("obs", upper),
+        },
+        attrs={"coverage": coverage},
+    )
 
 
 def predictive_metrics(draws, y, sigma: float, *, intervals=(0.5, 0.9)) -> xr.Dataset:

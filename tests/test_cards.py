@@ -104,7 +104,8 @@ def test_csv_source(tmp_path):
     [
         ("", r"line 3, column 'b': missing value"),
         ("abc", r"line 3, column 'b': non-numeric"),
-        ("nan", r"line 3, column 'b': nan is not finite"),
+        ("nan", r"line 3, column 'b': missing value"),  # NaN/NA are missing, as in R and pandas
+        ("inf", r"line 3, column 'b': inf is not finite"),
     ],
 )
 def test_csv_cells_are_checked(tmp_path, cell, message):

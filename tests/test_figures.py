@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_reg import Gaussian, d2l_synthetic, figures, sample_posterior, sgd_path, toy_gap
+from bayes_reg import (
+    Gaussian,
+    d2l_synthetic,
+    figures,
+    predict,
+    sample_posterior,
+    score,
+    sgd_path,
+    toy_gap,
+)
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
 
@@ -289,6 +298,28 @@ def _glm_tree():
     return post.tree
 
 
+def _held_out_figure():
+    tree = _glm_tree()
+    X = tree["constant_data"]["X"].values
+    prediction = predict(tree, X)
+    y = tree["observed_data"]["y"].values
+    return figures.plot_held_out(prediction, y, score(prediction, y))
+
+
+def test_held_out_figure_of_a_binary_outcome_is_a_calibration_curve():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 1))
+    y = (rng.random(200) < 1 / (1 + np.exp(-2 * X[:, 0]))).astype(float)
+    post = sample_posterior(X, y, prior=Gaussian(2.0), likelihood="bernoulli", method="laplace")
+    prediction = predict(post, X)
+    fig = figures.plot_held_out(prediction, y, score(prediction, y))
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "predicted probability"
+    mid, share = ax.lines[1].get_data()
+    assert np.all((0 <= share) & (share <= 1)) and np.all(np.diff(mid) > 0)
+    plt.close(fig)
+
+
 def test_every_figure_has_a_title(results):
     path, comparison, choice, gap = results
     data = toy_gap(n=40)
@@ -311,6 +342,7 @@ def test_every_figure_has_a_title(results):
         ),
         "plot_laplace_vs_nuts": lambda: figures.plot_laplace_vs_nuts(posterior, posterior),
         "plot_predictive_check": lambda: figures.plot_predictive_check(_glm_tree(), "poisson"),
+        "plot_held_out": _held_out_figure,
     }
     public = {name for name in figures.__all__ if name.startswith("plot_")}
     assert set(builders) == public, "add the new figure function here"

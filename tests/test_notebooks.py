@@ -31,6 +31,8 @@ ALLOWED_IMPORTS = {
     "optax",
     "xarray",
     "arviz",
+    "pandas",
+    "importlib",
 }
 MAX_FUNCTION_LINES = 4  # a notebook may name a short expression, not hold library code
 

@@ -101,10 +101,9 @@ def test_python_block(code, tmp_path):
 
 
 def _console() -> list[tuple[list[str], list[str]]]:
-    """The console block's commands (``$`` lines, comments cut) with the output shown."""
-    ((_, block),) = _blocks("console")
+    """The console blocks' commands (``$`` lines, comments cut) with the output shown."""
     commands = []
-    for line in block.splitlines():
+    for line in "\n".join(block for _, block in _blocks("console")).splitlines():
         if line.startswith("$ "):
             commands.append((shlex.split(line[2:], comments=True), []))
         else:
@@ -119,7 +118,8 @@ def _bayes_reg() -> list[str]:
 
 
 #: Console lines that run in seconds. `run` and `demo` take minutes and are not run here:
-#: tests/test_shipped_cards.py runs every shipped card, with a reduced budget.
+#: tests/test_shipped_cards.py runs every shipped card, with a reduced budget, and
+#: tests/test_predict_command.py runs `predict` on a result of the diabetes-formula card.
 QUICK = ("cards", "conventions", "convert")
 
 
@@ -151,7 +151,7 @@ def test_console_line(argv, shown, tmp_path):
 
 def test_console_block_covered():
     """Every command of the block is either run above or one of the long ones named here."""
-    assert {argv[1] for argv, _ in _console()} <= {*QUICK, "run", "demo"}
+    assert {argv[1] for argv, _ in _console()} <= {*QUICK, "run", "demo", "predict"}
     assert {argv[1] for argv, shown in _console() if shown} <= set(QUICK)
 
 

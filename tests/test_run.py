@@ -82,15 +82,22 @@ def test_summary_and_tree_hold_the_results(run_dir):
     } <= groups
     assert tree["constant_data"]["X"].dims == ("obs", "feature")
     assert list(tree["map"]["w"].feature.values)[:3] == ["age", "sex", "bmi"]
-    # The MAP stored is sklearn's Ridge fit on the same training rows.
+    # The MAP stored is sklearn's Ridge fit on the same training rows, standardised with
+    # those rows' means and (population) sds.
+    from sklearn.datasets import load_diabetes
     from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
 
-    from bayes_reg.data import diabetes
-
-    d = diabetes()
+    X, y = load_diabetes(return_X_y=True)
     cut = int(round(442 * 0.7))
-    ridge = Ridge(alpha=100.0).fit(d.X[:cut], d.y[:cut])
+    ridge = Ridge(alpha=100.0).fit(StandardScaler().fit_transform(X[:cut]), y[:cut])
     np.testing.assert_allclose(tree["map"]["w"].values, ridge.coef_, rtol=1e-8)
+    # ... and in the original units, that fit's coefficients per unit of each raw column.
+    raw = tree["original_units"]["w"].mean(("chain", "draw")).values
+    post = tree["posterior"]["w"].mean(("chain", "draw")).values
+    np.testing.assert_allclose(raw, post / X[:cut].std(0), rtol=1e-12)
+    # The held-out rows are scored by the posterior predictive.
+    assert set(summary["held_out"]) >= {"rmse", "log_score", "crps", "coverage"}
 
 
 def _strict_json(text: str):
@@ -271,6 +278,26 @@ def dropout_dir(dropout_card, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "dropout"
     assert main(["run", str(dropout_card), "--out", str(out), "--only", "dropout", "--quiet"]) == 0
     return out
+
+
+def test_predict_a_dropout_result_through_either_view(dropout_dir, tmp_path):
+    import pandas as pd
+
+    tree = xr.open_datatree(dropout_dir / "posterior.nc", engine="h5netcdf")
+    x_test = tree["constant_data"]["X_test"].values[:, 0]
+    pd.DataFrame({"x": x_test}).to_csv(tmp_path / "x.csv", index=False)
+    for view, draws in (
+        ("posterior", tree["posterior"]["f"].values.reshape(-1, len(x_test))),
+        ("mc_dropout", tree["mc_dropout"]["f"].values),
+    ):
+        out = tmp_path / f"{view}.csv"
+        argv = ["predict", str(dropout_dir), "--data", str(tmp_path / "x.csv"), "--seed", "2"]
+        assert main([*argv, "--out", str(out), "--view", view]) == 0
+        table = pd.read_csv(out)
+        # Rebuilt from the file, the network gives the run's own function draws at its test
+        # points (the same weights and, for MC dropout, the card's seed and so its masks).
+        np.testing.assert_allclose(table["mean"], draws.mean(0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(table["sd"], np.sqrt(draws.var(0) + 1 / 100.0), rtol=1e-4)
 
 
 def test_dropout_run_writes_the_figures_into_the_report(dropout_dir):

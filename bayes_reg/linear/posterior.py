@@ -30,6 +30,7 @@ from bayes_reg.inference.laplace import laplace_approximation
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.exact import exact_posterior, nig_posterior
+from bayes_reg.linear.predict import model_attrs
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import InverseGamma, as_noise
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, is_penalty
@@ -314,6 +315,12 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
         coords={"feature": names, "obs": np.arange(X.shape[0])},
         dims=_DIMS,
     )
+    if model is linear_regression:
+        attrs = attrs | model_attrs(
+            model_kwargs.get("likelihood", "gaussian"),
+            model_kwargs.get("df", 4.0),
+            model_kwargs.get("sigma"),
+        )
     tree.attrs.update(attrs)
     tree["posterior"].attrs.update(attrs)
     return tree

@@ -46,7 +46,12 @@ from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.nets.mlp import Layer, mlp
 from bayes_reg.priors import Gaussian
 
-__all__ = ["bayesian_mlp", "bnn_posterior", "implied_prior"]
+__all__ = [
+    "bayesian_mlp",
+    "bnn_posterior",
+    "bnn_predict",
+    "implied_prior",
+]
 
 
 def implied_prior(weight_decay: float, *, n: int, sigma: float) -> Gaussian:
@@ -167,10 +172,35 @@ def bnn_posterior(
         "weight_decay": weight_decay,
         "prior_scale_standardised": prior.scale,
         "sigma_standardised": sigma,
+        "x_mean": np.asarray(scaling.x_mean, float),
+        "x_sd": np.asarray(scaling.x_sd, float),
+        "y_mean": scaling.y_mean,
+        "y_sd": scaling.y_sd,
     }
     tree.attrs.update(attrs)
     diagnostics = diagnose(tree, max_tree_depth=sampler.max_tree_depth, var_names=["f"])
     return Posterior(tree, diagnostics, seconds)
+
+
+def bnn_predict(posterior, X: ArrayLike) -> np.ndarray:
+    """The function of every posterior draw at new rows ``X`` (original units), in the units
+    of ``y``: shape (chain, draw, rows). The predictive of a row is the mixture over draws of
+    ``N(f, 1 / tau)`` (:func:`~bayes_reg.predictive.predictive_summary`).
+
+    Parameters
+    ----------
+    posterior : Posterior or DataTree
+        Of :func:`bnn_posterior` (or a dropout card's ``posterior.nc``).
+    X : array of shape (n_rows, n_features)
+    """
+    tree = getattr(posterior, "tree", posterior)
+    attrs, post = tree.attrs, tree["posterior"]
+    scaling = Scaling(np.atleast_1d(attrs["x_mean"]), np.atleast_1d(attrs["x_sd"]))
+    X = _validate.inputs(X, scaling.x_mean.shape[0])
+    n_layers = sum(1 for name in post.data_vars if name.startswith("w"))
+    samples = {name: jnp.asarray(post[name].values) for name in post.data_vars if name != "f"}
+    f = _function_draws(samples, jnp.asarray(scaling.x(X)), n_layers)
+    return np.asarray(f) * attrs["y_sd"] + attrs["y_mean"]
 
 
 @functools.partial(jax.jit, static_argnums=2)

@@ -178,6 +178,7 @@ def _dropout_tree(cmp, data, settings: dict) -> xr.DataTree:
     tree["metrics"] = cmp.metrics
     tree["by_input"] = cmp.by_input.assign_coords(test_obs=test_obs)
     tree.attrs.update(bnn.attrs)
+    tree.attrs["design"] = data.design.to_json()  # so `bayes-reg predict` reads new rows
     tree.attrs["model"] = (
         f"Bayesian MLP {tuple(settings['hidden'])} (ReLU) with the Gaussian prior the dropout "
         "network's weight decay implies, noise fixed at 1 / tau; groups posterior and "

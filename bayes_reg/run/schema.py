@@ -11,7 +11,10 @@ _SCHEMA = {
     "": {"title": str, "description": str, "seed": int},
     "data": {
         "source": str,
+        "formula": str,
         "target": str,
+        "missing": str,
+        "id": str,
         "exposure": str,
         "scale_y": float,
         "standardize": bool,

@@ -19,7 +19,8 @@ __all__ = [
 ]
 
 
-def intro_section(card: Card, prior, n: int, d: int) -> str:
+def intro_section(card: Card, prior, data) -> str:
+    n, d = data.X.shape
     spec = card.prior_spec
     how = (
         f"the penalty <code>{spec['convention']}</code> strength {spec['strength']:g}, "
@@ -36,8 +37,24 @@ def intro_section(card: Card, prior, n: int, d: int) -> str:
         f"{noise}; intercept: {html.escape(intercept)}. Prior on each weight: "
         f"<b>{html.escape(repr(prior))}</b> ({how}). A penalty is a prior: the MAP "
         "estimate under this prior is the penalised fit, and the posterior says how "
-        "much the data leave uncertain around it.</p>"
+        "much the data leave uncertain around it.</p>" + _design_note(data)
     )
+
+
+def _design_note(data) -> str:
+    """The formula, the standardising and the rows dropped for missing values, in words."""
+    design = data.design
+    note = f"<p>Design: <code>{html.escape(design.target)} ~ {html.escape(design.formula)}</code>"
+    if design.standardized:
+        note += (
+            "; each column standardised with the training rows' mean and sd, so the prior "
+            "speaks of standardised columns (coefficients per original unit: group "
+            "<code>original_units</code> of posterior.nc)"
+        )
+    if data.dropped:
+        shown = ", ".join(map(str, data.dropped[:10])) + (", ..." if len(data.dropped) > 10 else "")
+        note += f"; {len(data.dropped)} row(s) dropped for missing values ({html.escape(shown)})"
+    return note + ".</p>"
 
 
 def dropout_intro(card: Card, data) -> str:
@@ -241,6 +258,37 @@ def predictive_check_section(likelihood: str):
         "Posterior predictive check",
         f"<p>The check that suits the outcome: {what}</p>",
         ["predictive_check"],
+    )
+
+
+def held_out_section(scores: dict, likelihood: str):
+    """The held-out rows scored by the posterior predictive: the figure ``held_out``."""
+    if likelihood == "bernoulli":
+        rows = (
+            ("accuracy", "accuracy (class of probability > 1/2)", "{:.1%}"),
+            ("brier", "Brier score (lower is better)", "{:.4f}"),
+            ("log_loss", "log loss (lower is better)", "{:.4f}"),
+        )
+    else:
+        rows = (
+            ("rmse", "RMSE of the predictive mean", "{:.4g}"),
+            ("log_score", "log score: mean log predictive density (higher is better)", "{:.4g}"),
+            ("crps", "CRPS (lower is better)", "{:.4g}"),
+            (
+                "coverage",
+                f"coverage of the {scores.get('nominal_coverage', 0.9):.0%} interval",
+                "{:.1%}",
+            ),
+        )
+    table = "".join(
+        f"<tr><td>{label}</td><td>{fmt.format(scores[k])}</td></tr>" for k, label, fmt in rows
+    )
+    return (
+        "Held-out rows",
+        f"<p>The posterior predictive at the {scores['n']} rows the fit did not see, against "
+        f"what was observed there.</p><table><tr><th>score</th><th>value</th></tr>{table}"
+        "</table>",
+        ["held_out"],
     )
 
 

@@ -1,20 +1,21 @@
 """Where a card's data come from: the built-in sets, a UCI folder in the MC-dropout split
-format (the shipped sets by name), or a CSV file; every file and cell checked before any
-computation."""
+format (the shipped sets by name), or a CSV file (numbers and categories); every file and cell
+checked before any computation. Every source becomes a table read through the card's design
+(:mod:`bayes_reg.design`: a formula, or the target against every other column)."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from bayes_reg.data import breast_cancer, d2l_synthetic, diabetes, linnerud, toy_gap
+from bayes_reg.design import MISSING, Design, design_matrix
 from bayes_reg.run.schema import CardError, fail, positive
 from bayes_reg.uci import UCI_DIR, load_uci
 
-__all__ = ["SOURCES", "Data", "check_source", "has_own_test_rows", "load_data"]
+__all__ = ["SOURCES", "Data", "check_source", "has_own_test_rows", "load_data", "read_csv"]
 
 #: The sets a package ships, by name: scikit-learn's (standardised unless told otherwise).
 _SKLEARN_SETS = {"diabetes": diabetes, "breast-cancer": breast_cancer, "linnerud": linnerud}
@@ -23,7 +24,8 @@ SOURCES = ("d2l", *_SKLEARN_SETS, "toy-gap", "uci:DIR", "csv:FILE")
 
 @dataclass(frozen=True)
 class Data:
-    """Training (and optional test) data of a card, with feature names."""
+    """Training (and optional test) data of a card, with feature names and the design that
+    made them (rows dropped for missing values listed)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -31,6 +33,10 @@ class Data:
     y_test: np.ndarray | None
     feature_names: list[str]
     offset: np.ndarray | None = None  # log exposure of the training rows (a csv column)
+    design: Design | None = None
+    dropped: list = field(default_factory=list)
+    offset_test: np.ndarray | None = None
+    ids_test: np.ndarray | None = None
 
 
 def check_source(data: dict, base: Path) -> None:
@@ -40,6 +46,8 @@ def check_source(data: dict, base: Path) -> None:
             "[data] source", f"unknown source {source!r}", f"choose one of {', '.join(SOURCES)}"
         )
     _check_source_keys(data, source)
+    if "formula" in data:
+        _check_formula(data)
     if source.startswith(("uci:", "csv:")):
         kind, _, rel = source.partition(":")
         file = (base / rel).resolve()
@@ -52,18 +60,23 @@ def check_source(data: dict, base: Path) -> None:
                 f"give a path to an existing {'directory' if kind == 'uci' else 'file'}"
                 " (relative paths are read from the card's folder)",
             )
-        if kind == "csv" and "target" not in data:
+        if kind == "csv" and "target" not in data and "formula" not in data:
             raise fail(
-                "[data] target", "missing for a csv source", "name the column that holds the target"
+                "[data] target",
+                "missing for a csv source",
+                'name the column that holds the target, or write a formula = "y ~ a + b"',
             )
         data["_path"] = file
         if kind == "csv":
-            # every cell checked now, before any computation
-            _read_csv(file, data["target"], data.get("exposure"))
+            _check_columns(data, read_csv(file))  # every cell checked now, before any work
         else:
             _check_split(file, data.get("split", 0))
     if "scale_y" in data:
         positive("[data] scale_y", data["scale_y"])
+    if data.get("missing", "refuse") not in MISSING:
+        raise fail(
+            "[data] missing", f"unknown value {data['missing']!r}", f"choose one of {MISSING}"
+        )
     if "test_fraction" in data and not 0 <= data["test_fraction"] < 1:
         raise fail(
             "[data] test_fraction",
@@ -83,7 +96,7 @@ def check_source(data: dict, base: Path) -> None:
 _SOURCE_KEYS = {
     "target": (lambda s: s.startswith("csv:"), "csv sources"),
     "exposure": (lambda s: s.startswith("csv:"), "csv sources"),
-    "standardize": (lambda s: s in _SKLEARN_SETS, "the scikit-learn sets"),
+    "id": (lambda s: s.startswith("csv:"), "csv sources"),
     "split": (lambda s: s.startswith("uci:"), "uci sources"),
     "n": (lambda s: s == "toy-gap", "the toy-gap source"),
     "n_test": (lambda s: s == "toy-gap", "the toy-gap source"),
@@ -101,6 +114,52 @@ def _check_source_keys(data: dict, source: str) -> None:
                 f"source {source!r} comes with its own test rows",
                 "remove test_fraction",
             )
+
+
+def _check_formula(data: dict) -> None:
+    from formulaic import Formula
+
+    try:
+        formula = Formula(data["formula"])
+    except Exception as err:  # formulaic's parser raises several kinds
+        raise fail(
+            "[data] formula", f"cannot be read: {err}", 'write e.g. "y ~ a + C(b)"'
+        ) from None
+    if "target" in data:
+        raise fail(
+            "[data] target", "given with a formula", "the formula names the target: keep one"
+        )
+    if not hasattr(formula, "lhs") or not formula.lhs.required_variables:
+        raise fail("[data] formula", "has no target on its left", 'write "y ~ ..."')
+
+
+def _check_columns(data: dict, frame) -> None:
+    """The columns a csv card names exist in its file."""
+    path = data["_path"].name
+    header = ", ".join(frame.columns)
+    if "formula" in data:
+        from formulaic import Formula
+
+        absent = sorted(Formula(data["formula"]).required_variables - set(frame.columns))
+        if absent:
+            raise fail(
+                "[data] formula",
+                f"reads column(s) {', '.join(absent)} that {path} lacks",
+                f"choose among {header}",
+            )
+    elif data["target"] not in frame.columns:
+        raise fail(
+            "[data] target",
+            f"column {data['target']!r} is not in {path}",
+            f"choose one of {header}",
+        )
+    for key in ("exposure", "id"):
+        if key in data and data[key] not in frame.columns:
+            raise fail(
+                f"[data] {key}", f"column {data[key]!r} is not in {path}", f"choose one of {header}"
+            )
+    if "exposure" in data and data["exposure"] == data.get("target"):
+        raise fail("[data] exposure", "is the target column", "name the column of exposures")
 
 
 def has_own_test_rows(source: str) -> bool:
@@ -126,92 +185,126 @@ def _check_split(directory: Path, split: int) -> None:
 
 
 def load_data(card) -> Data:
-    """The card's data, after ``scale_y``; test rows from the source's own split, or the
-    last ``test_fraction`` of the rows."""
+    """The card's data through its design (formula, encoding, missing values, standardising
+    fitted on the training rows), after ``scale_y``; test rows from the source's own split,
+    or the last ``test_fraction`` of the rows."""
+    spec = card.data
+    train, test = _frames(card)
+    try:
+        table = design_matrix(
+            train,
+            spec.get("formula"),
+            target=spec.get("target", "y"),
+            standardize=spec.get("standardize", spec["source"] in _SKLEARN_SETS),
+            missing=spec.get("missing", "refuse"),
+            exposure=spec.get("exposure"),
+            id=spec.get("id"),
+        )
+        design = table.design
+        constant = [
+            f for f, col in zip(design.features, table.X.T, strict=True) if np.ptp(col) == 0
+        ]
+        if constant:
+            raise ValueError(
+                f"constant column(s) {', '.join(constant)} carry no information (the "
+                "intercept covers them); remove them"
+            )
+        X_test = y_test = offset_test = ids_test = None
+        if test is not None:
+            if spec.get("missing") == "drop":
+                test = test[test[design.variables + _target_variables(design)].notna().all(axis=1)]
+            X_test, y_test = design.matrix(test), design.response(test)
+            offset_test = design.offset(test)
+            ids_test = None if design.id is None else test[design.id].to_numpy()
+    except ValueError as err:
+        raise CardError(f"[data] {spec['source']}: {err}") from None
+    c = spec.get("scale_y", 1.0)
+    return Data(
+        table.X,
+        c * table.y,
+        X_test,
+        None if y_test is None else c * y_test,
+        list(design.features),
+        table.offset,
+        design=design,
+        dropped=table.dropped,
+        offset_test=offset_test,
+        ids_test=ids_test,
+    )
+
+
+def _target_variables(design) -> list[str]:
+    from formulaic import Formula
+
+    return sorted(Formula(f"{design.target} ~ 1").lhs.required_variables)
+
+
+def _frames(card):
+    """The source's rows as tables (target column ``y`` for the built-in sets), split into
+    training and test rows."""
+    import pandas as pd
 
     spec = card.data
     source = spec["source"]
-    X_test = y_test = exposure = None
+
+    def frame(X, y, names):
+        return pd.DataFrame(X, columns=names).assign(y=y)
+
+    test = None
     if source == "d2l":
         d = d2l_synthetic(seed=card.seed)
-        X, y, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
-        names = [f"x{j}" for j in range(X.shape[1])]
+        names = [f"x{j}" for j in range(d.X_train.shape[1])]
+        train, test = frame(d.X_train, d.y_train, names), frame(d.X_test, d.y_test, names)
     elif source in _SKLEARN_SETS:
-        d = _SKLEARN_SETS[source](standardize=spec.get("standardize", True))
-        X, y, names = d.X, d.y, d.feature_names
+        d = _SKLEARN_SETS[source](standardize=False)
+        train = frame(d.X, d.y, d.feature_names)
     elif source == "toy-gap":
         d = toy_gap(n=spec.get("n", 100), n_test=spec.get("n_test", 200), seed=card.seed)
-        X, y, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
-        names = ["x"]
+        train, test = frame(d.X_train, d.y_train, ["x"]), frame(d.X_test, d.y_test, ["x"])
     elif source.startswith("uci:"):
         s = load_uci(spec["_path"], split=spec.get("split", 0))
-        X, y, X_test, y_test = s.X_train, s.y_train, s.X_test, s.y_test
-        names = [f"x{j}" for j in range(X.shape[1])]
+        names = [f"x{j}" for j in range(s.X_train.shape[1])]
+        train, test = frame(s.X_train, s.y_train, names), frame(s.X_test, s.y_test, names)
     else:
-        X, y, names, exposure = _read_csv(spec["_path"], spec["target"], spec.get("exposure"))
+        train = read_csv(spec["_path"])
     frac = spec.get("test_fraction", 0.0)
-    cut = int(round(len(y) * (1 - frac))) if frac and X_test is None else len(y)
-    if cut < len(y):
-        X, y, X_test, y_test = X[:cut], y[:cut], X[cut:], y[cut:]
-    offset = None if source in _SKLEARN_SETS or exposure is None else np.log(exposure[:cut])
-    c = spec.get("scale_y", 1.0)
-    return Data(X, c * y, X_test, None if y_test is None else c * y_test, names, offset)
+    if frac and test is None:
+        cut = int(round(len(train) * (1 - frac)))
+        train, test = train.iloc[:cut], train.iloc[cut:]
+    return train, test
 
 
-def _read_csv(path: Path, target: str, exposure: str | None = None):
-    import csv
+def read_csv(path: Path):
+    """A CSV file as a table indexed by line number; a column of numbers must hold only
+    numbers (or empty cells, which are missing values), other columns are categories."""
+    import pandas as pd
 
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if len(rows) < 2:
+    try:
+        frame = pd.read_csv(path, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise CardError(f"{path.name}: not a readable CSV file ({err})") from None
+    if len(frame) == 0:
         raise CardError(f"{path}: needs a header row and at least one data row")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    if target not in header:
-        raise fail(
-            "[data] target",
-            f"column {target!r} is not in {path.name}",
-            f"choose one of {', '.join(header)}",
-        )
-    values = np.empty((len(body), len(header)))
-    for i, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise CardError(f"{path.name} line {i}: {len(row)} fields, header has {len(header)}")
-        for j, cell in enumerate(row):
-            try:
-                values[i - 2, j] = float(cell)
-            except ValueError:
-                what = "missing" if not cell.strip() else f"non-numeric ({cell!r})"
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_numeric_dtype(column):
+            numbers = pd.to_numeric(column, errors="coerce")
+            text = column.notna() & numbers.isna()
+            if numbers.notna().any() and text.any():
+                line = text.idxmax()
                 raise CardError(
-                    f"{path.name} line {i}, column {header[j]!r}: {what} value; "
-                    "every cell must be a number"
-                ) from None
-            if not math.isfinite(values[i - 2, j]):
-                raise CardError(
-                    f"{path.name} line {i}, column {header[j]!r}: {cell} is not "
-                    "finite; every cell must be a finite number"
+                    f"{path.name} line {line}, column {name!r}: non-numeric value "
+                    f"({column[line]!r}) in a column of numbers; fix the cell, or leave it "
+                    "empty for a missing value"
                 )
-    t = header.index(target)
-    used = [t]
-    if exposure is not None:
-        if exposure not in header or exposure == target:
-            raise fail(
-                "[data] exposure",
-                f"column {exposure!r} is not a column of {path.name} besides the target",
-                f"choose one of {', '.join(h for h in header if h != target)}",
+            continue
+        bad = ~np.isfinite(column.to_numpy(float)) & column.notna().to_numpy()
+        if bad.any():
+            line = frame.index[np.argmax(bad)]
+            raise CardError(
+                f"{path.name} line {line}, column {name!r}: {column[line]} is not finite; "
+                "every number must be finite"
             )
-        used.append(header.index(exposure))
-        if not np.all(values[:, used[1]] > 0):
-            raise fail(
-                "[data] exposure",
-                f"column {exposure!r} has a value <= 0",
-                "an exposure (time, area, population at risk) is positive",
-            )
-    features = [h for j, h in enumerate(header) if j not in used]
-    X = np.delete(values, used, axis=1)
-    constant = [features[j] for j in range(X.shape[1]) if np.ptp(X[:, j]) == 0]
-    if constant:
-        raise CardError(
-            f"{path.name}: constant column(s) {', '.join(constant)} carry no "
-            "information (the intercept covers them); remove them"
-        )
-    return X, values[:, t], features, (values[:, used[1]] if exposure is not None else None)
+    return frame

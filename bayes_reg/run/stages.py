@@ -15,8 +15,10 @@ import xarray as xr
 from bayes_reg import figures
 from bayes_reg.conventions import to_penalty
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
+from bayes_reg.linear.fit import attach_design
 from bayes_reg.linear.map import posterior_mode
 from bayes_reg.linear.posterior import sample_posterior
+from bayes_reg.linear.predict import predict, score
 from bayes_reg.linear.sgd import sgd_path
 from bayes_reg.rescaling import rescaling_table
 from bayes_reg.run.card import STAGES, Card, CardError, load_data
@@ -24,6 +26,7 @@ from bayes_reg.run.dropout_stage import dropout_stage
 from bayes_reg.run.result import RunResult
 from bayes_reg.run.sections import (
     dropout_intro,
+    held_out_section,
     intro_section,
     laplace_section,
     map_section,
@@ -33,6 +36,7 @@ from bayes_reg.run.sections import (
     sgd_section,
 )
 from bayes_reg.run.summary import (
+    design_json,
     diagnostics_json,
     floats,
     intercept_json,
@@ -79,13 +83,21 @@ def run_card(
 
     prior, noise, key = card.prior(n, X.shape[1]), card.noise, jax.random.key(seed)
     model_kw = card.model.kwargs | ({} if data.offset is None else {"offset": data.offset})
+    if not data.design.intercept:
+        if card.model.intercept is not True and card.model.intercept is not False:
+            raise CardError(
+                "[data] formula removes the intercept and [model] intercept gives it a prior; "
+                "keep one of the two"
+            )
+        model_kw["intercept"] = False
+    summary["design"] = design_json(data)
     summary |= {
         "prior": prior_json(prior),
         "sigma": noise_json(noise),
         "likelihood": card.model.likelihood,
-        "intercept": intercept_json(card.model.intercept),
+        "intercept": intercept_json(model_kw["intercept"]),
     }
-    result.sections.append(("The analysis", intro_section(card, prior, n, X.shape[1]), []))
+    result.sections.append(("The analysis", intro_section(card, prior, data), []))
 
     if "posterior" in stages:
         log(
@@ -106,6 +118,7 @@ def run_card(
             **model_kw,
         )
         timings["posterior"] = time.perf_counter() - start
+        attach_design(post.tree, data.design)
         result.tree = post.tree
         d = post.diagnostics
         summary["posterior"] = {
@@ -116,6 +129,24 @@ def run_card(
             "w_sd": floats(post.tree["posterior"]["w"].std(("chain", "draw"))),
             "b_mean": _mean(post.tree["posterior"], "b"),
         }
+        if "original_units" in post.tree:
+            raw = post.tree["original_units"]
+            summary["posterior"]["original_units"] = {
+                "w_mean": floats(raw["w"].mean(("chain", "draw"))),
+                "w_sd": floats(raw["w"].std(("chain", "draw"))),
+                "b_mean": _mean(raw, "b"),
+            }
+        if data.X_test is not None:
+            held_out = predict(
+                post.tree, data.X_test, offset=data.offset_test, seed=jax.random.fold_in(key, 1)
+            )
+            scores = score(held_out, data.y_test)
+            summary["held_out"] = scores
+            result.tree["held_out"] = held_out[["mean", "sd", "lower", "upper"]].assign(
+                y=("obs", data.y_test)
+            )
+            result.figures["held_out"] = figures.plot_held_out(held_out, data.y_test, scores)
+            result.sections.append(held_out_section(scores, card.model.likelihood))
         names = [v for v in ("b", "sigma", "w") if v in post.tree["posterior"]]
         shown = {"feature": list(post.tree["posterior"]["w"].feature.values[:4])}
         result.figures["rank"] = figures.plot_rank(

@@ -64,6 +64,17 @@ def floats(da) -> list[float]:
     return [float(v) for v in np.asarray(da).ravel()]
 
 
+def design_json(data) -> dict:
+    """How the table became the design matrix: formula, features, standardising, dropped rows."""
+    design = data.design
+    return {
+        "formula": f"{design.target} ~ {design.formula}",
+        "features": list(design.features),
+        "standardized": design.standardized,
+        "dropped_rows": [str(r) for r in data.dropped],
+    }
+
+
 def prior_json(prior) -> dict:
     """The family and its numbers (a list where there is one per feature)."""
     return {"family": prior.family} | {k: _number(v) for k, v in vars(prior).items()}

@@ -1,0 +1,326 @@
+"""From a table to a design matrix, and the same for new rows: formulas (formulaic), categorical
+encoding, missing values, standardisation, and the recipe saved with a result.
+
+:func:`design_matrix` reads a pandas DataFrame through a Wilkinson formula such as
+``"y ~ age + bmi + C(sex) + np.log(dose)"`` (no formula: the target against every other
+column, text columns as categories) and returns the matrices with a :class:`Design`: the
+recipe that turns new rows into the same columns (:meth:`Design.matrix`), that maps
+coefficients fitted on standardised columns back to the original units
+(:meth:`Design.original_units`), and that is saved as JSON with a result
+(:meth:`Design.to_json`) so ``bayes-reg predict`` can rebuild it.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"y": [1.0, 2.0, 4.0, 3.0], "dose": [1.0, 2.0, 3.0, 4.0],
+...                       "sex": ["F", "M", "M", "F"]})
+>>> table = design_matrix(frame, "y ~ dose + C(sex)")
+>>> table.design.features
+('dose', 'C(sex)[T.M]')
+>>> table.design.matrix(pd.DataFrame({"dose": [2.5], "sex": ["M"]})).tolist()
+[[2.5, 1.0]]
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bayes_reg.data import Scaling
+
+__all__ = ["Design", "DesignTable", "design_matrix", "MISSING"]
+
+#: What :func:`design_matrix` does with a row that has a missing value in a column it uses.
+MISSING = ("refuse", "drop")
+
+
+@dataclass(frozen=True)
+class Design:
+    """How a table becomes the model's columns; rebuilt exactly from :meth:`to_json`.
+
+    ``features`` are the columns of the design matrix (formulaic's names, e.g.
+    ``C(sex)[T.M]``), without the intercept: ``intercept`` says whether the formula keeps one
+    (``- 1`` or ``0 +`` removes it). ``x_mean``/``x_sd`` are set when the columns were
+    standardised (the training rows' mean and population sd).
+    """
+
+    formula: str
+    features: tuple[str, ...]
+    intercept: bool = True
+    target: str | None = None
+    exposure: str | None = None
+    id: str | None = None
+    x_mean: tuple[float, ...] | None = None
+    x_sd: tuple[float, ...] | None = None
+    categories: dict = field(default_factory=dict)  # factor -> its levels, in order
+    transform_state: dict = field(default_factory=dict)  # formulaic's (center(x), poly(x), ...)
+
+    @property
+    def variables(self) -> list[str]:
+        """The input columns that new rows must have (the exposure's included)."""
+        from formulaic import Formula
+
+        names = sorted(Formula(self.formula).required_variables)
+        return names + ([self.exposure] if self.exposure else [])
+
+    @property
+    def standardized(self) -> bool:
+        return self.x_sd is not None
+
+    def matrix(self, frame) -> np.ndarray:
+        """New rows as the fitted design's columns (standardised as the training rows were).
+
+        Refuses a missing column, a missing value and a category the fit never saw, naming them.
+        """
+        absent = [v for v in self.variables if v not in frame.columns]
+        if absent:
+            raise ValueError(
+                f"the new rows lack column(s) {', '.join(map(repr, absent))} of the fitted design "
+                f"({self._spelled()}); they have {', '.join(map(repr, frame.columns))}"
+            )
+        _refuse_missing(frame, self.variables)
+        X = _materialize(self._spec(), frame, self.features, self.categories)
+        if self.standardized:
+            X = (X - np.asarray(self.x_mean)) / np.asarray(self.x_sd)
+        return X
+
+    def response(self, frame) -> np.ndarray:
+        """The target of ``frame``'s rows (the formula's left side, e.g. ``np.log(y)``)."""
+        from formulaic import model_matrix
+
+        return model_matrix(f"{self.target} ~ 1", frame, na_action="raise").lhs.to_numpy(float)[
+            :, 0
+        ]
+
+    def offset(self, frame) -> np.ndarray | None:
+        """The log exposure of ``frame``'s rows, if the design has an exposure column."""
+        if self.exposure is None:
+            return None
+        exposure = frame[self.exposure].to_numpy(float)
+        if not np.all(exposure > 0):
+            raise ValueError(f"column {self.exposure!r} (the exposure) has a value <= 0")
+        return np.log(exposure)
+
+    def original_units(self, w: np.ndarray, b=None):
+        """Coefficients on standardised columns as coefficients per unit of the original ones:
+        ``w_j / sd_j`` and ``b - sum_j w_j mean_j / sd_j`` (draws along the last axis of ``w``)."""
+        if not self.standardized:
+            return w, b
+        w_raw = np.asarray(w) / np.asarray(self.x_sd)
+        if b is None:
+            return w_raw, None
+        return w_raw, np.asarray(b) - w_raw @ np.asarray(self.x_mean)
+
+    def to_json(self) -> str:
+        return json.dumps(_tagged(self.__dict__))
+
+    @classmethod
+    def from_json(cls, text: str) -> Design:
+        raw = _untagged(json.loads(text))
+        for key in ("features", "x_mean", "x_sd"):
+            if raw.get(key) is not None:
+                raw[key] = tuple(raw[key])
+        return cls(**raw)
+
+    def _spec(self):
+        from formulaic import ModelSpec
+        from formulaic.parser.types import Factor
+
+        encoders = {
+            factor: (Factor.Kind.CATEGORICAL, {"categories": list(levels)})
+            for factor, levels in self.categories.items()
+        }
+        return ModelSpec(
+            formula=self.formula, transform_state=self.transform_state, encoder_state=encoders
+        )
+
+    def _spelled(self) -> str:
+        lhs = f"{self.target} ~ " if self.target else "~ "
+        return lhs + self.formula
+
+
+@dataclass(frozen=True)
+class DesignTable:
+    """A table read through a :class:`Design`: ``X``, ``y``, the offset (log exposure), the
+    rows' ids, and the index labels of rows dropped for missing values."""
+
+    design: Design
+    X: np.ndarray
+    y: np.ndarray | None
+    offset: np.ndarray | None
+    ids: np.ndarray | None
+    dropped: list
+
+
+def design_matrix(
+    frame,
+    formula: str | None = None,
+    *,
+    target: str | None = None,
+    standardize: bool = False,
+    missing: str = "refuse",
+    exposure: str | None = None,
+    id: str | None = None,
+) -> DesignTable:
+    """Read ``frame`` through ``formula`` into the model's matrices and their :class:`Design`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    formula : str, optional
+        ``"y ~ age + bmi + C(sex)"``: categories (``C(x)``, and text or boolean columns as they
+        are), interactions (``a:b``, ``a*b``), transforms (``np.log(x)``, ``center(x)``,
+        ``poly(x, degree=2)``), ``- 1`` for no intercept. Default: ``target`` against every
+        other column (but ``exposure`` and ``id``).
+    target : str, optional
+        The target column when no formula is given (a formula names it on its left).
+    standardize : bool
+        Centre each column of the design matrix and scale it to unit sd (the training rows'),
+        so a prior's scale means the same for every column; coefficients go back to the
+        original units with :meth:`Design.original_units`.
+    missing : {"refuse", "drop"}
+        A missing value in a column the model reads: refused with its row and column, or
+        the row dropped (listed in ``dropped``).
+    exposure : str, optional
+        A column of positive exposures (a Poisson rate's time, area, population); the offset
+        is its log.
+    id : str, optional
+        A column naming the rows, carried to predictions and not used as a feature.
+    """
+    import pandas as pd
+    from formulaic import Formula, model_matrix
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
+    for name, column in (("exposure", exposure), ("id", id)):
+        if column is not None and column not in frame.columns:
+            raise ValueError(f"{name} column {column!r} is not in the table: {list(frame.columns)}")
+    if formula is None:
+        if target is None:
+            raise ValueError("give a formula ('y ~ a + b') or the target column")
+        others = [c for c in frame.columns if c not in (target, exposure, id)]
+        formula = f"{_quoted(target)} ~ " + " + ".join(map(_quoted, others))
+    parsed = Formula(formula)
+    if not hasattr(parsed, "lhs") or not parsed.lhs.required_variables:
+        raise ValueError(f"formula {formula!r} needs a target on its left: 'y ~ ...'")
+    used = sorted(parsed.required_variables) + ([exposure] if exposure else [])
+    absent = [v for v in used if v not in frame.columns]
+    if absent:
+        raise ValueError(
+            f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
+            f"lacks; it has {', '.join(map(repr, frame.columns))}"
+        )
+    rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
+    _refuse_missing(rows, used)
+    dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
+    if len(rows) == 0:
+        raise ValueError("no rows left after dropping those with missing values")
+    matrices = model_matrix(formula, rows, na_action="raise")
+    if matrices.lhs.shape[1] != 1:
+        raise ValueError(f"formula {formula!r} must have one target column on its left")
+    spec = matrices.rhs.model_spec
+    columns = list(matrices.rhs.columns)
+    intercept = "Intercept" in columns
+    features = tuple(c for c in columns if c != "Intercept")
+    if not features:
+        raise ValueError(f"formula {formula!r} has no feature on its right")
+    X = matrices.rhs[list(features)].to_numpy(float)
+    scaling = Scaling.fit(X) if standardize else None
+    design = Design(
+        # The right side as written: formulaic's own spelling drops the backticks that quote
+        # a column name such as `mean radius`, and would not parse again.
+        formula=formula.split("~", 1)[1].strip(),
+        features=features,
+        intercept=intercept,
+        target=matrices.lhs.columns[0],
+        exposure=exposure,
+        id=id,
+        x_mean=None if scaling is None else tuple(map(float, scaling.x_mean)),
+        x_sd=None if scaling is None else tuple(map(float, scaling.x_sd)),
+        categories={
+            factor: [_plain(v) for v in state["categories"]]
+            for factor, (_, state) in spec.encoder_state.items()
+            if "categories" in state
+        },
+        transform_state=spec.transform_state,
+    )
+    return DesignTable(
+        design=design,
+        X=X if scaling is None else scaling.x(X),
+        y=matrices.lhs.to_numpy(float)[:, 0],
+        offset=design.offset(rows),
+        ids=None if id is None else rows[id].to_numpy(),
+        dropped=dropped,
+    )
+
+
+def _materialize(spec, frame, features, categories) -> np.ndarray:
+    """``frame`` through ``spec``; a category the fit never saw is an error, not a NaN."""
+    from formulaic.errors import FactorEvaluationError
+    from formulaic.transforms.contrasts import DataMismatchWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataMismatchWarning)
+        try:
+            matrix = spec.get_model_matrix(frame)
+        except DataMismatchWarning as err:
+            unseen = str(err).split(":", 1)[1].split(". They")[0].strip()
+            raise ValueError(
+                f"the new rows have a category the fit never saw: {unseen}; the fitted "
+                f"categories are {categories}"
+            ) from None
+        except FactorEvaluationError as err:
+            raise ValueError(f"the new rows do not fit the design: {err}") from None
+    columns = [c for c in matrix.columns if c != "Intercept"]
+    if tuple(columns) != tuple(features):
+        raise ValueError(f"the new rows give columns {columns}, the fitted design has {features}")
+    return matrix[columns].to_numpy(float)
+
+
+def _refuse_missing(frame, columns) -> None:
+    bad = frame[columns].isna()
+    if bad.to_numpy().any():
+        row, column = bad.stack().loc[lambda s: s].index[0]
+        total = int(bad.any(axis=1).sum())
+        raise ValueError(
+            f"{frame.index.name or 'row'} {row!r}, column {column!r}: missing value ({total} "
+            "row(s) have one); fill them in, or drop those rows (missing='drop'; a card's "
+            '[data] missing = "drop")'
+        )
+
+
+def _quoted(name: str) -> str:
+    """A column name as a formula term (backticks where it is not a Python name)."""
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _tagged(value):
+    """JSON-ready, keeping what JSON loses: dict keys that are not strings, arrays, tuples."""
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _tagged(v) for k, v in value.items()}
+        return {"__items__": [[_tagged(k), _tagged(v)] for k, v in value.items()]}
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, list | tuple):
+        return [_tagged(v) for v in value]
+    return _plain(value)
+
+
+def _untagged(value):
+    if isinstance(value, dict):
+        if "__items__" in value:
+            return {_untagged(k): _untagged(v) for k, v in value["__items__"]}
+        if "__array__" in value:
+            return np.asarray(value["__array__"], dtype=value["dtype"])
+        return {k: _untagged(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untagged(v) for v in value]
+    return value

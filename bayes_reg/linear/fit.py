@@ -1,0 +1,193 @@
+"""A table in, a posterior and predictions out: the linear model (and its GLMs) through a formula.
+
+>>> import numpy as np, pandas as pd
+>>> from bayes_reg import Gaussian, fit
+>>> rng = np.random.default_rng(0)
+>>> frame = pd.DataFrame({"dose": rng.uniform(1, 5, 60), "sex": rng.choice(["F", "M"], 60)})
+>>> frame["y"] = 2.0 * frame.dose + (frame.sex == "M") + rng.normal(0, 0.5, 60)
+>>> model = fit("y ~ dose + C(sex)", frame, prior=Gaussian(10.0), sigma=0.5, progress=False)
+>>> list(model.coefficients().index)
+['Intercept', 'dose', 'C(sex)[T.M]']
+>>> model.predict(pd.DataFrame({"dose": [2.0], "sex": ["M"]})).columns.tolist()
+['mean', 'sd', 'lower', 'upper']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+import xarray as xr
+
+from bayes_reg.design import Design, design_matrix
+from bayes_reg.inference.result import Posterior
+from bayes_reg.inference.sampler import Sampler
+from bayes_reg.linear.posterior import sample_posterior
+from bayes_reg.linear.predict import predict, score
+
+__all__ = ["Fit", "fit", "original_units", "attach_design"]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A posterior fitted through a :class:`~bayes_reg.design.Design`: predictions and
+    coefficients speak of the table's columns, in their original units."""
+
+    posterior: Posterior
+    design: Design
+    dropped: list
+
+    @property
+    def tree(self):
+        """The ArviZ DataTree: ``posterior`` on the design's columns (standardised where
+        asked), ``original_units`` beside it when they were, the design in its attributes."""
+        return self.posterior.tree
+
+    def predictive(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0) -> xr.Dataset:
+        """:func:`~bayes_reg.linear.predict.predict` at the rows of ``frame``, with every draw."""
+        X = self.design.matrix(frame)
+        return predict(self.tree, X, offset=self.design.offset(frame), coverage=coverage, seed=seed)
+
+    def predict(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0):
+        """One row per row of ``frame``: ``mean``, ``sd``, ``lower``, ``upper`` of the
+        posterior predictive (and ``probability`` of class 1 for a Bernoulli model), indexed
+        by the design's id column if it has one, else by ``frame``'s index."""
+        return prediction_table(
+            self.predictive(frame, coverage=coverage, seed=seed), frame, self.design
+        )
+
+    def score(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0) -> dict:
+        """:func:`~bayes_reg.linear.predict.score` of the rows of ``frame`` (with the target)."""
+        target = self.design.response(frame)
+        return score(self.predictive(frame, coverage=coverage, seed=seed), target)
+
+    def coefficients(self, *, coverage: float = 0.9):
+        """Per coefficient, in the original units: posterior ``mean``, ``sd`` and the central
+        ``coverage`` interval (``lower``, ``upper``)."""
+        import pandas as pd
+
+        group = (
+            self.tree["original_units"] if "original_units" in self.tree else self.tree["posterior"]
+        )
+        names, draws = [], []
+        if "b" in group:
+            names.append("Intercept")
+            draws.append(group["b"].values.reshape(-1))
+        w = group["w"].values.reshape(-1, group.sizes["feature"])
+        names += [str(f) for f in group["feature"].values]
+        draws += list(w.T)
+        draws = np.asarray(draws)
+        q = (1 - coverage) / 2
+        return pd.DataFrame(
+            {
+                "mean": draws.mean(1),
+                "sd": draws.std(1),
+                "lower": np.quantile(draws, q, axis=1),
+                "upper": np.quantile(draws, 1 - q, axis=1),
+            },
+            index=pd.Index(names, name="term"),
+        )
+
+
+def fit(
+    formula: str,
+    data,
+    *,
+    prior,
+    sigma=None,
+    likelihood: str = "gaussian",
+    standardize: bool = False,
+    missing: str = "refuse",
+    exposure: str | None = None,
+    id: str | None = None,
+    method: str = "auto",
+    sampler: Sampler | None = None,
+    seed: int | jax.Array = 0,
+    progress: bool = True,
+    **model_kwargs,
+) -> Fit:
+    """The posterior of the linear model (or GLM) that ``formula`` writes on the table ``data``.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ age + bmi + C(sex)"``, formulaic's syntax (see
+        :func:`~bayes_reg.design.design_matrix`); ``- 1`` removes the intercept.
+    data : pandas.DataFrame
+    prior, sigma, likelihood, method, sampler, seed, progress, **model_kwargs
+        As in :func:`~bayes_reg.linear.posterior.sample_posterior`.
+    standardize : bool
+        Put the prior on standardised columns (each column's training mean and sd); the
+        coefficients come back in the original units in the group ``original_units`` and in
+        :meth:`Fit.coefficients`, and new rows are standardised the same way.
+    missing : {"refuse", "drop"}
+        A missing value in a column the model reads is refused with its row and column, or
+        its row is dropped (``Fit.dropped`` lists them).
+    exposure : str, optional
+        A column of exposures for a Poisson rate (the offset is its log).
+    id : str, optional
+        A column naming the rows; it indexes :meth:`Fit.predict`'s table.
+
+    Returns
+    -------
+    Fit
+    """
+    table = design_matrix(
+        data, formula, standardize=standardize, missing=missing, exposure=exposure, id=id
+    )
+    design = table.design
+    if not design.intercept:
+        if model_kwargs.get("intercept", False) is not False:
+            raise ValueError(f"formula {formula!r} removes the intercept, and intercept= gives one")
+        model_kwargs["intercept"] = False
+    if table.offset is not None:
+        model_kwargs["offset"] = table.offset
+    post = sample_posterior(
+        table.X,
+        table.y,
+        prior=prior,
+        sigma=sigma,
+        likelihood=likelihood,
+        method=method,
+        sampler=sampler,
+        seed=seed,
+        feature_names=list(design.features),
+        progress=progress,
+        **model_kwargs,
+    )
+    attach_design(post.tree, design)
+    return Fit(post, design, table.dropped)
+
+
+def attach_design(tree, design: Design) -> None:
+    """Keep ``design`` with the tree (an attribute, so ``posterior.nc`` can rebuild it) and,
+    where the columns were standardised, the coefficients in the original units beside it."""
+    tree.attrs["design"] = design.to_json()
+    if design.standardized:
+        tree["original_units"] = original_units(tree["posterior"].to_dataset(), design)
+
+
+def original_units(posterior: xr.Dataset, design: Design) -> xr.Dataset:
+    """The draws of ``w`` (and ``b``) per unit of the original columns."""
+    w = posterior["w"].values
+    b = posterior["b"].values if "b" in posterior else None
+    w_raw, b_raw = design.original_units(w, b)
+    out = xr.Dataset({"w": (posterior["w"].dims, w_raw)}, coords=posterior["w"].coords)
+    if b_raw is not None:
+        out["b"] = (posterior["b"].dims, b_raw)
+    out.attrs["description"] = "the posterior's coefficients per unit of the original columns"
+    return out
+
+
+def prediction_table(prediction: xr.Dataset, frame, design: Design):
+    """:func:`predict`'s per-row summary as a table: ``mean``, ``sd``, ``lower``, ``upper``
+    (and ``probability``), indexed by the id column or by ``frame``'s index."""
+    import pandas as pd
+
+    columns = ["mean", "sd", "lower", "upper"] + (
+        ["probability"] if "probability" in prediction else []
+    )
+    named = design.id is not None and design.id in frame.columns
+    index = pd.Index(frame[design.id], name=design.id) if named else frame.index
+    return pd.DataFrame({c: prediction[c].values for c in columns}, index=index)
