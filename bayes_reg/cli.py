@@ -17,8 +17,8 @@ from bayes_reg.priors import ElasticNet
 _EPILOG = """\
 examples:
   bayes-reg demo
-      the d2l weight-decay chapter, the diabetes lasso and MC dropout on a 1-D toy problem,
-      as reports in ./bayes-reg-demo
+      the d2l weight-decay chapter, the diabetes lasso and ridge compared by LOO, and MC
+      dropout on a 1-D toy problem, as reports in ./bayes-reg-demo
   bayes-reg cards
       the shipped model cards
   bayes-reg run d2l-weight-decay --out results/d2l
@@ -27,6 +27,9 @@ examples:
       MC dropout against the posterior of the same network on the UCI yacht data
   bayes-reg predict results/diabetes --data new.csv --out predictions.csv --interval 0.9
       the posterior predictive of a result at new rows: mean, sd, lower, upper per row
+  bayes-reg compare results/ridge results/lasso --out results/ridge-vs-lasso
+      PSIS-LOO comparison of runs on the same rows: elpd differences with their standard
+      errors, stacking weights, Pareto-k warnings (report.html, comparison.csv, summary.json)
   bayes-reg conventions
       the table of penalty conventions and the objective each minimises
   bayes-reg convert --from d2l --strength 3 --n 20 --sigma 0.01 --to sklearn-ridge
@@ -109,6 +112,31 @@ def _parser() -> argparse.ArgumentParser:
         choices=("posterior", "mc_dropout"),
         default="posterior",
         help="a dropout card's predictive: the network's posterior (default) or MC dropout",
+    )
+
+    comp = sub.add_parser(
+        "compare",
+        help="compare results of `bayes-reg run` on the same rows by PSIS-LOO",
+        description="Compare the results of linear cards fitted to the same rows (the same "
+        "observed y and design X, checked value for value) by PSIS-LOO (arviz_stats.loo and "
+        "compare): each model's elpd_loo, its difference from the best with the standard error "
+        "of that difference, the stacking weights and the Pareto-k diagnostics. Writes, "
+        "atomically, OUT/report.html (self-contained, with how to read the numbers), "
+        "OUT/comparison.csv, OUT/summary.json and OUT/compare.png.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    comp.add_argument(
+        "results",
+        nargs="+",
+        metavar="RESULTS_DIR",
+        help="two or more folders `bayes-reg run` wrote",
+    )
+    comp.add_argument(
+        "--out",
+        required=True,
+        help="output folder: new, empty, or a previous result of bayes-reg; any other folder "
+        "(or one holding a RESULTS_DIR) is refused",
     )
 
     demo = sub.add_parser(
@@ -252,7 +280,9 @@ def _conventions() -> int:
 
 #: Cards shipped in the package (package data), and the ones the demo runs.
 CARDS_DIR = Path(__file__).resolve().parent / "models"
-DEMO_CARDS = ("d2l-weight-decay", "diabetes-lasso", "toy-gap-dropout")
+DEMO_CARDS = ("d2l-weight-decay", "diabetes-lasso", "diabetes-ridge", "toy-gap-dropout")
+#: The demo's comparison: runs of DEMO_CARDS on the same rows, compared into OUT/NAME.
+DEMO_COMPARE = ("diabetes-compare", ("diabetes-ridge", "diabetes-lasso"))
 
 
 def _find_card(name: str) -> Path:
@@ -306,10 +336,22 @@ def _run(card_name: str, out: str, *, seed=None, only=None, quiet=False) -> Path
     return write_outputs(result, out)
 
 
+def _compare(results: list[str], out: str) -> Path:
+    from bayes_reg.run.compare_runs import CompareError, compare_runs
+
+    try:
+        return compare_runs(results, out)
+    except CompareError as err:
+        raise _InputError(str(err)) from None
+
+
 def _demo(out: str, quiet: bool) -> int:
     for name in DEMO_CARDS:
         where = _run(name, str(Path(out) / name), quiet=quiet)
         print(f"report: {where / 'report.html'}")
+    name, runs = DEMO_COMPARE
+    where = _compare([str(Path(out) / run) for run in runs], str(Path(out) / name))
+    print(f"report: {where / 'report.html'}")
     return 0
 
 
@@ -329,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             return _demo(args.out, args.quiet)
+        if args.command == "compare":
+            where = _compare(args.results, args.out)
+            print(f"report: {where / 'report.html'}")
+            return 0
         if args.command == "predict":
             from bayes_reg.run.predict_rows import predict_csv
 

@@ -140,49 +140,47 @@ def plot_path(comparison: xr.Dataset, features=None, *, title: str | None = None
 
 
 def plot_strength_choice(choice: xr.Dataset, path: xr.Dataset | None = None) -> plt.Figure:
-    """Train, validation and test loss over the strength, with the log evidence overlaid.
-
-    Vertical lines mark the strength each criterion picks. With ``path`` (an SGD path at
-    the chapter's budget) its final train and test losses are drawn too, dotted.
+    """The strength each criterion picks, one panel per criterion so that each optimum shows:
+    the log evidence and the leave-one-out elpd (higher is better), then the validation and
+    test losses of the MAP (lower is better, on their own scale: the training loss, which only
+    falls as the prior weakens, would flatten them). A dot marks each curve's optimum. With
+    ``path`` (an SGD path at the chapter's budget) its final test loss is drawn too, dotted.
     """
-    fig, ax = plt.subplots(figsize=(7, 4))
     s = choice.strength.values
-    ax.plot(s, choice.train_loss, color="tab:green", label="train (MAP)")
-    ax.plot(s, choice.val_loss, color="tab:purple", label="validation (MAP)")
+    panels = [("log_evidence", "log evidence", "evidence", "black")]
+    if "elpd_loo" in choice:
+        panels.append(("elpd_loo", "leave-one-out elpd", "leave-one-out", "tab:blue"))
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(7, 2.2 * (len(panels) + 1)), sharex=True)
+    for ax, (var, label, name, color) in zip(axes, panels, strict=False):
+        values = choice[var].values
+        ax.plot(s, values, color=color)
+        i = np.argmax(values)
+        ax.plot(s[i], values[i], "o", color=color, label=f"{name} picks {s[i]:.3g}")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7, loc="best", frameon=False)
+    ax = axes[-1]
+    curves = [("val_loss", "validation (MAP)", "tab:purple")]
     if "test_loss" in choice:
-        ax.plot(s, choice.test_loss, color="tab:red", label="test (MAP)")
-    if path is not None:
-        sp = path.strength.values
-        keep = sp > 0
-        for name, color in (("train", "tab:green"), ("test", "tab:red")):
-            if f"{name}_loss" in path:
-                final = path[f"{name}_loss"].isel(epoch=-1)[keep]
-                ax.plot(sp[keep], final, ":", color=color, label=f"{name} (SGD budget)")
-    _log_strength_axis(ax, s if path is None else np.concatenate([s, path.strength.values]))
-    ax.set_yscale("log")
-    ax.set_xlabel(f"strength ({choice.attrs.get('convention', '')} convention)")
+        curves.append(("test_loss", "test (MAP)", "tab:red"))
+    for var, label, color in curves:
+        values = choice[var].values
+        i = np.argmin(values)
+        ax.plot(s, values, color=color, label=label)
+        ax.plot(s[i], values[i], "o", color=color, label=f"{label.split()[0]} picks {s[i]:.3g}")
+    shown = np.concatenate([choice[var].values for var, _, _ in curves])
+    if path is not None and "test_loss" in path:
+        keep = path.strength.values > 0
+        final = path["test_loss"].isel(epoch=-1).values[keep]
+        ax.plot(path.strength.values[keep], final, ":", color="tab:red", label="test (SGD budget)")
+    low, high = shown.min(), shown.max()
+    ax.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))  # the MAP's curves
     ax.set_ylabel("loss, mean(r²/2)")
-    ev = ax.twinx()
-    ev.plot(s, choice.log_evidence, color="black", lw=2, alpha=0.6, label="log evidence")
-    ev.set_ylabel("log evidence")
-    picks = [
-        ("best_by_evidence", "black", "evidence"),
-        ("best_by_validation", "tab:purple", "validation"),
-        ("best_by_test", "tab:red", "test"),
-    ]
-    for key, color, name in picks:
-        if key in choice.attrs:
-            ax.axvline(
-                choice.attrs[key],
-                color=color,
-                ls="--",
-                lw=1,
-                label=f"{name} picks {choice.attrs[key]:.3g}",
-            )
-    lines = ax.get_legend_handles_labels()
-    more = ev.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="best")
-    ax.set_title("Choosing the strength: evidence vs validation vs test", fontsize=11)
+    ax.legend(fontsize=7, loc="best", frameon=False)
+    _log_strength_axis(ax, s)
+    ax.set_xlabel(f"strength ({choice.attrs.get('convention', '')} convention)")
+    axes[0].set_title(
+        "Choosing the strength: evidence, leave-one-out, validation, test", fontsize=11
+    )
     fig.tight_layout()
     return fig
 

@@ -234,3 +234,26 @@ def test_formula_fit_refuses_an_intercept_the_formula_removed(patients):
             intercept=Gaussian(1.0),
             progress=False,
         )
+
+
+def test_stored_posterior_predictive_replays_the_draws_of_a_centred_fit():
+    """A wide prior on informative data: "auto" samples w centred, and the tree's replicated
+    data must come from those very draws (they once came from a non-centred replay, 25×
+    too wide)."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(200, 3))
+    y = X @ [2.0, -1.0, 0.5] + 1.0 + rng.normal(size=200)
+    post = sample_posterior(
+        X,
+        y,
+        prior=Gaussian(25.0),
+        sigma=HalfCauchy(2.0),
+        sampler=Sampler(chains=2, warmup=300, draws=500),
+        progress=False,
+    )
+    replicated = post.tree["posterior_predictive"]["y"].values.reshape(1000, 200)
+    expected = predict(post, X)
+    # 1000 draws per row: each row's replicated mean within 5 Monte Carlo sds.
+    se = expected["sd"].values / np.sqrt(1000)
+    np.testing.assert_array_less(np.abs(replicated.mean(0) - expected["mean"].values), 5 * se)
+    np.testing.assert_allclose(replicated.std(0).mean(), expected["sd"].values.mean(), rtol=0.05)

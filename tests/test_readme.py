@@ -119,7 +119,8 @@ def _bayes_reg() -> list[str]:
 
 #: Console lines that run in seconds. `run` and `demo` take minutes and are not run here:
 #: tests/test_shipped_cards.py runs every shipped card, with a reduced budget, and
-#: tests/test_predict_command.py runs `predict` on a result of the diabetes-formula card.
+#: tests/test_predict_command.py runs `predict` on a result of the diabetes-formula card, and
+#: tests/test_compare_runs.py runs `compare` on results of the diabetes ridge and lasso cards.
 QUICK = ("cards", "conventions", "convert")
 
 
@@ -151,7 +152,7 @@ def test_console_line(argv, shown, tmp_path):
 
 def test_console_block_covered():
     """Every command of the block is either run above or one of the long ones named here."""
-    assert {argv[1] for argv, _ in _console()} <= {*QUICK, "run", "demo", "predict"}
+    assert {argv[1] for argv, _ in _console()} <= {*QUICK, "run", "demo", "predict", "compare"}
     assert {argv[1] for argv, shown in _console() if shown} <= set(QUICK)
 
 

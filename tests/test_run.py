@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -346,6 +347,20 @@ def test_dropout_tree_has_the_named_groups_and_dims(dropout_dir):
     # ArviZ reads the file as it is: the function's diagnostics straight from the groups.
     table = arviz_stats.summary(tree, var_names=["f"])
     assert len(table) == 30
+    # Each training row's log density under each draw of the network, against scipy: what
+    # PSIS-LOO needs, and arviz-stats computes it from the file.
+    import scipy.stats
+
+    from bayes_reg.nets.bnn import bnn_predict
+
+    X, y = tree["constant_data"]["X"].values, tree["observed_data"]["y"].values
+    f = bnn_predict(tree, X)
+    expected = scipy.stats.norm.logpdf(y, f, 1 / np.sqrt(100.0))
+    np.testing.assert_allclose(tree["log_likelihood"]["y"].values, expected, rtol=1e-8)
+    with warnings.catch_warnings():  # 100 draws of a network: some rows' k is high; fine here
+        warnings.filterwarnings("ignore", "Estimated shape parameter of Pareto", UserWarning)
+        loo = arviz_stats.loo(tree)
+    assert np.isfinite(loo.elpd) and loo.n_data_points == 40
 
 
 def test_dropout_summary_matches_the_stored_draws(dropout_dir):

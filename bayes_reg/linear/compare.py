@@ -23,7 +23,7 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg.conventions import get_convention, to_prior
 from bayes_reg.inference.sampler import Sampler, as_sampler
-from bayes_reg.linear.exact import log_evidence
+from bayes_reg.linear.exact import log_evidence, loo_log_density
 from bayes_reg.linear.map import map_estimate
 from bayes_reg.linear.posterior import closed_form, conjugate_family, sample_posterior
 from bayes_reg.predictive import log_likelihood
@@ -358,19 +358,22 @@ def choose_strength(
     y_test: ArrayLike | None = None,
     convention: str = "d2l",
 ) -> xr.Dataset:
-    """Which strength each criterion picks: the evidence, the validation loss, the test loss.
+    """Which strength each criterion picks: the evidence, leave-one-out, the validation loss,
+    the test loss.
 
     Each strength is turned into a Gaussian prior (``convention``, ``sigma``); the MAP fit
-    on ``X, y`` gives the train, validation and test losses (mean r²/2), and the exact log
+    on ``X, y`` gives the train, validation and test losses (mean r²/2); the exact log
     evidence of the training data scores the prior itself (on centred data, as
-    :func:`~bayes_reg.linear.exact.log_evidence`).
+    :func:`~bayes_reg.linear.exact.log_evidence`), and the exact leave-one-out elpd
+    (:func:`~bayes_reg.linear.exact.loo_log_density`, what PSIS-LOO estimates from draws)
+    scores its posterior predictive on each training row left out in turn.
 
     Returns
     -------
     xarray.Dataset
-        Dim ``strength``: ``prior_scale``, ``log_evidence``, ``train_loss``, ``val_loss``
-        and, with test data, ``test_loss``. Attributes ``best_by_evidence``,
-        ``best_by_validation`` and ``best_by_test`` (strength values).
+        Dim ``strength``: ``prior_scale``, ``log_evidence``, ``elpd_loo``, ``train_loss``,
+        ``val_loss`` and, with test data, ``test_loss``. Attributes ``best_by_evidence``,
+        ``best_by_loo``, ``best_by_validation`` and ``best_by_test`` (strength values).
     """
     X, y = _validate.design(X, y)
     X_val, y_val = _validate.held_out(X_val, y_val, X.shape[1], names=("X_val", "y_val"))
@@ -381,13 +384,16 @@ def choose_strength(
     sigma = _validate.positive("sigma", sigma)
     _least_squares(convention)
     n = X.shape[0]
-    out = {k: [] for k in ("prior_scale", "log_evidence", "train_loss", "val_loss", "test_loss")}
+    names = ("prior_scale", "log_evidence", "elpd_loo", "train_loss", "val_loss", "test_loss")
+    out = {k: [] for k in names}
     for s in grid:
         prior = to_prior(convention, float(s), n=n, sigma=sigma)
         fit = map_estimate(X, y, prior, sigma)
         w, b = np.asarray(fit.w), float(fit.b)
         out["prior_scale"].append(prior.scale)
         out["log_evidence"].append(log_evidence(X, y, prior_scale=prior.scale, sigma=sigma))
+        loo = loo_log_density(X, y, prior_scale=prior.scale, sigma=sigma)
+        out["elpd_loo"].append(float(loo.sum()))
         out["train_loss"].append(_loss(X, y, w, b))
         out["val_loss"].append(_loss(X_val, y_val, w, b))
         if X_test is not None:
@@ -401,6 +407,7 @@ def choose_strength(
         "convention": convention,
         "sigma": float(sigma),
         "best_by_evidence": float(grid[np.argmax(ds.log_evidence.values)]),
+        "best_by_loo": float(grid[np.argmax(ds.elpd_loo.values)]),
         "best_by_validation": float(grid[np.argmin(ds.val_loss.values)]),
     }
     if X_test is not None:

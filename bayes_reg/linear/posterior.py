@@ -200,8 +200,6 @@ def sample_posterior(
     seconds = time.perf_counter() - start
     samples = {k: np.asarray(v) for k, v in theta.items()}
     sample_stats = _no_trajectory(shape)
-    # The draws are of w itself, so the predictive runs the direct parametrization.
-    kwargs["parametrization"] = "direct"
     tree = _tree(
         linear_regression,
         samples,
@@ -293,7 +291,12 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
     """The ArviZ DataTree of a run, with its log likelihood and posterior predictive."""
     chains, draws = next(iter(samples.values())).shape[:2]
     flat = {k: v.reshape(chains * draws, *v.shape[2:]) for k, v in samples.items()}
-    dynamic, static = _program.split_kwargs(model_kwargs)
+    predictive_kwargs = model_kwargs
+    if model is linear_regression:
+        # The draws hold w itself: replay them through the direct parametrization. ("auto"
+        # would choose centring from y, and y is None when the predictive draws new data.)
+        predictive_kwargs = model_kwargs | {"parametrization": "direct"}
+    dynamic, static = _program.split_kwargs(predictive_kwargs)
     log_lik, y_rep = _predictive_program(model, static)(key, flat, X, y, dynamic)
     per_chain = {
         k: np.asarray(v).reshape(chains, draws, -1)

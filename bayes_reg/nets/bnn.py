@@ -138,7 +138,8 @@ def bnn_posterior(
     Posterior
         ``tree["posterior"]`` holds the weights and ``f``, the function at the test points
         in the units of ``y`` (dims ``chain, draw, test_obs``; ``pooled("f")`` pools the
-        chains); ``diagnostics`` are judged on ``f``.
+        chains); ``log_likelihood`` each training row's log density under each draw (so
+        ``arviz_stats.loo`` works); ``diagnostics`` are judged on ``f``.
     """
     X, y = _validate.design(X, y)
     X_test = _validate.inputs(X_test, X.shape[1], name="X_test")
@@ -158,12 +159,21 @@ def bnn_posterior(
         model, key, (Xs, ys), kwargs, sampler, progress=progress
     )
     f = _function_draws(samples, jnp.asarray(scaling.x(X_test)), len(hidden) + 1)
+    f_train = _function_draws(samples, Xs, len(hidden) + 1)
+    # Each training row's log density under each draw, in the units of y (for PSIS-LOO).
+    log_lik = dist.Normal(f_train, sigma).log_prob(ys) - math.log(scaling.y_sd)
     samples["f"] = np.asarray(f) * scaling.y_sd + scaling.y_mean
-    dims = {"f": ["test_obs"]}
+    dims = {"f": ["test_obs"], "y": ["obs"]}
     for i in range(len(hidden) + 1):
         dims[f"w{i}"], dims[f"b{i}"] = [f"in{i}", f"out{i}"], [f"out{i}"]
     tree = arviz_base.from_dict(
-        {"posterior": samples, "sample_stats": sample_stats, "constant_data": {"X_test": X_test}},
+        {
+            "posterior": samples,
+            "sample_stats": sample_stats,
+            "log_likelihood": {"y": np.asarray(log_lik)},
+            "observed_data": {"y": np.asarray(y)},
+            "constant_data": {"X_test": X_test},
+        },
         dims=dims | {"X_test": ["test_obs", "feature"]},
     )
     attrs = {

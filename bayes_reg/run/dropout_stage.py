@@ -4,17 +4,19 @@ summary entries, figures and report section."""
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import xarray as xr
 
-from bayes_reg import figures
+from bayes_reg import figures, workflow
 from bayes_reg.data import toy_gap_truth
 from bayes_reg.inference.diagnostics import ESS_MIN, RHAT_MAX
 from bayes_reg.nets.compare_dropout import dropout_vs_posterior
 from bayes_reg.run.card import Card
 from bayes_reg.run.sections import dropout_section
 from bayes_reg.run.summary import diagnostics_json, spread
+from bayes_reg.run.workflow_stage import loo_section
 
 __all__ = ["dropout_stage"]
 
@@ -98,6 +100,12 @@ def dropout_stage(card: Card, data, seed: int, progress: bool, log, result, timi
         compact=False,
     )
     result.sections.append(dropout_section(result.summary["dropout"], data, truth is not None))
+    with warnings.catch_warnings():  # high Pareto k is said in the section, in words
+        warnings.filterwarnings("ignore", "Estimated shape parameter of Pareto", UserWarning)
+        loo, numbers = workflow.loo_summary(result.tree)
+    result.summary["dropout"]["bnn"]["loo"] = numbers
+    result.figures["pareto_k"] = workflow.plot_khat(loo)
+    result.sections.append(loo_section(numbers, pit=False))
 
 
 def _dropout_settings(cmp, cfg: dict, n: int) -> dict:
@@ -131,6 +139,9 @@ def _dropout_tree(cmp, data, settings: dict) -> xr.DataTree:
     tree = xr.DataTree()
     tree["posterior"] = bnn["posterior"].to_dataset()
     tree["sample_stats"] = bnn["sample_stats"].to_dataset()
+    tree["log_likelihood"] = (
+        bnn["log_likelihood"].to_dataset().assign_coords(obs=np.arange(len(data.y)))
+    )
     tree["observed_data"] = xr.Dataset(
         {"y": ("obs", data.y)}, coords={"obs": np.arange(len(data.y))}
     )

@@ -15,7 +15,7 @@ from bayes_reg.run.result import RunResult
 from bayes_reg.run.results_dir import result_dir
 from bayes_reg.run.summary import strict_json
 
-__all__ = ["write_outputs"]
+__all__ = ["write_outputs", "alt_text", "CSS"]
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
@@ -27,7 +27,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
     with result_dir(out_dir, protected=result.card.inputs) as tmp:
         pngs, alts = {}, {}
         for name, fig in result.figures.items():
-            alts[name] = _alt_text(fig, name)
+            alts[name] = alt_text(fig, name)
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100)  # rendered once: the file and the page
             (tmp / f"{name}.png").write_bytes(buf.getvalue())
@@ -40,7 +40,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
     return Path(out_dir).expanduser().resolve()
 
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.5}h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;margin-top:2em}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}table.summary{border-collapse:collapse;
 font-size:.85em}table.summary td,table.summary th{border:1px solid #ddd;padding:2px 6px;
@@ -48,7 +48,7 @@ text-align:right}.warn li,p.warn{color:#a40000}.ok{color:#1a6b1a}code{background
 padding:0 3px}footer{margin-top:3em;font-size:.8em;color:#666}"""
 
 
-def _alt_text(fig, name: str) -> str:
+def alt_text(fig, name: str) -> str:
     """A figure's alternative text: its title, else its panels' titles, else its name."""
     title = fig.get_suptitle()
     if title:
@@ -66,7 +66,7 @@ def _alt_text(fig, name: str) -> str:
 def _page_html(result: RunResult, pngs: dict, alts: dict) -> str:
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>"
-        f"{html.escape(result.card.title)}</title><style>{_CSS}</style></head><body>",
+        f"{html.escape(result.card.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{html.escape(result.card.title)}</h1>",
     ]
     for title, text, names in result.sections:

@@ -365,6 +365,7 @@ def sgd_section(path, sgd_summary):
         c = sgd_summary["strength_choice"]
         text += (
             f"<p>Choosing the strength: the evidence picks {c['best_by_evidence']:.3g}, "
+            f"exact leave-one-out cross-validation {c['best_by_loo']:.3g}, "
             f"the validation loss {c['best_by_validation']:.3g}, the test loss "
             f"{c.get('best_by_test', float('nan')):.3g}.</p>"
         )

@@ -30,8 +30,6 @@ from bayes_reg.run.sections import (
     intro_section,
     laplace_section,
     map_section,
-    posterior_section,
-    predictive_check_section,
     rescaling_section,
     sgd_section,
 )
@@ -45,6 +43,7 @@ from bayes_reg.run.summary import (
     prior_json,
     versions,
 )
+from bayes_reg.run.workflow_stage import posterior_checks
 
 __all__ = ["run_card"]
 
@@ -147,21 +146,7 @@ def run_card(
             )
             result.figures["held_out"] = figures.plot_held_out(held_out, data.y_test, scores)
             result.sections.append(held_out_section(scores, card.model.likelihood))
-        names = [v for v in ("b", "sigma", "w") if v in post.tree["posterior"]]
-        shown = {"feature": list(post.tree["posterior"]["w"].feature.values[:4])}
-        result.figures["rank"] = figures.plot_rank(
-            post.tree,
-            names,
-            shown,
-            title=f"Rank plots of each chain's draws: {', '.join(names)}"
-            f" (w at {', '.join(str(f) for f in shown['feature'])})",
-        )
-        result.sections.append(posterior_section(post, names))
-        if card.model.likelihood in ("bernoulli", "poisson"):
-            result.figures["predictive_check"] = figures.plot_predictive_check(
-                post.tree, card.model.likelihood
-            )
-            result.sections.append(predictive_check_section(card.model.likelihood))
+        posterior_checks(post, card.model.likelihood, result)
         if card.posterior["method"] == "laplace":
             log("posterior: NUTS, to set the Laplace approximation against")
             start = time.perf_counter()
