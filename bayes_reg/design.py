@@ -22,6 +22,7 @@ coefficients fitted on standardised columns back to the original units
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -268,6 +269,7 @@ def _materialize(spec, frame, features, categories) -> np.ndarray:
             matrix = spec.get_model_matrix(frame)
         except DataMismatchWarning as err:
             unseen = str(err).split(":", 1)[1].split(". They")[0].strip()
+            unseen = re.sub(r"np\.\w+\((.*?)\)", r"\1", unseen)  # {np.int64(3)} -> {3}
             raise ValueError(
                 f"the new rows have a category the fit never saw: {unseen}; the fitted "
                 f"categories are {categories}"

@@ -115,7 +115,7 @@ def test_new_rows_are_checked_against_the_design(frame):
         design.matrix(new.drop(columns="sex"))
     with pytest.raises(ValueError, match=r"never saw: \{'X'\}"):
         design.matrix(new.assign(sex="X"))
-    with pytest.raises(ValueError, match=r"never saw"):
+    with pytest.raises(ValueError, match=r"never saw: \{5\}; the fitted categories are"):
         design.matrix(new.assign(site=5))
     with pytest.raises(ValueError, match=r"row 1, column 'age': missing value"):
         design.matrix(new.assign(age=[1.0, np.nan, 2.0]))
