@@ -18,7 +18,6 @@ import base64
 import html
 import io
 import json
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple
@@ -28,7 +27,7 @@ import numpy as np
 from bayes_reg.run.page import CSS, alt_text
 from bayes_reg.run.results_dir import MANIFEST, check_out_dir, result_dir
 from bayes_reg.run.summary import strict_json
-from bayes_reg.workflow import pareto_summary, plot_compare
+from bayes_reg.workflow import loo_summary, pareto_summary, plot_compare
 
 __all__ = ["CompareError", "compare_runs"]
 
@@ -72,9 +71,7 @@ def compare_runs(folders: list[str | Path], out: str | Path) -> Path:
     runs = _same_rows(_named([_load(f) for f in folders]))
     import arviz_stats
 
-    with warnings.catch_warnings():  # high Pareto k: said in words in the report, per row
-        warnings.filterwarnings("ignore", "Estimated shape parameter of Pareto", UserWarning)
-        loos = {r.name: arviz_stats.loo(r.tree, pointwise=True, var_name="y") for r in runs}
+    loos = {r.name: loo_summary(r.tree)[0] for r in runs}  # its Pareto k: _pareto, in words
     table = arviz_stats.compare(loos, round_to="none")
     summary = _summary(runs, loos, table)
     with result_dir(out, protected=resolved) as tmp:
