@@ -50,11 +50,21 @@ from bayes_reg.linear.posterior import run_nuts, sample_posterior  # noqa: E402
 from bayes_reg.linear.predict import predict, score  # noqa: E402
 from bayes_reg.linear.regression import inverse_gamma_noise, linear_regression  # noqa: E402
 from bayes_reg.linear.sgd import OPTIMIZERS, sgd_path  # noqa: E402
+from bayes_reg.nets.approximations import approximate  # noqa: E402
 from bayes_reg.nets.bnn import bayesian_mlp, bnn_posterior, implied_prior  # noqa: E402
-from bayes_reg.nets.compare_dropout import compare_predictives, dropout_vs_posterior  # noqa: E402
+from bayes_reg.nets.compare_dropout import (  # noqa: E402
+    approximations_vs_posterior,
+    compare_predictives,
+    dropout_vs_posterior,
+)
 from bayes_reg.nets.dropout import mc_dropout, train_dropout  # noqa: E402
+from bayes_reg.nets.laplace import fit_laplace, laplace_predictive  # noqa: E402
 from bayes_reg.nets.mlp import Layer, init_mlp, mlp  # noqa: E402
+from bayes_reg.nets.modes import ensemble_predictive, train_modes  # noqa: E402
+from bayes_reg.nets.swag import swag  # noqa: E402
+from bayes_reg.nets.target import Approximation, NetTarget, net_target  # noqa: E402
 from bayes_reg.nets.uci_dropout import mc_dropout_protocol  # noqa: E402
+from bayes_reg.nets.vi import mean_field_vi  # noqa: E402
 from bayes_reg.noise import (  # noqa: E402
     Exponential,
     FlatNoise,
@@ -80,6 +90,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALL_CONVENTIONS",
+    "Approximation",
+    "NetTarget",
+    "approximate",
+    "approximations_vs_posterior",
+    "ensemble_predictive",
+    "fit_laplace",
+    "laplace_predictive",
+    "mean_field_vi",
+    "net_target",
+    "swag",
+    "train_modes",
     "CONVENTIONS",
     "OPTIMIZERS",
     "DecoupledWeightDecayError",

@@ -19,8 +19,6 @@ __all__ = [
     "plot_forest",
     "plot_map_gap",
     "plot_posterior_vs_map",
-    "plot_predictive_bands",
-    "plot_sd_ratio",
     "plot_rank",
     "plot_laplace_vs_nuts",
     "plot_predictive_check",
@@ -28,7 +26,6 @@ __all__ = [
 ]
 
 _SGD, _MAP, _POST = "tab:orange", "black", "tab:blue"
-_LABELS = {"mc_dropout": ("MC dropout", _SGD), "posterior": ("posterior (NUTS)", _POST)}
 #: The most coefficients a one-row-per-coefficient figure draws unless told which.
 _MAX_ROWS = 30
 _PATH_TITLE = "Regularisation path: SGD and MAP inside the posterior"
@@ -259,81 +256,6 @@ def plot_posterior_vs_map(
     return _coefficient_intervals(
         feats, low, high, mean, np.asarray(w_map)[: len(feats)], title=title
     )
-
-
-def plot_predictive_bands(
-    by_input: xr.Dataset, x_test, X_train, y_train, *, truth=None
-) -> plt.Figure:
-    """MC-dropout and posterior predictive bands (mean +- 2 sd) over 1-D training data.
-
-    ``by_input`` is :func:`bayes_reg.nets.compare_dropout.compare_predictives`'s second result;
-    ``x_test`` the 1-D test inputs it was computed at; ``truth``, optionally, the function
-    that generated the data.
-    """
-    x = np.ravel(x_test)
-    order = np.argsort(x)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for source in by_input.source.values:
-        label, color = _LABELS[str(source)]
-        m = by_input["mean"].sel(source=source).values[order]
-        sd = by_input["sd"].sel(source=source).values[order]
-        ax.fill_between(
-            x[order], m - 2 * sd, m + 2 * sd, color=color, alpha=0.25, label=f"{label} ± 2 sd"
-        )
-        ax.plot(x[order], m, color=color, lw=1.5)
-    if truth is not None:
-        ax.plot(x[order], truth(x[order]), color="grey", lw=1, ls=":", label="truth")
-    ax.plot(np.ravel(X_train), y_train, "k.", ms=4, label="training data")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.legend(loc="best", fontsize=8)
-    ax.set_title("Predictive bands: MC dropout vs the posterior of the same network")
-    fig.tight_layout()
-    return fig
-
-
-def plot_sd_ratio(by_input: xr.Dataset, x_test=None, X_train=None) -> plt.Figure:
-    """Ratio of MC-dropout sd to posterior sd per test point (function and predictive).
-
-    With 1-D ``x_test`` the ratio is drawn over the input (training inputs as ticks along
-    the bottom); otherwise over the test points sorted by the posterior's function sd.
-    """
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    if x_test is not None and (np.ndim(x_test) == 1 or np.shape(x_test)[-1] == 1):
-        x = np.ravel(x_test)
-        xlabel = "x"
-    else:
-        x = np.argsort(np.argsort(by_input["function_sd"].sel(source="posterior").values))
-        xlabel = "test point (sorted by the posterior's function sd)"
-    order = np.argsort(x)
-    ax.plot(
-        x[order], by_input["function_sd_ratio"].values[order], color=_SGD, label="function sd ratio"
-    )
-    ax.plot(
-        x[order],
-        by_input["sd_ratio"].values[order],
-        color=_POST,
-        label="predictive sd ratio (noise included)",
-    )
-    ax.axhline(1, color="grey", lw=0.8)
-    if X_train is not None and xlabel == "x":
-        # A rug in axes coordinates: on the log scale a tick at the linear axis' lower
-        # limit (often below 0) would not be drawn at all.
-        ax.plot(
-            np.ravel(X_train),
-            np.full(np.size(X_train), 0.03),
-            "k|",
-            ms=8,
-            transform=ax.get_xaxis_transform(),
-            label="training inputs",
-        )
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("MC dropout sd / posterior sd")
-    ax.set_title("MC dropout sd over posterior sd at each test point", fontsize=11)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def plot_rank(

@@ -4,12 +4,15 @@ Both MC dropout and the posterior of a network with fixed noise predict each poi
 
 .. math::
 
-    p(y \mid x) = \frac{1}{T} \sum_{t=1}^{T} N\!\left(y;\ f_t(x),\ \sigma^2\right),
+    p(y \mid x) = \frac{1}{T} \sum_{t=1}^{T} N\!\left(y;\ f_t(x),\ \sigma_t^2\right),
 
-with :math:`f_t` the stochastic passes or the posterior draws of the function. These
-functions score such a predictive against held-out targets exactly where that is cheap
-(log likelihood, quantiles by bisection on the mixture CDF, the first CRPS term) and say
-where they estimate.
+with :math:`f_t` the stochastic passes, the posterior draws of the function or the members
+of an ensemble, and :math:`\sigma_t` one fixed noise scale or, for networks that predict
+their own variance, one per draw and point. These functions score such a predictive against
+held-out targets exactly where that is cheap (log likelihood, the PIT and calibration,
+quantiles by bisection on the mixture CDF, the first CRPS term) and say where they estimate.
+
+Every ``sigma`` below is a float or an array of the draws' shape (T, n).
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ import xarray as xr
 from scipy.special import erf, ndtr
 
 __all__ = [
+    "CALIBRATION_LEVELS",
     "CRPS_PAIRS",
+    "calibration",
     "crps",
+    "interval_score",
     "log_likelihood",
     "mixture_log_density",
+    "pit",
     "predictive_metrics",
     "predictive_quantiles",
     "predictive_summary",
@@ -32,6 +39,9 @@ __all__ = [
 
 #: CRPS's spread term E|Y - Y'| averages over all pairs of this many draws at most (O(T^2)).
 CRPS_PAIRS = 1000
+
+#: Central-interval levels of the calibration curve (0.05, 0.10, ..., 0.95).
+CALIBRATION_LEVELS = np.round(np.arange(1, 20) / 20, 2)
 
 
 def _arrays(draws, y=None):
@@ -46,7 +56,7 @@ def _arrays(draws, y=None):
     return draws, y
 
 
-def log_likelihood(draws, y, sigma: float) -> np.ndarray:
+def log_likelihood(draws, y, sigma) -> np.ndarray:
     r"""Pointwise log predictive density :math:`\log \frac1T \sum_t N(y; f_t, \sigma^2)`.
 
     This is the test log likelihood of the MC-dropout experiments (log-mean-exp over passes
@@ -56,21 +66,35 @@ def log_likelihood(draws, y, sigma: float) -> np.ndarray:
     ----------
     draws : array of shape (T, n)
     y : array of shape (n,)
-    sigma : float
+    sigma : float or array of shape (T, n)
 
     Returns
     -------
     numpy.ndarray of shape (n,)
     """
     draws, y = _arrays(draws, y)
-    return np.asarray(mixture_log_density(draws, y, sigma))
+    return np.asarray(mixture_log_density(draws, y, _noise(sigma, draws)))
 
 
 def mixture_log_density(draws, y, sigma):
     """:func:`log_likelihood` in JAX, for use inside a compiled program (any float dtype)."""
     z = (y - draws) / sigma
-    log_mean = jax.nn.logsumexp(-0.5 * z**2, axis=0) - jnp.log(draws.shape[0])
-    return log_mean - 0.5 * jnp.log(2 * jnp.pi) - jnp.log(sigma)
+    log_component = -0.5 * z**2 - jnp.log(sigma) * jnp.ones_like(z)
+    log_mean = jax.nn.logsumexp(log_component, axis=0) - jnp.log(draws.shape[0])
+    return log_mean - 0.5 * jnp.log(2 * jnp.pi)
+
+
+def _noise(sigma, draws) -> np.ndarray:
+    """The noise scale of every component, as an array of the draws' shape."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    if sigma.ndim and sigma.shape != draws.shape:
+        raise ValueError(
+            f"sigma must be a number or one per draw and point {draws.shape}, got shape "
+            f"{sigma.shape}"
+        )
+    if not np.all(sigma > 0):
+        raise ValueError("every noise scale sigma must be positive")
+    return np.broadcast_to(sigma, draws.shape)
 
 
 def _gaussian_abs_moment(mu, var, xp=np, erf=erf):
@@ -80,40 +104,83 @@ def _gaussian_abs_moment(mu, var, xp=np, erf=erf):
     return s * (2 * xp.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) + z * erf(z / np.sqrt(2)))
 
 
-def crps(draws, y, sigma: float, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
+def crps(draws, y, sigma, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
     r"""Pointwise CRPS, :math:`E|Y - y| - \frac12 E|Y - Y'|`, of the Gaussian mixture.
 
     The first term is exact over all draws. The second, a mean over all :math:`T^2` pairs
-    of components, is exact when ``T <= pairs``; otherwise its mean over distinct pairs is
-    estimated from the first ``pairs`` draws (unbiased for independent draws, as MC passes
-    are) and its :math:`T` equal pairs are added exactly.
+    of components (a pair's difference has variance :math:`\sigma_t^2 + \sigma_s^2`), is
+    exact when ``T <= pairs``; otherwise its mean over distinct pairs is estimated from the
+    first ``pairs`` draws (unbiased for independent draws, as MC passes are) and its
+    :math:`T` equal pairs are added exactly.
 
     Returns
     -------
     numpy.ndarray of shape (n,)
     """
     draws, y = _arrays(draws, y)
-    first = _gaussian_abs_moment(y - draws, sigma**2).mean(0)
+    var = _noise(sigma, draws) ** 2
+    first = _gaussian_abs_moment(y - draws, var).mean(0)
     t, m = draws.shape[0], min(pairs, draws.shape[0])
-    all_pairs = np.asarray(_pair_spread(jnp.asarray(draws[:m]), 2 * sigma**2))
-    same = _gaussian_abs_moment(0.0, 2 * sigma**2)
-    distinct = (m * all_pairs - same) / (m - 1) if m > 1 else same
-    spread = (1 - 1 / t) * distinct + same / t
+    all_pairs = np.asarray(_pair_spread(jnp.asarray(draws[:m]), jnp.asarray(var[:m])))
+    same = _gaussian_abs_moment(0.0, 2 * var)
+    distinct = (m * all_pairs - same[:m].mean(0)) / (m - 1) if m > 1 else same[0]
+    spread = (1 - 1 / t) * distinct + same.mean(0) / t
     return first - 0.5 * spread
 
 
 @jax.jit
 def _pair_spread(draws, var):
-    """Mean over all pairs (t, s) of E|N(f_t - f_s, var)|, per point: (n,)."""
+    """Mean over all pairs (t, s) of E|N(f_t - f_s, var_t + var_s)|, per point: (n,)."""
 
-    def one_point(f):
-        d = f[:, None] - f[None, :]
-        return jnp.mean(_gaussian_abs_moment(d, var, jnp, jax.scipy.special.erf))
+    def one_point(args):
+        f, v = args
+        d, pair_var = f[:, None] - f[None, :], v[:, None] + v[None, :]
+        return jnp.mean(_gaussian_abs_moment(d, pair_var, jnp, jax.scipy.special.erf))
 
-    return jax.lax.map(one_point, draws.T)
+    return jax.lax.map(one_point, (draws.T, var.T))
 
 
-def predictive_quantiles(draws, sigma: float, probs, *, iterations: int = 60) -> np.ndarray:
+def pit(draws, y, sigma) -> np.ndarray:
+    """The probability integral transform: each held-out ``y`` through its predictive CDF.
+
+    Uniform on [0, 1] when the predictive is calibrated; ``y`` lies in the central interval
+    of level ``p`` exactly when ``|pit - 1/2| <= p/2``.
+    """
+    draws, y = _arrays(draws, y)
+    return ndtr((y - draws) / _noise(sigma, draws)).mean(0)
+
+
+def calibration(draws, y, sigma, *, levels=CALIBRATION_LEVELS) -> xr.Dataset:
+    """The calibration curve: how often the central interval of each level covers ``y``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``observed`` coverage over dim ``level``, and ``miscalibration_area``: the mean
+        absolute gap between observed and nominal coverage over the levels (0 for a
+        calibrated predictive; the area between the curve and the diagonal).
+    """
+    levels = np.asarray(levels, dtype=np.float64)
+    gap = np.abs(pit(draws, y, sigma) - 0.5)
+    observed = (gap[None, :] <= levels[:, None] / 2).mean(1)
+    return xr.Dataset(
+        {
+            "observed": ("level", observed),
+            "miscalibration_area": np.abs(observed - levels).mean(),
+        },
+        coords={"level": levels},
+    )
+
+
+def interval_score(lower, upper, y, level: float) -> np.ndarray:
+    """Pointwise interval score of a central ``level`` interval (Gneiting & Raftery, 2007):
+    its width plus ``2 / (1 - level)`` times how far ``y`` falls outside; lower is better."""
+    alpha = 1 - level
+    below, above = np.maximum(lower - y, 0), np.maximum(y - upper, 0)
+    return (upper - lower) + 2 / alpha * (below + above)
+
+
+def predictive_quantiles(draws, sigma, probs, *, iterations: int = 60) -> np.ndarray:
     """Quantiles of the mixture by bisection on its CDF.
 
     Returns
@@ -121,19 +188,26 @@ def predictive_quantiles(draws, sigma: float, probs, *, iterations: int = 60) ->
     numpy.ndarray of shape (len(probs), n)
     """
     draws, _ = _arrays(draws)
+    sigma = _noise(sigma, draws)
     probs = np.asarray(probs, dtype=np.float64)
-    lo = np.broadcast_to(draws.min(0) - 10 * sigma, (probs.size, draws.shape[1])).copy()
-    hi = np.broadcast_to(draws.max(0) + 10 * sigma, lo.shape).copy()
+    widest = sigma.max(0)
+    lo = np.broadcast_to(draws.min(0) - 10 * widest, (probs.size, draws.shape[1])).copy()
+    hi = np.broadcast_to(draws.max(0) + 10 * widest, lo.shape).copy()
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        cdf = ndtr((mid[:, None, :] - draws[None]) / sigma).mean(1)
+        cdf = ndtr((mid[:, None, :] - draws[None]) / sigma[None]).mean(1)
         below = cdf < probs[:, None]
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
     return 0.5 * (lo + hi)
 
 
-def predictive_summary(draws, sigma: float, *, coverage: float = 0.9) -> xr.Dataset:
+def _sd(draws, sigma) -> np.ndarray:
+    """The mixture's sd: the draws' spread plus the components' mean variance."""
+    return np.sqrt(draws.var(0) + (_noise(sigma, draws) ** 2).mean(0))
+
+
+def predictive_summary(draws, sigma, *, coverage: float = 0.9) -> xr.Dataset:
     """Per point: the mixture's ``mean``, ``sd`` and central ``coverage`` interval
     (``lower``, ``upper``, exact quantiles by bisection), dim ``obs``.
 
@@ -141,7 +215,7 @@ def predictive_summary(draws, sigma: float, *, coverage: float = 0.9) -> xr.Data
     ----------
     draws : array of shape (T, n)
         Function draws (MC passes or posterior draws) at the points.
-    sigma : float
+    sigma : float or array of shape (T, n)
         Noise scale of every component.
     """
     draws, _ = _arrays(draws)
@@ -149,7 +223,7 @@ def predictive_summary(draws, sigma: float, *, coverage: float = 0.9) -> xr.Data
     return xr.Dataset(
         {
             "mean": ("obs", draws.mean(0)),
-            "sd": ("obs", np.sqrt(draws.var(0) + sigma**2)),
+            "sd": ("obs", _sd(draws, sigma)),
             "lower": ("obs", lower),
             "upper": ("obs", upper),
         },
@@ -157,34 +231,38 @@ def predictive_summary(draws, sigma: float, *, coverage: float = 0.9) -> xr.Data
     )
 
 
-def predictive_metrics(draws, y, sigma: float, *, intervals=(0.5, 0.9)) -> xr.Dataset:
-    """RMSE of the predictive mean, mean test log likelihood, mean CRPS, coverage of the
-    central ``intervals`` and mean predictive sd, in the units of ``y``.
+def predictive_metrics(draws, y, sigma, *, intervals=(0.5, 0.9)) -> xr.Dataset:
+    """RMSE of the predictive mean, mean test log likelihood, mean CRPS, coverage and mean
+    interval score of the central ``intervals``, the miscalibration area
+    (:func:`calibration`) and mean predictive sd, in the units of ``y``.
 
     Parameters
     ----------
     draws : array of shape (T, n)
         Function draws (MC passes or posterior draws) at the test points.
     y : array of shape (n,)
-    sigma : float
+    sigma : float or array of shape (T, n)
         Noise scale of every component.
 
     Returns
     -------
     xarray.Dataset
-        Scalars ``rmse``, ``log_likelihood``, ``crps``, ``coverage_50``, ``coverage_90``...
-        and ``mean_sd``.
+        Scalars ``rmse``, ``log_likelihood``, ``crps``, ``coverage_50``, ``coverage_90``...,
+        ``interval_score_50``, ``interval_score_90``..., ``miscalibration_area`` and
+        ``mean_sd``.
     """
     draws, y = _arrays(draws, y)
-    mean = draws.mean(0)
-    sd = np.sqrt(draws.var(0) + sigma**2)
     out = {
-        "rmse": np.sqrt(np.mean((y - mean) ** 2)),
+        "rmse": np.sqrt(np.mean((y - draws.mean(0)) ** 2)),
         "log_likelihood": log_likelihood(draws, y, sigma).mean(),
         "crps": crps(draws, y, sigma).mean(),
     }
+    scores = {}
     for level in intervals:
         lo, hi = predictive_quantiles(draws, sigma, [(1 - level) / 2, (1 + level) / 2])
         out[f"coverage_{round(100 * level)}"] = np.mean((y >= lo) & (y <= hi))
-    out["mean_sd"] = sd.mean()
+        scores[f"interval_score_{round(100 * level)}"] = interval_score(lo, hi, y, level).mean()
+    out |= scores
+    out["miscalibration_area"] = calibration(draws, y, sigma)["miscalibration_area"]
+    out["mean_sd"] = _sd(draws, sigma).mean()
     return xr.Dataset({k: float(v) for k, v in out.items()})

@@ -15,7 +15,7 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 import bayes_reg as br  # noqa: E402
-from bayes_reg import figures  # noqa: E402
+from bayes_reg import figures, net_figures  # noqa: E402
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap  # noqa: E402
 
 OUT = Path(__file__).parent / "img"
@@ -76,9 +76,9 @@ def main():
 
 
 def dropout_figures():
-    """MC dropout vs NUTS on the toy gap problem, with the settings of toy-gap-dropout.toml."""
+    """Every approximation vs NUTS on the toy gap problem, with toy-gap-dropout.toml's settings."""
     toy = br.toy_gap(seed=0)
-    c = br.dropout_vs_posterior(
+    c = br.approximations_vs_posterior(
         toy.X_train,
         toy.y_train,
         toy.X_test,
@@ -90,16 +90,25 @@ def dropout_figures():
         sampler=br.Sampler(chains=4, warmup=500, draws=500),
     )
     print(c.metrics.to_dataframe().T, "\n", c.posterior.diagnostics)
-    ratio = c.by_input.function_sd_ratio.values
+    ratio = c.by_input.function_sd_ratio.sel(source="mc_dropout").values
     x = toy.X_test[:, 0]
     print(
         "function sd ratio at x = 0:", ratio[np.argmin(abs(x))], "range:", ratio.min(), ratio.max()
     )
+    mc_only = c.by_input.sel(source=["mc_dropout", "posterior"])
+    data = (toy.X_test, toy.X_train, toy.y_train)
     return {
-        "dropout_bands.png": figures.plot_predictive_bands(
-            c.by_input, toy.X_test, toy.X_train, toy.y_train, truth=br.data.toy_gap_truth
+        "dropout_bands.png": net_figures.plot_predictive_bands(
+            mc_only, *data, truth=br.data.toy_gap_truth
         ),
-        "dropout_sd_ratio.png": figures.plot_sd_ratio(c.by_input, toy.X_test, toy.X_train),
+        "dropout_sd_ratio.png": net_figures.plot_sd_ratio(mc_only, toy.X_test, toy.X_train),
+        "approximation_bands.png": net_figures.plot_predictive_bands(
+            c.by_input, *data, truth=br.data.toy_gap_truth
+        ),
+        "approximation_sd_ratio.png": net_figures.plot_sd_ratio(
+            c.by_input, toy.X_test, toy.X_train
+        ),
+        "approximation_calibration.png": net_figures.plot_calibration(c.calibration, c.metrics),
     }
 
 

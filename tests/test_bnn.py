@@ -219,7 +219,8 @@ def test_dropout_vs_posterior_end_to_end(toy):
     assert out.posterior.tree.attrs["weight_decay"] == pytest.approx(wd, rel=1e-14)
     assert out.mc.draws.shape == (100, 7) and out.posterior.pooled("f").shape == (1000, 7)
     assert list(out.metrics["source"].values) == ["mc_dropout", "posterior"]
-    assert out.metrics.attrs["noise_sd"] == pytest.approx(1 / np.sqrt(50.0), rel=1e-14)
+    sd = np.sqrt(out.posterior.pooled("f").var(0) + 1 / 50.0)  # the noise 1 / tau
+    assert float(out.metrics["mean_sd"].sel(source="posterior")) == pytest.approx(sd.mean())
     assert out.by_input.sizes == {"source": 2, "test_obs": 7}
     for name in out.metrics.data_vars:
         assert np.isfinite(out.metrics[name].values).all()

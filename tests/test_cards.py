@@ -155,6 +155,19 @@ def test_a_dropout_card_runs_the_dropout_stage_with_documented_defaults(tmp_path
         "batch_size": 32,
         "learning_rate": 1e-3,
         "passes": 1000,
+        "methods": [
+            "mc_dropout",
+            "deep_ensemble",
+            "deep_ensemble_variance",
+            "laplace",
+            "laplace_sampled",
+            "laplace_marglik",
+            "mean_field_vi",
+            "swag",
+        ],
+        "members": 5,
+        "vi_steps": 20_000,
+        "swag_epochs": 1000,
     }
     assert card.posterior == {
         "method": "nuts",
@@ -204,6 +217,11 @@ def test_linear_cards_run_sgd_only_with_compare(tmp_path):
         ("epochs = 10.5", r"\[dropout\] epochs: must be a whole number, got 10.5"),
         ("batch_size = true", r"\[dropout\] batch_size: must be a whole number, got True"),
         ("passes = -5", r"\[dropout\] passes: must be >= 1, got -5"),
+        ("members = 0", r"\[dropout\] members: must be >= 1, got 0"),
+        ('methods = ["mc_dropout", "mcmc"]', r"\[dropout\] methods: must name each method once"),
+        ("methods = []", r"\[dropout\] methods: must name each method once"),
+        ('methods = ["swag", "swag"]', r"\[dropout\] methods: must name each method once"),
+        ('methods = "swag"', r"\[dropout\] methods: must be a list"),
     ],
 )
 def test_bad_dropout_keys_name_the_key(tmp_path, change, message):

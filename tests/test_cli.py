@@ -202,14 +202,14 @@ def test_shipped_dropout_cards_run_in_full(name, tmp_path):
     assert main(["run", name, "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     d = summary["dropout"]
-    assert {"mc_dropout", "posterior"} == set(d["metrics"])
+    assert {"mc_dropout", "posterior"} <= set(d["metrics"])
     # Each card's length-scale was chosen so that NUTS converges in function space.
     assert d["bnn"]["diagnostics"]["max_rhat"] <= 1.01
     assert d["bnn"]["diagnostics"]["divergences"] == 0
     assert d["bnn"]["converged"]
     # MC dropout is narrower than the posterior somewhere (toy: in the gap; yacht: at most
     # test points; measured minima of the function-sd ratio 0.11 and 0.10).
-    assert d["sd_ratio"]["function"]["min"] < 0.5
+    assert d["sd_ratio"]["mc_dropout"]["function"]["min"] < 0.5
 
 
 # --- refusals (exit code 2) -----------------------------------------------------------------

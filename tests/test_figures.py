@@ -3,7 +3,6 @@ import functools
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import xarray as xr
 
 from bayes_reg import (
     Gaussian,
@@ -13,7 +12,6 @@ from bayes_reg import (
     sample_posterior,
     score,
     sgd_path,
-    toy_gap,
 )
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.compare import choose_strength, compare_path, map_gap
@@ -118,22 +116,6 @@ def _posterior_tree():
     return post.tree
 
 
-def _by_input(x):
-    """A fake :func:`compare_predictives` result whose sd ratios span 0.004 to 4."""
-    fsd = np.stack([np.full_like(x, 0.02), 0.005 + 2 * x**2])
-    sd = np.sqrt(fsd**2 + 0.01**2)
-    return xr.Dataset(
-        {
-            "mean": (("source", "test_obs"), np.stack([np.sin(3 * x)] * 2)),
-            "sd": (("source", "test_obs"), sd),
-            "function_sd": (("source", "test_obs"), fsd),
-            "sd_ratio": ("test_obs", sd[0] / sd[1]),
-            "function_sd_ratio": ("test_obs", fsd[0] / fsd[1]),
-        },
-        coords={"source": ["mc_dropout", "posterior"]},
-    )
-
-
 def _titles(fig) -> list[str]:
     """The figure's non-empty suptitle and axes titles."""
     titles = [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)]
@@ -224,29 +206,6 @@ def test_plot_strength_choice_tick_labels_do_not_overlap(strengths):
     plt.close(fig)
 
 
-def test_sd_ratio_legend_shows_the_training_inputs_mark():
-    data = toy_gap(n=40)
-    fig = figures.plot_sd_ratio(_by_input(data.X_test[:, 0]), data.X_test, data.X_train)
-    ax = fig.axes[0]
-    fig.canvas.draw()
-    legend = ax.get_legend()
-    texts = [t.get_text() for t in legend.get_texts()]
-    handle = legend.legend_handles[texts.index("training inputs")]
-    marked = handle.get_marker() not in (None, "None", "", " ")
-    lined = handle.get_linestyle() not in ("None", "", " ") and handle.get_linewidth() > 0
-    assert marked or lined
-    assert handle.get_visible() and handle.get_alpha() != 0
-    # The plot itself shows that mark, inside the axes, at every training input.
-    (rug,) = [line for line in ax.get_lines() if line.get_label() == "training inputs"]
-    assert handle.get_marker() == rug.get_marker()
-    assert rug.get_visible() and rug.get_alpha() != 0
-    shown = rug.get_transform().transform(rug.get_xydata())
-    assert len(shown) == len(data.X_train)
-    assert np.all(np.isfinite(shown))
-    assert all(ax.bbox.contains(*point) for point in shown)
-    plt.close(fig)
-
-
 @pytest.mark.parametrize("num_inputs", [200, 10])
 def test_forest_title_says_which_features_it_shows(num_inputs):
     comparison = _comparison((0.5, 3.0), num_inputs)
@@ -322,8 +281,6 @@ def test_held_out_figure_of_a_binary_outcome_is_a_calibration_curve():
 
 def test_every_figure_has_a_title(results):
     path, comparison, choice, gap = results
-    data = toy_gap(n=40)
-    by_input = _by_input(data.X_test[:, 0])
     posterior = _posterior(10)
     builders = {
         "plot_path": lambda: figures.plot_path(comparison),
@@ -333,10 +290,6 @@ def test_every_figure_has_a_title(results):
         "plot_posterior_vs_map": lambda: figures.plot_posterior_vs_map(
             posterior, np.zeros(posterior.sizes["feature"])
         ),
-        "plot_predictive_bands": lambda: figures.plot_predictive_bands(
-            by_input, data.X_test, data.X_train, data.y_train
-        ),
-        "plot_sd_ratio": lambda: figures.plot_sd_ratio(by_input, data.X_test, data.X_train),
         "plot_rank": lambda: figures.plot_rank(
             _posterior_tree(), ["w"], {"feature": ["x0", "x1"]}, title="Rank plots of w"
         ),

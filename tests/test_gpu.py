@@ -45,3 +45,20 @@ def test_a_thousand_passes_of_a_wide_net_over_ten_thousand_points_fit_in_memory(
     mc = br.mc_dropout(net, X, passes=1000)
     assert mc.draws.shape == (1000, 10_000)
     assert np.isfinite(mc.draws).all()
+
+
+def test_every_approximation_runs_on_the_gpu_and_matches_the_cpu():
+    data = br.toy_gap(n=60, n_test=40)
+    wd = br.weight_decay_from_tau(100.0, dropout=0.05, n=60, lengthscale=2.0)
+    target = br.net_target(data.X_train, data.y_train, tau=100.0, weight_decay=wd, hidden=(16,))
+    kwargs = dict(members=2, epochs=50, draws=200, vi_steps=500, swag_epochs=30, seed=3)
+    on_gpu = br.approximate(target, data.X_test, **kwargs)
+    with jax.default_device(jax.devices("cpu")[0]):
+        on_cpu = br.approximate(target, data.X_test, **kwargs)
+    for method, a in on_gpu.items():
+        # float64 on both: the same keys and steps; reductions ordered differently on the
+        # GPU leave differences at rounding level, which L-BFGS and 500 ELBO steps amplify.
+        ref = on_cpu[method].draws
+        np.testing.assert_allclose(
+            a.draws, ref, rtol=0, atol=1e-4 * np.abs(ref).max(), err_msg=method
+        )

@@ -28,7 +28,7 @@ FLOORS = [
     ("bayes_reg.convention_table", "bayes_reg.conventions"),
     ("bayes_reg.rescaling", "bayes_reg.inference"),
     ("bayes_reg.linear", "bayes_reg.nets"),
-    ("bayes_reg.figures", "bayes_reg.workflow", "bayes_reg.sklearn"),
+    ("bayes_reg.figures", "bayes_reg.net_figures", "bayes_reg.workflow", "bayes_reg.sklearn"),
     ("bayes_reg.run",),
     ("bayes_reg.cli",),
     ("bayes_reg.__main__",),

@@ -15,11 +15,14 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from bayes_reg.nets.compare_dropout import compare_predictives
-from bayes_reg.nets.dropout import MCDropout
+from bayes_reg.nets.target import Approximation
 from bayes_reg.predictive import (
     CRPS_PAIRS,
+    calibration,
     crps,
+    interval_score,
     log_likelihood,
+    pit,
     predictive_metrics,
     predictive_quantiles,
 )
@@ -39,13 +42,13 @@ def _mixture_cdf(z, d, sigma):
 
 def _mixture_quantile(d, sigma, p):
     """brentq on the mixture CDF, bracketed 10 sigma beyond the extreme components."""
-    lo, hi = d.min() - 10 * sigma, d.max() + 10 * sigma
+    lo, hi = d.min() - 10 * np.max(sigma), d.max() + 10 * np.max(sigma)
     return optimize.brentq(lambda z: _mixture_cdf(z, d, sigma) - p, lo, hi, xtol=1e-14)
 
 
 def _crps_quad(d, y, sigma):
     """CRPS = int (F(z) - 1{z >= y})^2 dz, split at y where the integrand jumps."""
-    lo, hi = min(d.min(), y) - 12 * sigma, max(d.max(), y) + 12 * sigma
+    lo, hi = min(d.min(), y) - 12 * np.max(sigma), max(d.max(), y) + 12 * np.max(sigma)
     below = integrate.quad(lambda z: _mixture_cdf(z, d, sigma) ** 2, lo, y, epsabs=1e-13)[0]
     above = integrate.quad(lambda z: (1 - _mixture_cdf(z, d, sigma)) ** 2, y, hi, epsabs=1e-13)[0]
     # Tails beyond 12 sigma: F^2 and (1 - F)^2 are < 1e-32 there.
@@ -161,6 +164,9 @@ def test_predictive_metrics_fields(small):
         "crps",
         "coverage_50",
         "coverage_90",
+        "interval_score_50",
+        "interval_score_90",
+        "miscalibration_area",
         "mean_sd",
     }
     assert all(m[v].ndim == 0 for v in m.data_vars)
@@ -181,6 +187,81 @@ def test_predictive_metrics_fields(small):
             for j in range(y.size)
         ]
         assert float(m[name]) == np.mean(inside)
+    # Interval score written out (Gneiting & Raftery 2007, eq. 43) on brentq quantiles.
+    lo = np.array([_mixture_quantile(draws[:, j], sigma, 0.05) for j in range(y.size)])
+    hi = np.array([_mixture_quantile(draws[:, j], sigma, 0.95) for j in range(y.size)])
+    expected = np.mean(
+        [
+            (b - a) + 20 * max(a - t, 0) + 20 * max(t - b, 0)
+            for a, b, t in zip(lo, hi, y, strict=True)
+        ]
+    )
+    assert float(m["interval_score_90"]) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.fixture
+def heteroscedastic(rng):
+    """6 draws of 5 points, each component with its own noise sd (a variance head)."""
+    draws = rng.normal(0.0, 1.0, (6, 5))
+    sigma = rng.uniform(0.2, 1.5, (6, 5))
+    return draws, rng.normal(0.0, 1.5, 5), sigma
+
+
+def test_per_component_noise_gives_the_mixture_scores(heteroscedastic):
+    draws, y, sigma = heteroscedastic
+    dens = np.mean([norm.pdf(y, loc=d, scale=s) for d, s in zip(draws, sigma, strict=True)], axis=0)
+    np.testing.assert_allclose(log_likelihood(draws, y, sigma), np.log(dens), rtol=1e-12)
+    ref = [_crps_quad(draws[:, j], y[j], sigma[:, j]) for j in range(y.size)]
+    np.testing.assert_allclose(crps(draws, y, sigma), ref, rtol=1e-9)
+    q = predictive_quantiles(draws, sigma, [0.1, 0.9])
+    for j in range(y.size):
+        for k, p in enumerate((0.1, 0.9)):
+            assert q[k, j] == pytest.approx(
+                _mixture_quantile(draws[:, j], sigma[:, j], p), abs=1e-9
+            )
+    cdf = [_mixture_cdf(y[j], draws[:, j], sigma[:, j]) for j in range(y.size)]
+    np.testing.assert_allclose(pit(draws, y, sigma), cdf, rtol=1e-13)
+    sd = np.sqrt(draws.var(0) + (sigma**2).mean(0))
+    assert float(predictive_metrics(draws, y, sigma)["mean_sd"]) == pytest.approx(sd.mean())
+
+
+def test_crps_subsampled_pairs_with_per_component_noise_is_unbiased(rng):
+    draws = rng.normal(0.0, 1.0, (400, 3))
+    sigma = rng.uniform(0.2, 1.0, (400, 3))
+    y = np.array([0.0, 1.0, -2.0])
+    exact = crps(draws, y, sigma)
+    # The spread term's distinct pairs estimated from the first 100 of 400 draws.
+    estimate = crps(draws, y, sigma, pairs=100)
+    np.testing.assert_allclose(estimate, exact, rtol=0.05)
+
+
+def test_calibration_of_a_correct_predictive_is_near_the_diagonal(rng):
+    n = 4000
+    mu = rng.normal(size=n)
+    y = mu + 0.5 * rng.normal(size=n)
+    cal = calibration(mu[None], y, 0.5)
+    # Coverage of each level is a binomial proportion: within 4 sds of nominal.
+    se = np.sqrt(cal.level * (1 - cal.level) / n)
+    assert np.all(np.abs(cal["observed"] - cal.level) < 4 * se)
+    assert float(cal["miscalibration_area"]) < 0.02
+    # Twice too narrow: the 50% interval of N(mu, 0.25^2) covers P(|Z| < 0.337) = 0.264.
+    narrow = calibration(mu[None], y, 0.25)
+    assert float(narrow["observed"].sel(level=0.5)) == pytest.approx(
+        2 * norm.cdf(0.5 * norm.ppf(0.75)) - 1, abs=4 * np.sqrt(0.25 / n)
+    )
+    assert float(narrow["miscalibration_area"]) > 0.1
+
+
+def test_interval_score_penalises_misses_by_two_over_alpha():
+    lo, hi, y = np.array([0.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0]), np.array([0.5, -1.0, 3.0])
+    np.testing.assert_allclose(interval_score(lo, hi, y, 0.9), [1.0, 1 + 20.0, 1 + 40.0])
+
+
+def test_bad_noise_is_refused():
+    with pytest.raises(ValueError, match=r"one per draw and point \(2, 3\), got shape \(3,\)"):
+        log_likelihood(np.ones((2, 3)), np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="must be positive"):
+        crps(np.ones((2, 3)), np.ones(3), 0.0)
 
 
 @pytest.mark.parametrize(
@@ -203,29 +284,46 @@ def test_quantiles_refuse_one_dimensional_draws():
 
 
 # --------------------------------------------------------------------------------------
-# MC dropout against posterior draws
+# Approximations against posterior draws
 
 
-def test_compare_predictives_scores_both_sources_with_the_same_noise(rng):
-    tau = 4.0  # sigma = 0.5
-    mc = MCDropout(rng.normal(0, 0.3, (40, 6)), tau)
+def test_compare_predictives_scores_every_source_against_the_posterior(rng):
+    mc = rng.normal(0, 0.3, (40, 6))
+    ensemble = rng.normal(0.1, 0.5, (5, 6))
+    head_sd = rng.uniform(0.3, 0.8, (5, 6))  # a variance head: each member's own noise
     post = rng.normal(0.2, 0.6, (50, 6))
     y = rng.normal(0, 1, 6)
-    metrics, by_input = compare_predictives(mc, post, y)
-    assert list(metrics["source"].values) == ["mc_dropout", "posterior"]
-    assert metrics.attrs["noise_sd"] == pytest.approx(0.5, rel=1e-15)
-    for name, d in (("mc_dropout", mc.draws), ("posterior", post)):
-        ll = np.log(np.mean([norm.pdf(y, loc=t, scale=0.5) for t in d], axis=0)).mean()
-        assert float(metrics["log_likelihood"].sel(source=name)) == pytest.approx(ll, rel=1e-12)
+    sources = {
+        "mc_dropout": Approximation(mc, 0.5, 1.0, {}),
+        "deep_ensemble_variance": Approximation(ensemble, head_sd, 1.0, {}),
+    }
+    metrics, by_input, cal = compare_predictives(sources, Approximation(post, 0.5, 1.0, {}), y)
+    assert list(metrics["source"].values) == ["mc_dropout", "deep_ensemble_variance", "posterior"]
+    noise = {"mc_dropout": 0.5, "deep_ensemble_variance": head_sd, "posterior": 0.5}
+    draws = {"mc_dropout": mc, "deep_ensemble_variance": ensemble, "posterior": post}
+    sd = {"posterior": np.sqrt(post.var(0) + 0.25)}
+    for name, d in draws.items():
+        s = np.broadcast_to(noise[name], d.shape)
+        dens = np.mean([norm.pdf(y, loc=t, scale=u) for t, u in zip(d, s, strict=True)], axis=0)
+        assert float(metrics["log_likelihood"].sel(source=name)) == pytest.approx(
+            np.log(dens).mean(), rel=1e-12
+        )
         rmse = np.sqrt(np.mean((y - d.mean(0)) ** 2))
         assert float(metrics["rmse"].sel(source=name)) == pytest.approx(rmse, rel=1e-14)
-    assert by_input.sizes == {"source": 2, "test_obs": 6}
-    np.testing.assert_allclose(by_input["mean"].sel(source="posterior"), post.mean(0), rtol=1e-14)
-    np.testing.assert_allclose(by_input["function_sd"].sel(source="mc_dropout"), mc.draws.std(0))
-    sd_mc = np.sqrt(mc.draws.var(0) + 0.25)
-    sd_post = np.sqrt(post.var(0) + 0.25)
-    np.testing.assert_allclose(by_input["sd"].sel(source="mc_dropout"), sd_mc, rtol=1e-14)
-    np.testing.assert_allclose(by_input["sd_ratio"], sd_mc / sd_post, rtol=1e-14)
-    np.testing.assert_allclose(
-        by_input["function_sd_ratio"], mc.draws.std(0) / post.std(0), rtol=1e-14
+        sd[name] = np.sqrt(d.var(0) + (s**2).mean(0))
+        np.testing.assert_allclose(by_input["sd"].sel(source=name), sd[name], rtol=1e-14)
+        np.testing.assert_allclose(by_input["mean"].sel(source=name), d.mean(0), rtol=1e-14)
+        np.testing.assert_allclose(by_input["function_sd"].sel(source=name), d.std(0))
+        ratio = by_input["sd_ratio"].sel(source=name)
+        np.testing.assert_allclose(ratio, sd[name] / sd["posterior"], rtol=1e-14)
+        fsd_ratio = d.std(0) / post.std(0)
+        np.testing.assert_allclose(by_input["function_sd_ratio"].sel(source=name), fsd_ratio)
+        closeness = float(metrics["mean_abs_log_function_sd_ratio"].sel(source=name))
+        assert closeness == pytest.approx(np.abs(np.log(fsd_ratio)).mean(), abs=1e-14)
+        shift = np.abs(d.mean(0) - post.mean(0)) / sd["posterior"]
+        assert float(metrics["mean_shift_in_sd"].sel(source=name)) == pytest.approx(shift.mean())
+    assert by_input.sizes == {"source": 3, "test_obs": 6}
+    assert cal["observed"].dims == ("source", "level")
+    np.testing.assert_array_equal(
+        cal["observed"].sel(source="mc_dropout"), calibration(mc, y, 0.5)["observed"]
     )

@@ -24,11 +24,15 @@ README = ROOT / "README.md"
 #: Python blocks that take over ~20 s (pytest call time of the subprocess, interpreter start and
 #: imports included, two runs on the shared 2-core CPU this was written on); they run with
 #: ``-m slow``. The others took 8-15 s each: the-python-api-1 10-12 s, the d2l comparison
-#: 10-15 s, the dropout pieces (mc-dropout-...-2) 8-12 s.
+#: 10-15 s, the dropout pieces (approximate-posteriors-...-3) 8-12 s.
 SLOW = {
     "the-python-api-2": "22-26 s: sample_posterior twice and run_nuts, NUTS on diabetes",
-    "mc-dropout-against-the-posterior-of-the-same-network-1": (
-        "56-66 s: 2000 epochs of dropout training and NUTS on the 1-50-1 network"
+    "approximate-posteriors-of-a-network-against-its-nuts-posterior-1": (
+        "60-90 s: 2000 epochs of dropout training, every approximation and NUTS on the "
+        "1-50-1 network"
+    ),
+    "approximate-posteriors-of-a-network-against-its-nuts-posterior-2": (
+        "19-25 s: five MAP networks, Laplace, 5000 steps of VI and SWAG on the 1-50-1 network"
     ),
 }
 

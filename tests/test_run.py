@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 from bayes_reg.cli import main
+from bayes_reg.nets.approximations import METHODS
 from bayes_reg.run.summary import strict_json
 
 SMALL = """
@@ -247,7 +248,7 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
 
 TINY_DROPOUT = """
 title = "tiny dropout"
-description = "MC dropout against NUTS on a few rows, with budgets that only a test wants."
+description = "Every approximation against NUTS on a few rows, with budgets only a test wants."
 seed = 2
 [data]
 source = "toy-gap"
@@ -260,6 +261,9 @@ lengthscale = 2.0
 hidden = [10]
 epochs = 200
 passes = 200
+members = 3
+vi_steps = 2000
+swag_epochs = 100
 [posterior]
 chains = 2
 warmup = 100
@@ -303,7 +307,7 @@ def test_predict_a_dropout_result_through_either_view(dropout_dir, tmp_path):
 
 def test_dropout_run_writes_the_figures_into_the_report(dropout_dir):
     names = {p.name for p in dropout_dir.iterdir()}
-    figures = {"predictive_bands", "sd_ratio", "rank_f"}
+    figures = {"predictive_bands", "sd_ratio", "calibration", "rank_f"}
     assert {"report.html", "posterior.nc", "summary.json"} | {f"{f}.png" for f in figures} <= names
     html = (dropout_dir / "report.html").read_text()
     for name in figures:  # each embedded as the very PNG written beside the report
@@ -322,10 +326,11 @@ def test_dropout_tree_has_the_named_groups_and_dims(dropout_dir):
         "sample_stats",
         "observed_data",
         "constant_data",
-        "mc_dropout",
+        *METHODS,
         "dropout_net",
         "metrics",
         "by_input",
+        "calibration",
     } <= set(tree.children)
     mc = tree["mc_dropout"]
     assert mc["f"].dims == ("pass", "test_obs") and mc["f"].shape == (200, 30)
@@ -333,8 +338,14 @@ def test_dropout_tree_has_the_named_groups_and_dims(dropout_dir):
     assert tree["posterior"]["f"].shape == (2, 100, 30)
     assert tree["constant_data"]["X_test"].dims == ("test_obs", "feature")
     assert tree["constant_data"]["X"].dims == ("obs", "feature")
-    assert list(tree["metrics"].source.values) == ["mc_dropout", "posterior"]
-    assert tree["by_input"]["function_sd_ratio"].dims == ("test_obs",)
+    assert list(tree["metrics"].source.values) == [*METHODS, "posterior"]
+    assert tree["by_input"]["function_sd_ratio"].dims == ("source", "test_obs")
+    assert tree["calibration"]["observed"].dims == ("source", "level")
+    for method in METHODS[1:]:
+        assert tree[method]["f"].dims == ("draw", "test_obs")
+    assert tree["deep_ensemble"]["f"].shape == (3, 30)  # one draw per member
+    assert tree["deep_ensemble_variance"]["noise_sd"].shape == (3, 30)
+    assert tree["laplace"]["f"].shape == (200, 30)  # passes = draws of a sampled predictive
     assert tree["dropout_net"]["loss"].dims == ("epoch",)
     # The weight decay of Gal & Ghahramani: l^2 (1 - p) / (2 N tau), N = 40 training rows.
     assert mc.attrs["weight_decay"] == pytest.approx(2.0**2 * 0.95 / (2 * 40 * 100.0), rel=1e-12)
@@ -368,27 +379,34 @@ def test_dropout_summary_matches_the_stored_draws(dropout_dir):
     assert summary["kind"] == "dropout" and summary["stages"] == ["dropout"]
     d = summary["dropout"]
     keys = {"rmse", "log_likelihood", "crps", "coverage_50", "coverage_90", "mean_sd"}
-    assert set(d["metrics"]) == {"mc_dropout", "posterior"}
-    assert all(set(m) == keys for m in d["metrics"].values())
+    assert set(d["metrics"]) == {*METHODS, "posterior"}
+    assert all(keys <= set(m) for m in d["metrics"].values())
+    assert sorted(d["ranking"]) == sorted(METHODS)
     assert {"rate", "tau", "weight_decay", "prior_sd_standardised", "lengthscale"} <= set(
         d["settings"]
     )
-    r = d["sd_ratio"]["function"]
+    r = d["sd_ratio"]["mc_dropout"]["function"]
     assert 0 < r["min"] <= r["median"] <= r["max"]
     assert {"max_rhat", "min_ess_bulk", "divergences", "problems"} <= set(d["bnn"]["diagnostics"])
     assert {"dropout_training", "bnn_nuts", "dropout"} <= set(summary["timings_s"])
     # The summary's numbers are those of the draws in posterior.nc (recomputed here by hand).
     tree = xr.open_datatree(dropout_dir / "posterior.nc", engine="h5netcdf")
     y_test = tree["constant_data"]["y_test"].values
-    f_mc = tree["mc_dropout"]["f"].values
     f_post = tree["posterior"]["f"].values.reshape(-1, y_test.size)
-    for source, f in (("mc_dropout", f_mc), ("posterior", f_post)):
+    closeness = {}
+    for source in [*METHODS, "posterior"]:
+        group = tree[source]
+        f = group["f"].values.reshape(-1, y_test.size)
+        noise_var = group["noise_sd"].values ** 2 if "noise_sd" in group else 1 / 100.0
         rmse = np.sqrt(np.mean((y_test - f.mean(0)) ** 2))
         assert d["metrics"][source]["rmse"] == pytest.approx(rmse, rel=1e-10)
-        sd = np.sqrt(f.var(0) + 1 / 100.0)  # the shared noise 1 / tau
+        sd = np.sqrt(f.var(0) + np.mean(noise_var * np.ones_like(f), 0))
         assert d["metrics"][source]["mean_sd"] == pytest.approx(sd.mean(), rel=1e-10)
-    ratio = f_mc.std(0) / f_post.std(0)
+        closeness[source] = np.mean(np.abs(np.log(f.std(0) / f_post.std(0))))
+    ratio = tree["mc_dropout"]["f"].values.std(0) / f_post.std(0)
     assert r["median"] == pytest.approx(np.median(ratio), rel=1e-10)
+    # Ranked by the mean |log| ratio of function sds, recomputed from the stored draws.
+    assert d["ranking"] == sorted(METHODS, key=closeness.get)
 
 
 def test_a_dropout_card_passes_its_nuts_settings_on(dropout_card, tmp_path):

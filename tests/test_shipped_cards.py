@@ -1,7 +1,8 @@
 """Every shipped card runs, end to end, so none can ship broken again.
 
 The same code path as `bayes-reg run` (load, run every stage, write atomically), with the
-costly budgets cut: fewer NUTS draws, dropout epochs and MC passes. The SGD settings stay as
+costly budgets cut: fewer NUTS draws, dropout epochs, MC passes, ensemble members, VI steps
+and SWAG epochs. The SGD settings stay as
 the card has them, since that is where a card breaks (a learning rate that diverges).
 """
 
@@ -19,7 +20,7 @@ from bayes_reg.run.stages import run_card
 
 SHIPPED = sorted(p.stem for p in CARDS_DIR.glob("*.toml"))
 NUTS = {"chains": 2, "warmup": 100, "draws": 100}
-DROPOUT = {"epochs": 100, "passes": 100}
+DROPOUT = {"epochs": 100, "passes": 100, "members": 2, "vi_steps": 1000, "swag_epochs": 50}
 
 
 def _reduced(card):

@@ -44,6 +44,7 @@ from bayes_reg.inference.diagnostics import diagnose
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.nets.mlp import Layer, mlp
+from bayes_reg.nets.target import net_target
 from bayes_reg.priors import Gaussian
 
 __all__ = [
@@ -142,45 +143,43 @@ def bnn_posterior(
         ``arviz_stats.loo`` works); ``diagnostics`` are judged on ``f``.
     """
     X, y = _validate.design(X, y)
-    X_test = _validate.inputs(X_test, X.shape[1], name="X_test")
-    tau = _validate.positive("tau", tau)
-    weight_decay = _validate.positive("weight_decay", weight_decay)
-    hidden = tuple(_validate.positive_int("hidden layer width", h) for h in hidden)
+    target = net_target(
+        X, y, tau=tau, weight_decay=weight_decay, hidden=hidden, bias_prior=bias_prior
+    )
+    X_test = _validate.inputs(X_test, target.X.shape[1], name="X_test")
     sampler = as_sampler(sampler)
     key = _validate.key(seed)
-    scaling = Scaling.fit(X, y)
-    sigma = 1.0 / math.sqrt(tau) / scaling.y_sd
-    prior = implied_prior(weight_decay, n=X.shape[0], sigma=sigma)
-    bias_scale = (bias_prior or prior).scale
-    model = bayesian_mlp(hidden)
-    kwargs = {"weight_scale": prior.scale, "bias_scale": bias_scale, "sigma": sigma}
-    Xs, ys = jnp.asarray(scaling.x(X)), jnp.asarray(scaling.y(y))
+    scaling, sigma = target.scaling, target.sigma
+    model = bayesian_mlp(target.hidden)
+    kwargs = {"weight_scale": target.weight_scale, "bias_scale": target.bias_scale, "sigma": sigma}
+    Xs, ys = jnp.asarray(target.X), jnp.asarray(target.y)
     samples, sample_stats, seconds = _program.run(
         model, key, (Xs, ys), kwargs, sampler, progress=progress
     )
-    f = _function_draws(samples, jnp.asarray(scaling.x(X_test)), len(hidden) + 1)
-    f_train = _function_draws(samples, Xs, len(hidden) + 1)
+    n_layers = len(target.hidden) + 1
+    f = _function_draws(samples, target.inputs(X_test), n_layers)
+    f_train = _function_draws(samples, Xs, n_layers)
     # Each training row's log density under each draw, in the units of y (for PSIS-LOO).
     log_lik = dist.Normal(f_train, sigma).log_prob(ys) - math.log(scaling.y_sd)
     samples["f"] = np.asarray(f) * scaling.y_sd + scaling.y_mean
     dims = {"f": ["test_obs"], "y": ["obs"]}
-    for i in range(len(hidden) + 1):
+    for i in range(n_layers):
         dims[f"w{i}"], dims[f"b{i}"] = [f"in{i}", f"out{i}"], [f"out{i}"]
     tree = arviz_base.from_dict(
         {
             "posterior": samples,
             "sample_stats": sample_stats,
             "log_likelihood": {"y": np.asarray(log_lik)},
-            "observed_data": {"y": np.asarray(y)},
+            "observed_data": {"y": y},
             "constant_data": {"X_test": X_test},
         },
         dims=dims | {"X_test": ["test_obs", "feature"]},
     )
     attrs = {
         "sampler": "NUTS (bayes_reg.inference._program on NumPyro's kernel)",
-        "tau": tau,
-        "weight_decay": weight_decay,
-        "prior_scale_standardised": prior.scale,
+        "tau": float(tau),
+        "weight_decay": float(weight_decay),
+        "prior_scale_standardised": target.weight_scale,
         "sigma_standardised": sigma,
         "x_mean": np.asarray(scaling.x_mean, float),
         "x_sd": np.asarray(scaling.x_sd, float),

@@ -132,15 +132,6 @@ def _objective(params, X, y, mask, key, dropout, weight_decay):
     return mse + weight_decay * sum(jnp.sum(layer.w**2) for layer in params)
 
 
-def _batches(key, n: int, batch_size: int):
-    """One epoch's minibatch indices and row masks: a permutation, the last batch short."""
-    n_batches = -(-n // batch_size)
-    order = jax.random.permutation(key, n)
-    order = jnp.concatenate([order, jnp.zeros(n_batches * batch_size - n, order.dtype)])
-    mask = jnp.arange(n_batches * batch_size) < n
-    return order.reshape(n_batches, batch_size), mask.reshape(n_batches, batch_size)
-
-
 @partial(jax.jit, static_argnames=("sizes", "epochs", "batch_size", "optimizer"))
 def _train_runs(
     X,
@@ -166,7 +157,7 @@ def _train_runs(
 
     def run_epoch(state, X, y, p, wd, seed, e):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), e)
-        order, mask = _batches(jax.random.fold_in(key, 0), X.shape[0], batch_size)
+        order, mask = _training.minibatches(jax.random.fold_in(key, 0), X.shape[0], batch_size)
         drop_keys = jax.random.split(jax.random.fold_in(key, 1), order.shape[0])
 
         def step(state, batch):

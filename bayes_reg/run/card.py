@@ -7,9 +7,10 @@ key or column and says how to fix it.
 
 A card is one of two kinds. A *linear* card (``[model]`` and ``[prior]``) sets a penalised
 linear fit beside the posterior of the prior it encodes: stages ``map``, ``posterior`` and,
-with ``[compare]``, ``sgd``. A *dropout* card (``[dropout]``) sets an MLP's MC-dropout
-predictive beside the posterior of the same network under the prior its weight decay
-implies: stage ``dropout``. ``[posterior]`` is the posterior's NUTS budget in both.
+with ``[compare]``, ``sgd``. A *dropout* card (``[dropout]``) sets an MLP's approximate
+posteriors (MC dropout, deep ensembles, Laplace, mean-field VI, SWAG: its ``methods``)
+beside the posterior of the same network under the prior its weight decay implies: stage
+``dropout``. ``[posterior]`` is the posterior's NUTS budget in both.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import numpy as np
 from bayes_reg import _validate
 from bayes_reg.conventions import LENGTHSCALE
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.posterior import METHODS
+from bayes_reg.linear.posterior import METHODS as POSTERIOR_METHODS
 from bayes_reg.linear.sgd import OPTIMIZERS
+from bayes_reg.nets.approximations import METHODS
 from bayes_reg.noise import Noise
 from bayes_reg.priors import Prior
 from bayes_reg.run.model_spec import (
@@ -61,6 +63,10 @@ DROPOUT_DEFAULTS = {
     "batch_size": 32,
     "learning_rate": 1e-3,
     "passes": 1000,
+    "methods": list(METHODS),
+    "members": 5,
+    "vi_steps": 20_000,
+    "swag_epochs": 1000,
 }
 
 #: The tables only a linear card has; a ``[dropout]`` card refuses them.
@@ -277,7 +283,16 @@ def _dropout(spec: dict) -> dict:
             f"must be a non-empty list of layer widths (whole numbers >= 1), got {hidden!r}",
             "e.g. hidden = [50], or [50, 50] for two hidden layers",
         )
-    for key in ("epochs", "batch_size", "passes"):
+    methods = out["methods"]
+    unknown = [m for m in methods if m not in METHODS]
+    if not methods or unknown or len(set(methods)) < len(methods):
+        raise fail(
+            "[dropout] methods",
+            f"must name each method once, of {', '.join(METHODS)}; got {methods!r}",
+            'e.g. methods = ["mc_dropout", "deep_ensemble", "laplace"] (leave it out for all)',
+        )
+    out["methods"] = list(methods)
+    for key in ("epochs", "batch_size", "passes", "members", "vi_steps", "swag_epochs"):
         if out[key] < 1:
             raise fail(f"[dropout] {key}", f"must be >= 1, got {out[key]}", "fix its value")
     return out
@@ -285,7 +300,7 @@ def _dropout(spec: dict) -> dict:
 
 def _validate_posterior(posterior: dict) -> None:
     try:
-        _validate.one_of("[posterior] method", posterior["method"], METHODS)
+        _validate.one_of("[posterior] method", posterior["method"], POSTERIOR_METHODS)
         Sampler(**{k: v for k, v in posterior.items() if k != "method"})
     except (ValueError, TypeError) as err:
         raise CardError(f"[posterior] {err}") from None

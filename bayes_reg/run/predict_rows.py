@@ -68,9 +68,13 @@ def predict_csv(
             "predictions existed: run the card again)"
         )
     design = Design.from_json(tree.attrs["design"])
-    dropout = "dropout_net" in tree.children
+    dropout = "sigma_standardised" in tree.attrs  # the Bayesian MLP's posterior
     if view != "posterior" and not dropout:
         raise CardError(f"--view {view} needs a dropout card's result; {results} is a linear one")
+    if view == "mc_dropout" and "dropout_net" not in tree.children:
+        raise CardError(
+            f"--view mc_dropout: {results} ran no MC dropout (its card's methods leave it out)"
+        )
     frame = read_csv(data)
     try:
         X = design.matrix(frame)

@@ -67,6 +67,10 @@ _SCHEMA = {
         "batch_size": int,
         "learning_rate": float,
         "passes": int,
+        "methods": list,
+        "members": int,
+        "vi_steps": int,
+        "swag_epochs": int,
     },
 }
 

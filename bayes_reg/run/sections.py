@@ -7,8 +7,7 @@ import html
 from bayes_reg.run.card import Card
 
 __all__ = [
-    "dropout_intro",
-    "dropout_section",
+    "CARD_SETTINGS",
     "intro_section",
     "laplace_section",
     "predictive_check_section",
@@ -57,146 +56,7 @@ def _design_note(data) -> str:
     return note + ".</p>"
 
 
-def dropout_intro(card: Card, data) -> str:
-    src = card.data["source"]
-    return (
-        f"<p>{html.escape(card.description)}</p><p>Data: <code>{html.escape(src)}</code>, "
-        f"{len(data.y)} training rows, {len(data.y_test)} test rows, {data.X.shape[1]} "
-        f"input(s). A dropout network and the Bayesian network its weight decay implies "
-        "are trained and sampled on the same rows, with the same architecture, "
-        "standardisation and noise, and both predictives are scored on the test rows.</p>"
-    )
-
-
-_METRIC_COLUMNS = (
-    ("rmse", "RMSE", "{:.4g}"),
-    ("log_likelihood", "test log likelihood", "{:.4g}"),
-    ("crps", "CRPS", "{:.4g}"),
-    ("coverage_50", "coverage of 50%", "{:.0%}"),
-    ("coverage_90", "coverage of 90%", "{:.0%}"),
-    ("mean_sd", "mean predictive sd", "{:.4g}"),
-)
-
-
-def dropout_section(s: dict, data, truth: bool):
-    st, bnn, d = s["settings"], s["bnn"], s["bnn"]["diagnostics"]
-    names = {"mc_dropout": "MC dropout", "posterior": "posterior (NUTS)"}
-    head = "".join(f"<th>{label}</th>" for _, label, _ in _METRIC_COLUMNS)
-    rows = "".join(
-        f"<tr><td>{names[source]}</td>"
-        + "".join(f"<td>{fmt.format(m[key])}</td>" for key, _, fmt in _METRIC_COLUMNS)
-        + "</tr>"
-        for source, m in s["metrics"].items()
-    )
-    table = f"<table class='summary'><tr><th></th>{head}</tr>{rows}</table>"
-    hidden = " → ".join(str(h) for h in st["hidden"])
-    explain = (
-        "<p><b>MC dropout</b> (Gal &amp; Ghahramani, 2016) keeps dropout switched on at "
-        f"prediction time: each of the T = {st['passes']} stochastic forward passes of the "
-        "trained network is one draw of the function f, and the predictive of a test point "
-        "is the mixture (1/T) Σ<sub>t</sub> N(f<sub>t</sub>(x), 1/τ). The network "
-        f"({data.X.shape[1]} → {hidden} → 1, ReLU) was trained with dropout rate "
-        f"p = {st['rate']:g} on the input and hidden layers, Adam ({st['epochs']} epochs, "
-        f"batch {st['batch_size']}, learning rate {st['learning_rate']:g}) and weight decay "
-        "<b>λ = l² (1 − p) / (2 N τ)</b> = "
-        f"{st['lengthscale']:g}² × (1 − {st['rate']:g}) / (2 × {st['n_train']} × "
-        f"{st['tau']:g}) = {st['weight_decay']:.4g}, with prior length-scale "
-        f"l = {st['lengthscale']:g}, N = {st['n_train']} training rows and model precision "
-        f"τ = {st['tau']:g} (noise sd 1/√τ = {st['noise_sd']:.4g} in the units of y). "
-        "That weight decay (Keras convention: mean squared error + λ Σ‖W‖² on the kernels, "
-        "on standardised inputs and target) is the MAP of a Gaussian prior "
-        "<b>N(0, s²)</b> on every weight with s = σ/√(Nλ) = "
-        f"{st['prior_sd_standardised']:.4g} in standardised units (σ = "
-        f"{st['noise_sd_standardised']:.4g} is the noise sd there); the biases get the same "
-        "prior, since a flat one makes a ReLU network's posterior improper. The posterior "
-        "of that same network under that prior, sampled by NUTS with the noise fixed at "
-        "1/τ, is what MC dropout approximates.</p><p>Both predictives add the same noise "
-        "1/τ to their draws of f, so <b>any difference between them is the spread of the "
-        "function itself</b>. The table scores both on the test rows: RMSE of the "
-        "predictive mean, mean test log likelihood (log-mean-exp over the draws), CRPS "
-        "(lower is better), how often the central 50% and 90% predictive intervals cover "
-        "the held-out y, and the mean predictive sd.</p>"
-    )
-    fr, pr = s["sd_ratio"]["function"], s["sd_ratio"]["predictive"]
-    bands = (
-        "<p>The first figure draws both predictives, mean ± 2 sd, over the training data"
-        + (" and the true function" if truth else "")
-        + ".</p>"
-        if data.X.shape[1] == 1
-        else ""
-    )
-    ratio = bands + (
-        "<p><b>Reading the ratio plot.</b> At each test point it shows MC dropout's sd over "
-        "the posterior's: of the function (orange) and of the predictive, noise included "
-        "(blue). Below 1, MC dropout is more confident than the posterior of its own "
-        "network; above 1, less. The predictive ratio is pulled towards 1 wherever the noise "
-        "1/τ dominates the function's spread"
-        + (
-            ". With one input the ratios are drawn over x: compare them where the training "
-            "inputs are dense with the gaps between them and the region beyond the data, "
-            "where the posterior widens."
-            if data.X.shape[1] == 1
-            else ". With more than one input the test points are sorted by the "
-            "posterior's function sd (left: where the posterior is surest)."
-        )
-        + f" Here the function-sd ratio runs from {fr['min']:.3g} to {fr['max']:.3g} "
-        f"(median {fr['median']:.3g}; below 1 at "
-        f"{s['sd_ratio']['share_function_below_1']:.0%} of the test points), the predictive "
-        f"ratio from {pr['min']:.3g} to {pr['max']:.3g} (median {pr['median']:.3g}).</p>"
-    )
-    verdict = (
-        "<p class='ok'>The chains agree on the function: R-hat ≤ 1.01, enough effective draws "
-        "and no divergences, so the posterior row of the table is a trustworthy reference.</p>"
-        if bnn["converged"]
-        else "<p class='warn'><b>The chains do not (yet) agree on the function</b>: the "
-        "posterior row of the table is not a reliable reference, and the comparison with "
-        "MC dropout says as much about the sampler as about dropout. More draws, a longer "
-        "warmup or a narrower prior (a larger length-scale) would help.</p>"
-    )
-    problems = (
-        "<ul class='warn'>"
-        + "".join(f"<li>{html.escape(p)}</li>" for p in d["problems"])
-        + "</ul>"
-        + _CARD_SETTINGS
-        if d["problems"]
-        else ""
-    )
-    depth = (
-        "<p>A draw at the maximum tree depth spent 1023 leapfrog steps: the posterior of a "
-        "network is narrow in some directions and long in others, so NUTS is slow here"
-        + (
-            "; with R-hat, ESS and divergences fine the draws are still usable.</p>"
-            if bnn["converged"]
-            else ", and a longer trajectory (or more draws) could explore further.</p>"
-        )
-        if d["tree_depth_hits"]
-        else ""
-    )
-    total = bnn["chains"] * bnn["draws"]
-    diagnostics = (
-        "<p><b>Has NUTS converged?</b> Hidden units can be permuted without changing the "
-        "function, so chains may sit in "
-        "different but equivalent modes of the weights and the weights' R-hat means little: "
-        "convergence is judged on the function values f at the test points. NUTS ran "
-        f"{bnn['chains']} chains × {bnn['draws']} draws after {bnn['warmup']} warmup in "
-        f"{bnn['seconds']:.0f} s. Over f: max R-hat {d['max_rhat']:.3f}, min bulk ESS "
-        f"{d['min_ess_bulk']:.0f} and min tail ESS {d['min_ess_tail']:.0f} (of {total} "
-        f"draws), {d['divergences']} divergent transitions, {d['tree_depth_hits']} of "
-        f"{total} draws at the maximum tree depth, min E-BFMI {d['min_bfmi']:.2f}. The rank "
-        "plots of f at four test points should be flat for every chain.</p>"
-        + verdict
-        + problems
-        + depth
-    )
-    text = explain + table + ratio + diagnostics
-    return (
-        "MC dropout against the posterior of the same network",
-        text,
-        ["predictive_bands", "sd_ratio", "rank_f"],
-    )
-
-
-_CARD_SETTINGS = (
+CARD_SETTINGS = (
     "<p>The card sets NUTS's settings in its <code>[posterior]</code> table: "
     "<code>target_accept</code> (default 0.8; raise it towards 0.95 or 0.99 against "
     "divergences), <code>max_tree_depth</code> (default 10), <code>warmup</code> and "
@@ -226,7 +86,7 @@ def posterior_section(post, names: list[str]):
         how = "NUTS drew these samples. Check the diagnostics before trusting the summaries."
     if d.problems:
         warn = "<ul class='warn'>" + "".join(f"<li>{html.escape(p)}</li>" for p in d.problems)
-        warn += "</ul>" + _CARD_SETTINGS
+        warn += "</ul>" + CARD_SETTINGS
     else:
         warn = (
             f"<p class='ok'>All checks pass: max R-hat {d.max_rhat:.3f}, min bulk ESS "

@@ -23,9 +23,9 @@ from bayes_reg.linear.sgd import sgd_path
 from bayes_reg.rescaling import rescaling_table
 from bayes_reg.run.card import STAGES, Card, CardError, load_data
 from bayes_reg.run.dropout_stage import dropout_stage
+from bayes_reg.run.network_sections import dropout_intro
 from bayes_reg.run.result import RunResult
 from bayes_reg.run.sections import (
-    dropout_intro,
     held_out_section,
     intro_section,
     laplace_section,
