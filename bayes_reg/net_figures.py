@@ -308,7 +308,7 @@ def plot_calibration(
     sources = [str(s) for s in calibration["source"].values]
     style = _style(sources, _labels(labels))
     levels = calibration["level"].values
-    fig, ax = plt.subplots(figsize=(5.5, 5) if len(sources) <= 3 else (8, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5) if len(sources) <= 3 else (9, 5))
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, label="calibrated")
     for source in [s for s in sources if s != "posterior"] + ["posterior"]:
         label, color = style[source]

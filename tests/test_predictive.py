@@ -327,3 +327,15 @@ def test_compare_predictives_scores_every_source_against_the_posterior(rng):
     np.testing.assert_array_equal(
         cal["observed"].sel(source="mc_dropout"), calibration(mc, y, 0.5)["observed"]
     )
+
+
+def test_a_collapsed_ensemble_is_infinitely_far_from_the_posterior_without_warnings(rng):
+    post = rng.normal(0.0, 0.5, (50, 4))
+    collapsed = np.tile(rng.normal(size=4), (5, 1))  # five members, one function
+    y = rng.normal(size=4)
+    sources = {"deep_ensemble": Approximation(collapsed, 0.3, 1.0, {})}
+    metrics, by_input, _ = compare_predictives(sources, Approximation(post, 0.3, 1.0, {}), y)
+    np.testing.assert_array_equal(by_input["function_sd_ratio"].sel(source="deep_ensemble"), 0)
+    assert float(metrics["mean_abs_log_function_sd_ratio"].sel(source="deep_ensemble")) == np.inf
+    # The predictive keeps its noise: its sd ratio stays finite.
+    assert np.isfinite(float(metrics["mean_abs_log_sd_ratio"].sel(source="deep_ensemble")))

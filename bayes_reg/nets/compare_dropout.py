@@ -96,8 +96,10 @@ def compare_predictives(
         [np.broadcast_to(np.square(a.noise_sd), a.draws.shape).mean(0) for a in sources.values()]
     )
     sd = np.sqrt(fsd**2 + noise_var)
+    # A collapsed ensemble's function sd is 0: its ratio 0 and log ratio -inf, said as such.
     with np.errstate(divide="ignore", invalid="ignore"):
         sd_ratio, fsd_ratio = sd / sd[-1], fsd / fsd[-1]
+        log_sd_ratio, log_fsd_ratio = np.abs(np.log(sd_ratio)), np.abs(np.log(fsd_ratio))
     by_input = xr.Dataset(
         {
             "mean": (("source", "test_obs"), mean),
@@ -108,8 +110,8 @@ def compare_predictives(
         },
         coords={"source": names},
     )
-    metrics["mean_abs_log_sd_ratio"] = ("source", np.abs(np.log(sd_ratio)).mean(1))
-    metrics["mean_abs_log_function_sd_ratio"] = ("source", np.abs(np.log(fsd_ratio)).mean(1))
+    metrics["mean_abs_log_sd_ratio"] = ("source", log_sd_ratio.mean(1))
+    metrics["mean_abs_log_function_sd_ratio"] = ("source", log_fsd_ratio.mean(1))
     metrics["mean_shift_in_sd"] = ("source", (np.abs(mean - mean[-1]) / sd[-1]).mean(1))
     return metrics, by_input, xr.Dataset({"observed": cal})
 
