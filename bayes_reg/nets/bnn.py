@@ -157,7 +157,7 @@ def bnn_posterior(
         model, key, (Xs, ys), kwargs, sampler, progress=progress
     )
     n_layers = len(target.hidden) + 1
-    f = _function_draws(samples, target.inputs(X_test), n_layers)
+    f = _function_draws(samples, jnp.asarray(target.scaling.x(X_test)), n_layers)
     f_train = _function_draws(samples, Xs, n_layers)
     # Each training row's log density under each draw, in the units of y (for PSIS-LOO).
     log_lik = dist.Normal(f_train, sigma).log_prob(ys) - math.log(scaling.y_sd)

@@ -281,7 +281,7 @@ def swag(
     >>> swag(target, mode, X[:5], epochs=40, draws=10).draws.shape
     (10, 5)
     """
-    X_test = _validate.inputs(X_test, target.X.shape[1], name="X_test")
+    X = target.inputs(X_test, name="X_test")  # checked before any work
     draws = _validate.positive_int("draws", draws)
     key_sgd, key_draw = jax.random.split(_validate.key(seed))
     if learning_rate is None:
@@ -291,7 +291,6 @@ def swag(
         target, params, epochs=epochs, learning_rate=learning_rate,
         batch_size=batch_size, rank=rank, seed=key_sgd,
     )  # fmt: skip
-    X = jnp.asarray(target.scaling.x(X_test))
     template = _check_params(target, params)
     f = _function_draws(key_draw, fit._replace(loss=None, seconds=None), template, X, draws=draws)
     info = {

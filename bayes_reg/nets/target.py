@@ -66,9 +66,9 @@ class NetTarget(NamedTuple):
         in the units of ``y``), whose maximum is the MAP."""
         return self.log_likelihood(params) + self.log_prior(params)
 
-    def inputs(self, X: ArrayLike) -> jax.Array:
-        """New rows (original units) standardised as the training rows were."""
-        X = _validate.inputs(X, self.X.shape[1])
+    def inputs(self, X: ArrayLike, *, name: str = "X") -> jax.Array:
+        """New rows (original units), checked and standardised as the training rows were."""
+        X = _validate.inputs(X, self.X.shape[1], name=name)
         return jnp.asarray(self.scaling.x(X))
 
     def in_units_of_y(self, f: ArrayLike) -> np.ndarray:

@@ -194,7 +194,7 @@ def mean_field_vi(
     >>> mean_field_vi(target, X[:5], steps=100, draws=10).draws.shape
     (10, 5)
     """
-    X_test = _validate.inputs(X_test, target.X.shape[1], name="X_test")
+    X = target.inputs(X_test, name="X_test")  # checked before any work
     draws = _validate.positive_int("draws", draws)
     key_fit, key_draw = jax.random.split(_validate.key(seed))
     start = time.perf_counter()
@@ -202,7 +202,6 @@ def mean_field_vi(
         target, steps=steps, learning_rate=learning_rate, particles=particles,
         init_scale=init_scale, seed=key_fit, progress=progress,
     )  # fmt: skip
-    X = jnp.asarray(target.scaling.x(X_test))
     f = target.in_units_of_y(_function_draws(key_draw, fit.loc, fit.scale, X, draws=draws))
     tail = fit.elbo[-max(1, len(fit.elbo) // 10) :]
     info = {
