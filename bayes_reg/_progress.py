@@ -27,10 +27,11 @@ class _Hub:
 HUB = _Hub()
 
 
-def report_every(i, every: int) -> None:
-    """Inside a compiled loop: advance the open bar by ``every`` on each ``every``-th step."""
+def report_every(i, every: int, when=True) -> None:
+    """Inside a compiled loop: advance the open bar by ``every`` on each ``every``-th step
+    (and only ``when`` it holds: a traced flag may silence a loop)."""
     jax.lax.cond(
-        i % every == every - 1,
+        (i % every == every - 1) & when,
         lambda: jax.debug.callback(HUB.advance, every),
         lambda: None,
     )

@@ -299,11 +299,10 @@ def _find_card(name: str) -> Path:
 
 
 def _cards() -> int:
-    from bayes_reg.run.card import load_card
+    from bayes_reg.run.card import card_title
 
     for path in sorted(CARDS_DIR.glob("*.toml")):
-        card = load_card(path)
-        print(f"{path.stem:24s} {card.title}")
+        print(f"{path.stem:24s} {card_title(path)}")
     print(f"\n(in {CARDS_DIR}; run one with `bayes-reg run NAME --out DIR`)")
     return 0
 
@@ -357,7 +356,7 @@ def _demo(out: str, quiet: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bayes-reg``; returns the exit code: 0 success, 2 bad input, 1 failure."""
-    from bayes_reg.run.card import CardError
+    from bayes_reg.run.schema import CardError
 
     args = _parser().parse_args(argv)
     try:

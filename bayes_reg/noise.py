@@ -5,19 +5,21 @@ numbers are leaves, so a compiled sampler takes a new value as a traced input). 
 says which kind it is; :meth:`site` is the noise scale inside a NumPyro model: the number
 itself, or the sample site ``sigma`` drawn from the prior. :func:`as_noise` turns what a
 user passes (a number, a noise value, a NumPyro distribution) into one, once, at the edge.
+
+Building a noise needs no JAX: NumPyro is imported by the methods that sample, so the command
+line reads cards without it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
-
-import jax
-import numpyro
-import numpyro.distributions as dist
+from typing import TYPE_CHECKING, ClassVar
 
 from bayes_reg import _validate
 from bayes_reg._values import register_values, unchecked
+
+if TYPE_CHECKING:
+    import numpyro.distributions as dist
 
 __all__ = [
     "Known",
@@ -41,6 +43,8 @@ class _NoisePrior:
     known: ClassVar[bool] = False
 
     def site(self, name: str = "sigma"):
+        import numpyro
+
         return numpyro.sample(name, self.to_numpyro())
 
     def __post_init__(self):
@@ -70,6 +74,8 @@ class HalfNormal(_NoisePrior):
     name: ClassVar[str] = "half-normal"
 
     def to_numpyro(self):
+        import numpyro.distributions as dist
+
         return dist.HalfNormal(self.scale)
 
 
@@ -81,6 +87,8 @@ class HalfCauchy(_NoisePrior):
     name: ClassVar[str] = "half-cauchy"
 
     def to_numpyro(self):
+        import numpyro.distributions as dist
+
         return dist.HalfCauchy(self.scale)
 
 
@@ -93,6 +101,8 @@ class HalfStudentT(_NoisePrior):
     name: ClassVar[str] = "half-student-t"
 
     def to_numpyro(self):
+        import numpyro.distributions as dist
+
         return dist.FoldedDistribution(dist.StudentT(self.df, 0.0, self.scale))
 
 
@@ -104,6 +114,8 @@ class Exponential(_NoisePrior):
     name: ClassVar[str] = "exponential"
 
     def to_numpyro(self):
+        import numpyro.distributions as dist
+
         return dist.Exponential(self.rate)
 
 
@@ -117,6 +129,8 @@ class InverseGamma(_NoisePrior):
     name: ClassVar[str] = "inverse-gamma"
 
     def to_numpyro(self):
+        import numpyro.distributions as dist
+
         return dist.TransformedDistribution(
             dist.InverseGamma(self.concentration, self.rate), dist.transforms.PowerTransform(0.5)
         )
@@ -129,6 +143,8 @@ class FlatNoise(_NoisePrior):
     name: ClassVar[str] = "flat"
 
     def to_numpyro(self):
+        import numpyro.distributions as dist
+
         return dist.ImproperUniform(dist.constraints.positive, (), ())
 
 
@@ -166,6 +182,9 @@ def as_noise(sigma) -> Noise:
     Inside a compiled sampler ``sigma`` may be a tracer; it is taken as known, unchecked
     (callers check the concrete value first).
     """
+    import jax
+    import numpyro.distributions as dist
+
     if isinstance(sigma, Noise):
         return sigma
     if isinstance(sigma, dist.Distribution):

@@ -5,23 +5,26 @@ scale or mean is one number for every weight or one per feature (a 1-D array). E
 its log density (in JAX, so it can sit inside a log joint) and the NumPyro distribution
 that the Bayesian models sample from. Conversions to penalty strengths live in
 :mod:`bayes_reg.conventions`; they exist only for a *penalty*: zero mean and one scale.
+
+Building a prior needs only NumPy: JAX, NumPyro and SciPy are imported by the methods that
+compute with them, so the command line converts strengths and reads cards without them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import numpyro.distributions as dist
-import scipy.special
-from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg._values import register_values
+
+if TYPE_CHECKING:
+    import numpyro.distributions as dist
+    from jax.typing import ArrayLike
 
 __all__ = [
     "Gaussian",
@@ -92,14 +95,20 @@ class Gaussian(_Prior):
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
+        import jax.numpy as jnp
+
         z = (jnp.asarray(w) - self.mean) / self.scale
         return -0.5 * z**2 - jnp.log(self.scale) - 0.5 * math.log(2 * math.pi)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped: ``‖w‖² / (2 scale²)``."""
+        import jax.numpy as jnp
+
         return 0.5 * jnp.sum(((jnp.asarray(w) - self.mean) / self.scale) ** 2)
 
     def to_numpyro(self) -> dist.Distribution:
+        import numpyro.distributions as dist
+
         return dist.Normal(self.mean, self.scale)
 
 
@@ -120,13 +129,19 @@ class Laplace(_Prior):
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
+        import jax.numpy as jnp
+
         return -jnp.abs(jnp.asarray(w) - self.mean) / self.scale - jnp.log(2 * self.scale)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped: ``‖w‖₁ / scale``."""
+        import jax.numpy as jnp
+
         return jnp.sum(jnp.abs(jnp.asarray(w) - self.mean) / self.scale)
 
     def to_numpyro(self) -> dist.Distribution:
+        import numpyro.distributions as dist
+
         return dist.Laplace(self.mean, self.scale)
 
 
@@ -143,14 +158,21 @@ class StudentT(_Prior):
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
+        import jax.numpy as jnp
+        import jax.scipy.stats
+
         return jax.scipy.stats.t.logpdf(jnp.asarray(w), self.df, self.mean, self.scale)
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped."""
+        import jax.numpy as jnp
+
         z = (jnp.asarray(w) - self.mean) / self.scale
         return jnp.sum(0.5 * (self.df + 1) * jnp.log1p(z**2 / self.df) + jnp.log(self.scale))
 
     def to_numpyro(self) -> dist.Distribution:
+        import numpyro.distributions as dist
+
         return dist.StudentT(self.df, self.mean, self.scale)
 
 
@@ -164,13 +186,19 @@ class Flat(_Prior):
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density (zero: an improper constant)."""
+        import jax.numpy as jnp
+
         return jnp.zeros_like(jnp.asarray(w, dtype=float))
 
     def penalty(self, w: ArrayLike):
         """No penalty."""
+        import jax.numpy as jnp
+
         return jnp.zeros(())
 
     def to_numpyro(self) -> dist.Distribution:
+        import numpyro.distributions as dist
+
         return dist.ImproperUniform(dist.constraints.real, (), ())
 
 
@@ -193,6 +221,11 @@ class ElasticNet(_Prior):
 
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
+        import jax
+        import jax.numpy as jnp
+        import jax.scipy.special
+        import scipy.special
+
         g, lap = self.gaussian_scale, self.laplace_scale
         # For plain-float scales the normaliser comes from scipy, whose log_ndtr stays exact
         # far in the tail (JAX's is off by 4e-9 at -20); traced scales (inside a compiled
@@ -205,13 +238,15 @@ class ElasticNet(_Prior):
 
     def penalty(self, w: ArrayLike):
         """Negative log density summed over ``w``, constants dropped."""
+        import jax.numpy as jnp
+
         w = jnp.asarray(w)
         return (
             0.5 * jnp.sum(w**2) / self.gaussian_scale**2 + jnp.sum(jnp.abs(w)) / self.laplace_scale
         )
 
     def to_numpyro(self) -> dist.Distribution:
-        return _ElasticNetDistribution(self)
+        return _elastic_net_distribution()(self)
 
 
 Prior = Gaussian | Laplace | ElasticNet | StudentT | Flat
@@ -271,25 +306,35 @@ def prior_from_name(
     return FAMILIES[family](scale, mean)
 
 
-class _ElasticNetDistribution(dist.Distribution):
-    """Elastic-net density as a NumPyro distribution (scalar, real support).
+@functools.cache
+def _elastic_net_distribution() -> type:
+    """The class of the elastic-net NumPyro distribution, defined on first use (it subclasses
+    NumPyro's ``Distribution``, which this module does not import until a model needs it)."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro.distributions as dist
 
-    Sampling uses the exact decomposition: ``|w|`` is a normal with mean ``-g²/l`` and
-    sd ``g`` truncated to ``w > 0``, and the sign is a fair coin.
-    """
+    class _ElasticNetDistribution(dist.Distribution):
+        """Elastic-net density as a NumPyro distribution (scalar, real support).
 
-    support = dist.constraints.real
+        Sampling uses the exact decomposition: ``|w|`` is a normal with mean ``-g²/l`` and
+        sd ``g`` truncated to ``w > 0``, and the sign is a fair coin.
+        """
 
-    def __init__(self, prior: ElasticNet, *, validate_args=None):
-        self._prior = prior
-        super().__init__(batch_shape=(), validate_args=validate_args)
+        support = dist.constraints.real
 
-    def sample(self, key, sample_shape=()):
-        g, lap = self._prior.gaussian_scale, self._prior.laplace_scale
-        k_abs, k_sign = jax.random.split(key)
-        magnitude = dist.TruncatedNormal(-(g**2) / lap, g, low=0.0).sample(k_abs, sample_shape)
-        sign = jnp.where(jax.random.bernoulli(k_sign, 0.5, sample_shape), 1.0, -1.0)
-        return sign * magnitude
+        def __init__(self, prior: ElasticNet, *, validate_args=None):
+            self._prior = prior
+            super().__init__(batch_shape=(), validate_args=validate_args)
 
-    def log_prob(self, value):
-        return self._prior.log_prob(value)
+        def sample(self, key, sample_shape=()):
+            g, lap = self._prior.gaussian_scale, self._prior.laplace_scale
+            k_abs, k_sign = jax.random.split(key)
+            magnitude = dist.TruncatedNormal(-(g**2) / lap, g, low=0.0).sample(k_abs, sample_shape)
+            sign = jnp.where(jax.random.bernoulli(k_sign, 0.5, sample_shape), 1.0, -1.0)
+            return sign * magnitude
+
+        def log_prob(self, value):
+            return self._prior.log_prob(value)
+
+    return _ElasticNetDistribution

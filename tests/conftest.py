@@ -8,6 +8,18 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
 # `bayes-reg run` turns on the persistent compilation cache: keep the tests' cache private.
 os.environ.setdefault("BAYES_REG_CACHE_DIR", tempfile.mkdtemp(prefix="bayes_reg-test-cache-"))
+# Most of the suite's time is XLA compiling, and the two xdist workers, the notebooks' kernels
+# and the CLI's subprocesses compile many of the same programs: all of them share that private
+# cache (JAX reads these variables when it is imported; set here, before any process imports
+# it, they reach every worker and child). A program is cached by its HLO, options and JAX's
+# version, so a hit runs the very program a miss would have compiled: no result changes.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ["BAYES_REG_CACHE_DIR"])
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+# One CPU device per test process: the xdist workers already use every core, and results stay
+# those of one device. The parallel paths (NUTS chains, sharded networks) are tested in child
+# processes that set their own count (tests/test_parallel_chains.py, tests/test_dropout.py).
+os.environ.setdefault("JAX_NUM_CPU_DEVICES", "1")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

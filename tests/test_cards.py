@@ -176,7 +176,7 @@ def test_a_dropout_card_runs_the_dropout_stage_with_documented_defaults(tmp_path
         "draws": 1000,
         "target_accept": 0.8,
         "max_tree_depth": 10,
-        "dense_mass": False,
+        "dense_mass": "auto",
     }
     with pytest.raises(CardError, match="a \\[dropout\\] card has no linear-model prior"):
         card.prior(100)

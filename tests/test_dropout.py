@@ -540,8 +540,7 @@ def test_runs_are_sharded_over_two_devices_with_the_same_result(tmp_path):
         "X_mc": f32(40, 3),
     }
     np.savez(tmp_path / "in.npz", **inputs)
-    flags = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
-    env = os.environ | {"XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
+    env = os.environ | {"JAX_NUM_CPU_DEVICES": "2", "JAX_PLATFORMS": "cpu"}
     subprocess.run(
         [sys.executable, "-c", _CHILD, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
         env=env,

@@ -40,7 +40,19 @@ def test_the_shipped_cards_are_the_ones_tested():
     assert len(SHIPPED) >= 6 and "diabetes-ridge" in SHIPPED
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+#: Run with ``-m slow`` only. Each dropout card costs minutes even at these budgets, almost all
+#: of it XLA compiling the eight approximations and NUTS for its shapes; the default run keeps
+#: toy-gap-dropout, which runs the same dropout stage (every method, NUTS, the figures, the
+#: report, the files). yacht-dropout's own parts are covered by default elsewhere: its data
+#: by test_cards.py (test_uci_source_is_the_shipped_yacht_set,
+#: test_shipped_yacht_card_reads_the_package_copy), its card's budgets in full by the slow
+#: test_cli.py::test_shipped_dropout_cards_run_in_full.
+SLOW = {"yacht-dropout"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW else []) for n in SHIPPED]
+)
 def test_a_shipped_card_runs_end_to_end(name, tmp_path):
     card = _reduced(load_card(CARDS_DIR / f"{name}.toml"))
     result = run_card(card, progress=False, log=lambda msg: None)

@@ -6,6 +6,11 @@ step-size and mass-matrix adaptation, sampling, for every chain) is a single ``j
 program built from NumPyro's functional NUTS kernel. Array arguments (data, the noise scale,
 the prior's scales) are traced inputs, so a new data set of the same shape, a new seed or a
 new strength reuses the compiled program; strings and ``None`` are static.
+
+Chains run in parallel, one group per device (:func:`jax.shard_map` over a one-axis mesh of
+the default backend's devices; on a CPU these are the host devices of
+``JAX_NUM_CPU_DEVICES``), and one after another within a group. Each chain's computation
+depends only on its own key, so the draws do not depend on how many devices share them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
@@ -97,7 +103,7 @@ def _program(model, static, sampler: Sampler):
     static_kwargs = dict(static)
     warmup, draws = sampler.warmup, sampler.draws
 
-    def one_chain(key, args, dynamic):
+    def one_chain(key, real, args, dynamic):
         kwargs = dynamic | static_kwargs
         key_init, key_run = jax.random.split(key)
         param_info, potential_fn_gen, postprocess_fn_gen, _ = initialize_model(
@@ -107,7 +113,7 @@ def _program(model, static, sampler: Sampler):
         state = init_kernel(
             param_info,
             warmup,
-            dense_mass=sampler.dense_mass,
+            dense_mass=sampler.dense_mass is True,  # "auto" unresolved by the caller: diagonal
             target_accept_prob=sampler.target_accept,
             max_tree_depth=sampler.max_tree_depth,
             model_args=args,
@@ -117,7 +123,7 @@ def _program(model, static, sampler: Sampler):
 
         def step(state, i):
             state = sample_kernel(state, model_args=args, model_kwargs=kwargs)
-            report_every(i, _PROGRESS_EVERY)
+            report_every(i, _PROGRESS_EVERY, when=real)
             return state, state
 
         state, _ = jax.lax.scan(lambda s, i: (step(s, i)[0], None), state, jnp.arange(warmup))
@@ -133,11 +139,40 @@ def _program(model, static, sampler: Sampler):
         }
         return Draws(constrained, stats)
 
+    devices = chain_devices(sampler.chains)
+    per_device = -(-sampler.chains // len(devices))
+    mesh = jax.sharding.Mesh(np.array(devices), ("chain",))
+
+    def group(key_data, real, args, dynamic):
+        # The chains of one device, one after another: no lockstep between chains (as a vmap
+        # would impose, every chain paying for the deepest tree).
+        return jax.lax.map(
+            lambda kr: one_chain(jax.random.wrap_key_data(kr[0]), kr[1], args, dynamic),
+            (key_data, real),
+        )
+
+    parallel = jax.shard_map(
+        group,
+        mesh=mesh,
+        in_specs=(PartitionSpec("chain"), PartitionSpec("chain"), PartitionSpec(), PartitionSpec()),
+        out_specs=PartitionSpec("chain"),
+        check_vma=False,
+    )
+
     @jax.jit
     def run(key, args, dynamic):
-        # Chains one after another inside the program: no lockstep between chains (as a vmap
-        # would impose, every chain paying for the deepest tree) and a single compilation.
-        keys = jax.random.split(key, sampler.chains)
-        return jax.lax.map(lambda k: one_chain(k, args, dynamic), keys)
+        keys = jax.random.key_data(jax.random.split(key, sampler.chains))
+        # Pad to a whole number of chains per device by repeating the last chain (its copies
+        # are computed, then dropped, and never report progress).
+        padding = per_device * len(devices) - sampler.chains
+        keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], padding, axis=0)])
+        real = jnp.arange(len(keys)) < sampler.chains
+        draws = parallel(keys, real, args, dynamic)
+        return jax.tree.map(lambda leaf: leaf[: sampler.chains], draws)
 
     return run
+
+
+def chain_devices(chains: int) -> list:
+    """The devices chains run on: the default backend's, at most one per chain."""
+    return jax.local_devices()[:chains]

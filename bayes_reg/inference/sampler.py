@@ -23,9 +23,12 @@ class Sampler:
         Target mean acceptance probability of the step-size adaptation, in (0, 1).
     max_tree_depth : int
         Longest trajectory, ``2**max_tree_depth`` leapfrog steps.
-    dense_mass : bool
+    dense_mass : bool or "auto"
         Adapt a dense mass matrix (the posterior's covariance) instead of a diagonal one: worth
-        it for a strongly correlated posterior of small dimension.
+        it for a strongly correlated posterior of small dimension. ``"auto"`` (default): dense
+        where the model's sampler knows it pays (the linear model with at most
+        :data:`~bayes_reg.linear.mass.MAX_COEFFICIENTS` coefficients whose posterior
+        correlation, judged from the design before sampling, is strong), diagonal otherwise.
 
     Examples
     --------
@@ -38,7 +41,7 @@ class Sampler:
     draws: int = 1000
     target_accept: float = 0.8
     max_tree_depth: int = 10
-    dense_mass: bool = False
+    dense_mass: bool | str = "auto"
 
     def __post_init__(self):
         for name in ("chains", "warmup", "draws", "max_tree_depth"):
@@ -47,8 +50,8 @@ class Sampler:
             "target_accept", self.target_accept, low_open=True, high_open=True
         )
         object.__setattr__(self, "target_accept", target)
-        if not isinstance(self.dense_mass, bool):
-            raise TypeError(f"dense_mass must be True or False, got {self.dense_mass!r}")
+        if not (isinstance(self.dense_mass, bool) or self.dense_mass == "auto"):
+            raise TypeError(f'dense_mass must be True, False or "auto", got {self.dense_mass!r}')
 
     @property
     def iterations(self) -> int:

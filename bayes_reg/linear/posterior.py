@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import replace
 
 import arviz_base
 import jax
@@ -29,16 +30,16 @@ from bayes_reg.inference.diagnostics import diagnose
 from bayes_reg.inference.laplace import laplace_approximation
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
+from bayes_reg.linear import gram, mass
 from bayes_reg.linear.exact import exact_posterior, nig_posterior
+from bayes_reg.linear.gram import Gram
+from bayes_reg.linear.names import POSTERIOR_METHODS as METHODS
 from bayes_reg.linear.predict import model_attrs
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import InverseGamma, as_noise
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, is_penalty
 
 __all__ = ["METHODS", "run_nuts", "sample_posterior"]
-
-#: How :func:`sample_posterior` draws: exact where conjugate else NUTS, or as named.
-METHODS = ("auto", "exact", "nuts", "laplace")
 
 
 _DIMS = {
@@ -113,7 +114,13 @@ def run_nuts(
     if model is linear_regression:  # inside the compiled program its arguments are traced
         model_kwargs = _checked(X, y, model_kwargs)
     key_run, key_pred = jax.random.split(_validate.key(seed))
-    nuts = _program.run(model, key_run, (X, y), model_kwargs, sampler, progress=progress)
+    sampling_kwargs = model_kwargs
+    if model is linear_regression:
+        if sampler.dense_mass == "auto":
+            sampler = replace(sampler, dense_mass=mass.dense_pays(X, y, model_kwargs))
+        if "summed" not in model_kwargs:
+            sampling_kwargs = model_kwargs | {"summed": _summed(X, y, model_kwargs)}
+    nuts = _program.run(model, key_run, (X, y), sampling_kwargs, sampler, progress=progress)
     tree = _tree(
         model,
         nuts.samples,
@@ -123,10 +130,32 @@ def run_nuts(
         names,
         key_pred,
         model_kwargs,
-        {"sampler": "NUTS (bayes_reg.inference._program on NumPyro's kernel)"},
+        {
+            "sampler": "NUTS (bayes_reg.inference._program on NumPyro's kernel)",
+            "mass_matrix": "dense" if sampler.dense_mass is True else "diagonal",
+        },
     )
-    diagnostics = diagnose(tree, max_tree_depth=sampler.max_tree_depth)
+    # The checks judge the model's parameters, not the sampler's coordinates (w_z, w_mix):
+    # those are reparametrizations of w, and judging both would double the work.
+    judged = None
+    if model is linear_regression:
+        judged = [v for v in tree["posterior"].data_vars if v not in _COORDINATES]
+    diagnostics = functools.partial(
+        diagnose, tree, max_tree_depth=sampler.max_tree_depth, var_names=judged
+    )
     return Posterior(tree, diagnostics, nuts.seconds, False)
+
+
+_COORDINATES = ("w_z", "w_mix")
+
+
+def _summed(X, y, model_kwargs) -> bool | Gram:
+    """How NUTS evaluates the linear model's likelihood: from the Gaussian's sufficient
+    statistics where rows outnumber features, else summed over the rows (same density)."""
+    gaussian = model_kwargs.get("likelihood", "gaussian") == "gaussian"
+    if gaussian and model_kwargs.get("offset") is None and gram.worth_it(X):
+        return Gram.of(X, y)
+    return True
 
 
 def sample_posterior(

@@ -18,6 +18,8 @@ import scipy.optimize
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
+from bayes_reg.linear.gram import Gram
+from bayes_reg.linear.names import LIKELIHOODS, PARAMETRIZATIONS
 from bayes_reg.noise import InverseGamma, Noise, as_noise
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
 
@@ -32,9 +34,6 @@ __all__ = [
     "PARAMETRIZATIONS",
 ]
 
-#: The likelihoods and their links: identity for the first two, logit and log for the GLMs.
-LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "poisson")
-PARAMETRIZATIONS = ("auto", "non-centred", "direct")
 _WITH_NOISE = ("gaussian", "student-t")
 _INTERCEPT_PRIORS = Flat | Gaussian | StudentT
 
@@ -52,6 +51,7 @@ def linear_regression(
     offset: ArrayLike | None = None,
     parametrization: str = "auto",
     scale_with_sigma: bool = False,
+    summed: bool | Gram = False,
 ):
     r"""The linear model :math:`\eta_i = x_i^\top w + b` under a likelihood, ``w ~ prior``.
 
@@ -98,6 +98,12 @@ def linear_regression(
         the intercept's scale too). With a Gaussian prior and ``sigma=InverseGamma(a, b)``
         this is the conjugate Normal–Inverse-Gamma model, whose posterior
         :func:`~bayes_reg.linear.exact.nig_posterior` gives in closed form.
+    summed : bool or Gram
+        For sampling only: the log likelihood as one factor (site ``y_sum``, no site ``y``),
+        the same log density with less work per gradient; ``True`` sums the rows' densities,
+        ``Gram.of(X, y)`` computes the Gaussian one from the data's sufficient statistics
+        (cheaper where rows outnumber features). Pointwise values and predictions need the
+        default ``False``. :func:`~bayes_reg.linear.posterior.run_nuts` sets it.
 
     Examples
     --------
@@ -123,11 +129,18 @@ def linear_regression(
         centred = _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma)
     with numpyro.plate("feature", d):
         w = _weights(prior, parametrization, unit, centred)
-    eta = X @ w
-    if intercept is not False:
-        eta = eta + _intercept(intercept, unit)
+    b = _intercept(intercept, unit) if intercept is not False else 0.0
+    if isinstance(summed, Gram):
+        if likelihood != "gaussian" or offset is not None:
+            raise ValueError("a Gram holds the Gaussian likelihood without offset only")
+        numpyro.factor("y_sum", summed.log_likelihood(w, b, sigma))
+        return
+    eta = X @ w + b
     if offset is not None:
         eta = eta + offset
+    if summed:
+        numpyro.factor("y_sum", observation(likelihood, eta, sigma, df).log_prob(y).sum())
+        return
     with numpyro.plate("obs", n):
         numpyro.sample("y", observation(likelihood, eta, sigma, df), obs=y)
 
@@ -159,19 +172,24 @@ def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_
     """
     if y is None:
         return jnp.zeros(X.shape[1], bool)
-    y = jnp.asarray(y)
     Xc = X - X.mean(0) if intercept is not False else X
-    unit = 1.0
+    per_row, scale = information_per_row(y, noise, likelihood)
+    unit = scale if scale_with_sigma else 1.0
+    information = jnp.sum(Xc**2, axis=0) * per_row
+    return (prior.scale * unit) ** 2 * information > 1.0
+
+
+def information_per_row(y, noise: Noise | None, likelihood: str):
+    """The Fisher information one row carries about the linear predictor, judged from the
+    data alone: 1/σ² for the Gaussian and Student-t (σ the known noise or the sd of ``y``), 1/4
+    for the Bernoulli, the mean count for the Poisson; and that σ (1 without noise)."""
+    y = jnp.asarray(y)
     if likelihood in _WITH_NOISE:
         scale = noise.sigma if noise.known else jnp.std(y)
-        per_unit = 1.0 / jnp.maximum(scale, 1e-300) ** 2
-        unit = scale if scale_with_sigma else 1.0
-    elif likelihood == "bernoulli":
-        per_unit = 0.25
-    else:
-        per_unit = jnp.maximum(jnp.mean(y), 1e-3)
-    information = jnp.sum(Xc**2, axis=0) * per_unit
-    return (prior.scale * unit) ** 2 * information > 1.0
+        return 1.0 / jnp.maximum(scale, 1e-300) ** 2, scale
+    if likelihood == "bernoulli":
+        return 0.25, 1.0
+    return jnp.maximum(jnp.mean(y), 1e-3), 1.0
 
 
 def _weights(prior: Prior, parametrization: str, unit, centred):

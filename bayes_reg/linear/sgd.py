@@ -51,10 +51,10 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _training, _validate
 from bayes_reg._training import TrainState
+from bayes_reg.linear.names import OPTIMIZERS
 
 __all__ = ["OPTIMIZERS", "sgd_path"]
 
-OPTIMIZERS = ("sgd", "sgd-l2-loss", "adam-l2", "adamw", "l1-subgradient", "l1-proximal")
 _L1 = ("l1-subgradient", "l1-proximal")
 # Optimisers whose penalty enters through the loss rather than a gradient transformation.
 _PENALTY_IN_LOSS = ("sgd-l2-loss", "adam-l2")

@@ -18,30 +18,12 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg.nets.laplace import fit_laplace, laplace_predictive
 from bayes_reg.nets.modes import ensemble_predictive, train_modes
+from bayes_reg.nets.names import APPROXIMATIONS, LABELS, METHODS
 from bayes_reg.nets.swag import swag
 from bayes_reg.nets.target import Approximation, NetTarget
 from bayes_reg.nets.vi import mean_field_vi
 
 __all__ = ["APPROXIMATIONS", "LABELS", "METHODS", "approximate"]
-
-#: What each method is, in a few words (report tables and figure legends).
-LABELS = {
-    "mc_dropout": "MC dropout",
-    "deep_ensemble": "deep ensemble",
-    "deep_ensemble_variance": "deep ensemble, variance head",
-    "laplace": "Laplace (GGN, linearised)",
-    "laplace_sampled": "Laplace (GGN, sampled)",
-    "laplace_marglik": "Laplace, prior by marginal likelihood",
-    "mean_field_vi": "mean-field VI",
-    "swag": "SWAG",
-    "posterior": "posterior (NUTS)",
-}
-
-#: The approximations :func:`approximate` runs (MC dropout aside), in the order reported.
-APPROXIMATIONS = tuple(m for m in LABELS if m not in ("mc_dropout", "posterior"))
-
-#: Every method a dropout card can name.
-METHODS = ("mc_dropout", *APPROXIMATIONS)
 
 _FROM_THE_MODE = ("deep_ensemble", "laplace", "laplace_sampled", "laplace_marglik", "swag")
 

@@ -53,14 +53,15 @@ __all__ = [
 
 #: Activations held at once by the MC passes (runs x passes x rows x widest layer). A single
 #: vmap over 1000 passes of a 512-wide net on 10k points would ask for tens of GiB; on a GPU
-#: 2^28 (1 GiB in float32) keeps it busy, on a CPU smaller chunks that stay in cache run
-#: about twice as fast (the masks' random bits dominate there).
+#: 2^28 (1 GiB in float32) keeps it busy. On a CPU the passes are bound by memory traffic
+#: (the masks' bits are a cheap hash, :mod:`bayes_reg.nets.masks`), and chunks of about 2^20
+#: activations, which stay in cache, ran 2-4 times faster than 2^22 or more (2 cores, 2026-12).
 MC_MEMORY_ELEMENTS = {"gpu": 2**28, "tpu": 2**28}
 
 
 def mc_budget() -> int:
-    """:data:`MC_MEMORY_ELEMENTS` of the default backend (2^22 on a CPU)."""
-    return MC_MEMORY_ELEMENTS.get(jax.default_backend(), 2**22)
+    """:data:`MC_MEMORY_ELEMENTS` of the default backend (2^20 on a CPU)."""
+    return MC_MEMORY_ELEMENTS.get(jax.default_backend(), 2**20)
 
 
 OPTIMIZERS = ("adam", "sgd")

@@ -25,9 +25,8 @@ import numpy as np
 from bayes_reg import _validate
 from bayes_reg.conventions import LENGTHSCALE
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.posterior import METHODS as POSTERIOR_METHODS
-from bayes_reg.linear.sgd import OPTIMIZERS
-from bayes_reg.nets.approximations import METHODS
+from bayes_reg.linear.names import OPTIMIZERS, POSTERIOR_METHODS
+from bayes_reg.nets.names import METHODS
 from bayes_reg.noise import Noise
 from bayes_reg.priors import Prior
 from bayes_reg.run.model_spec import (
@@ -42,6 +41,7 @@ from bayes_reg.run.sources import SOURCES, Data, check_source, has_own_test_rows
 
 __all__ = [
     "Card",
+    "card_title",
     "CardError",
     "Data",
     "DROPOUT_DEFAULTS",
@@ -147,15 +147,26 @@ class Card:
         return _grid(self.compare[key], f"[compare] {key}")
 
 
-def load_card(path: str | Path) -> Card:
-    """Read and validate a card; nothing is computed."""
+def card_title(path: str | Path) -> str:
+    """A card's title (its file name where it has none), read without validating the card:
+    listing the cards reads no data (a formula or a CSV file would need formulaic and pandas)."""
     path = Path(path)
+    return _read(path).get("title", path.stem)
+
+
+def _read(path: Path) -> dict:
     if not path.is_file():
         raise CardError(f"card {path} does not exist; `bayes-reg cards` lists the shipped ones")
     try:
-        raw = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise CardError(f"{path} is not valid TOML: {err}") from None
+
+
+def load_card(path: str | Path) -> Card:
+    """Read and validate a card; nothing is computed."""
+    path = Path(path)
+    raw = _read(path)
     check_schema(raw)
     data = dict(raw.get("data", {}))
     if "source" not in data:

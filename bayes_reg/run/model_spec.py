@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_reg.conventions import ALL_CONVENTIONS, get_convention, to_prior
-from bayes_reg.linear.regression import LIKELIHOODS
+from bayes_reg.linear.names import LIKELIHOODS
 from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
 from bayes_reg.priors import FAMILIES, Flat, Prior, prior_from_name
 from bayes_reg.run.schema import CardError, fail, positive

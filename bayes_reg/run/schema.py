@@ -46,7 +46,7 @@ _SCHEMA = {
         "draws": int,
         "target_accept": float,
         "max_tree_depth": int,
-        "dense_mass": bool,
+        "dense_mass": (bool, str),
     },
     "compare": {
         "optimizer": str,

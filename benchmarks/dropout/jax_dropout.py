@@ -2,7 +2,7 @@
 
 Run with the project's environment::
 
-    /work/venv312/bin/python benchmarks/dropout/jax_dropout.py --data data.npz \
+    .venv/bin/python benchmarks/dropout/jax_dropout.py --data data.npz \
         --config small --hidden 50 --batch-size 32 --epochs 40
 
 Training is one public ``train_dropout(X, y, dropout=p, weight_decay=wd, hidden=...,

@@ -2,7 +2,7 @@
 
 Rerun from the repository root with the project's environment::
 
-    /work/venv312/bin/python benchmarks/dropout/run.py [--torch-python PATH] [--rounds 3]
+    .venv/bin/python benchmarks/dropout/run.py [--torch-python PATH] [--rounds 3]
 
 Two configurations, both with dropout 0.05, Adam lr 1e-3 and L2 weight decay 1e-4 on the
 kernels: ``small`` (8 -> 50 -> 1, batch 32, the concrete training rows of split 0) and
@@ -342,7 +342,9 @@ def markdown(res: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--torch-python", default="/work/venv-torch/bin/python")
-    parser.add_argument("--jax-python", default="/work/venv312/bin/python")
+    parser.add_argument(
+        "--jax-python", default=sys.executable, help="default: the driver's own interpreter"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="PyTorch + JAX pairs (median)")
     parser.add_argument("--repeats", type=int, default=3, help="warm JAX calls per round")
     parser.add_argument("--small-epochs", type=int, default=20)
