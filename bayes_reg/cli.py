@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser(
-        "demo", help="run the demo cards (about five minutes on a 2-core laptop CPU)"
+        "demo", help="run the demo cards (about two minutes on a 2-core laptop CPU)"
     )
     demo.add_argument(
         "--out", default="bayes-reg-demo", help="output folder (default: %(default)s)"

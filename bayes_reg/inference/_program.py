@@ -9,8 +9,10 @@ new strength reuses the compiled program; strings and ``None`` are static.
 
 Chains run in parallel, one group per device (:func:`jax.shard_map` over a one-axis mesh of
 the default backend's devices; on a CPU these are the host devices of
-``JAX_NUM_CPU_DEVICES``), and one after another within a group. Each chain's computation
-depends only on its own key, so the draws do not depend on how many devices share them.
+``JAX_NUM_CPU_DEVICES``), and one after another within a group. Each chain depends only on
+its own key: the same device count gives the same draws, bit for bit; another count gives
+draws from the same posterior that differ by rounding, which NUTS amplifies (XLA compiles the
+partitioned program differently).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ class Sampler:
     Parameters
     ----------
     chains : int
-        Independent chains (run one after another inside one compiled program).
+        Independent chains, inside one compiled program: in parallel over the devices (one per
+        CPU core), one after another on each.
     warmup, draws : int
         Warmup iterations (step size and mass matrix adaptation) and kept draws, per chain.
     target_accept : float

@@ -81,9 +81,14 @@ def run_nuts(
 ) -> Posterior:
     """Sample ``model(X, y, **model_kwargs)`` with NUTS.
 
-    The run (initialisation, warmup adaptation, sampling, all chains one after another) is
-    one compiled program, cached per model, shapes and sampler: the first call compiles it,
-    later calls with new data of the same shape, a new seed or a new prior scale do not.
+    The run (initialisation, warmup adaptation, sampling, the chains in parallel over the
+    devices, one group per CPU core) is one compiled program, cached per model, shapes and
+    sampler: the first call compiles it, later calls with new data of the same shape, a new
+    seed or a new prior scale do not. For :func:`linear_regression` the Gaussian likelihood is
+    evaluated from its sufficient statistics where rows outnumber features, and
+    ``Sampler(dense_mass="auto")`` becomes a dense mass matrix where the design says the
+    posterior is small and correlated (:mod:`bayes_reg.linear.mass`); the tree's attribute
+    ``mass_matrix`` says which. The diagnostics are computed when first asked for.
 
     Parameters
     ----------
