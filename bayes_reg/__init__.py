@@ -35,12 +35,15 @@ def _configure_jax() -> None:
       ``--xla_force_host_platform_device_count``) is kept, and so is JAX's single device when
       JAX has already started computing before bayes_reg was imported.
     """
-    devices = None
+    devices = None  # None: the user chose a count
     if "JAX_NUM_CPU_DEVICES" not in _os.environ and (
         "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", "")
     ):
-        devices = len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else None
-        devices = devices or _os.cpu_count() or 1
+        # The cores this process may use (no sched_getaffinity on macOS or Windows).
+        if hasattr(_os, "sched_getaffinity"):
+            devices = len(_os.sched_getaffinity(0))
+        else:
+            devices = _os.cpu_count() or 1
     if "jax" in _sys.modules:
         import jax
 

@@ -32,7 +32,6 @@ from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear import gram, mass
 from bayes_reg.linear.exact import exact_posterior, nig_posterior
-from bayes_reg.linear.gram import Gram
 from bayes_reg.linear.names import POSTERIOR_METHODS as METHODS
 from bayes_reg.linear.predict import model_attrs
 from bayes_reg.linear.regression import check_model, linear_regression
@@ -154,12 +153,12 @@ def run_nuts(
 _COORDINATES = ("w_z", "w_mix")
 
 
-def _summed(X, y, model_kwargs) -> bool | Gram:
+def _summed(X, y, model_kwargs) -> bool | gram.Gram:
     """How NUTS evaluates the linear model's likelihood: from the Gaussian's sufficient
     statistics where rows outnumber features, else summed over the rows (same density)."""
     gaussian = model_kwargs.get("likelihood", "gaussian") == "gaussian"
     if gaussian and model_kwargs.get("offset") is None and gram.worth_it(X):
-        return Gram.of(X, y)
+        return gram.Gram.of(X, y)
     return True
 
 
