@@ -112,6 +112,11 @@ class Scaling(NamedTuple):
         x_sd = np.where(sd == 0, 1.0, sd)
         if y is None:
             return cls(X.mean(0), x_sd)
+        if y.std() == 0:  # else 0 / 0: NaN losses, reported as a diverged training
+            raise ValueError(
+                f"the target is constant on the {len(y)} training rows (every value "
+                f"{float(y[0]):g}): there is nothing to fit; check the data and its split"
+            )
         return cls(X.mean(0), x_sd, float(y.mean()), float(y.std()))
 
     def x(self, X):

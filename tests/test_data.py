@@ -37,3 +37,12 @@ def test_noise_and_features():
 def test_bad_sizes():
     with pytest.raises(ValueError, match="n_train must be >= 1, got 0"):
         d2l_synthetic(n_train=0)
+
+
+def test_a_constant_target_is_refused_before_any_training():
+    from bayes_reg.data import Scaling
+
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(ValueError, match="target is constant on the 4 training rows"):
+        Scaling.fit(X, np.full(4, 2.5))
+    assert Scaling.fit(X).y_sd == 1.0  # inputs alone: a constant column keeps sd 1

@@ -16,6 +16,7 @@ FLOORS = [
         "bayes_reg._training",
         "bayes_reg._values",
         "bayes_reg.cache",
+        "bayes_reg.fanout",
     ),
     (
         "bayes_reg.uci",
@@ -30,7 +31,7 @@ FLOORS = [
     ("bayes_reg.linear", "bayes_reg.nets"),
     ("bayes_reg.figures", "bayes_reg.net_figures", "bayes_reg.workflow", "bayes_reg.sklearn"),
     ("bayes_reg.run",),
-    ("bayes_reg.cli",),
+    ("bayes_reg.cli", "bayes_reg.cli_parser"),
     ("bayes_reg.__main__",),
 ]
 # The two sides of the house never import each other.

@@ -124,7 +124,8 @@ def _bayes_reg() -> list[str]:
 #: Console lines that run in seconds. `run` and `demo` take minutes and are not run here:
 #: tests/test_shipped_cards.py runs every shipped card, with a reduced budget, and
 #: tests/test_predict_command.py runs `predict` on a result of the diabetes-formula card, and
-#: tests/test_compare_runs.py runs `compare` on results of the diabetes ridge and lasso cards.
+#: tests/test_compare_runs.py runs `compare` on results of the diabetes ridge and lasso cards,
+#: tests/test_sweep.py and tests/test_ray_cluster.py run `sweep` (local processes, two Ray nodes).
 QUICK = ("cards", "conventions", "convert")
 
 
@@ -156,13 +157,14 @@ def test_console_line(argv, shown, tmp_path):
 
 def test_console_block_covered():
     """Every command of the block is either run above or one of the long ones named here."""
-    assert {argv[1] for argv, _ in _console()} <= {*QUICK, "run", "demo", "predict", "compare"}
+    long = {"run", "demo", "predict", "compare", "sweep"}
+    assert {argv[1] for argv, _ in _console()} <= {*QUICK, *long}
     assert {argv[1] for argv, shown in _console() if shown} <= set(QUICK)
 
 
 def test_console_cards_exist():
     models = {p.stem for p in (ROOT / "bayes_reg" / "models").glob("*.toml")}
-    named = [argv[2] for argv, _ in _console() if argv[1] == "run"]
+    named = [argv[2] for argv, _ in _console() if argv[1] in ("run", "sweep")]
     assert named
     assert set(named) <= models, f"cards not in bayes_reg/models/: {set(named) - models}"
 

@@ -1,11 +1,12 @@
 """Simulation-based calibration (SBC; Talts et al. 2018) of NUTS on the linear model and GLMs.
 
 If the prior in the model is the prior the data came from, and NUTS samples the posterior, the
-rank of a true parameter among posterior draws is uniform. Each replicate draws (w, b, sigma)
-from the prior with numpy (an independent generator: a wrong prior in the model is caught), y
-from the likelihood on a fixed design, runs NUTS, thins to L draws and records the rank of the
-truth for every scalar (each w_j, b, sigma when sampled). Uniformity is tested per scalar with a
-chi-square test over BINS bins at level ALPHA.
+rank of a true parameter among posterior draws is uniform. The replicates are computed by
+:func:`bayes_reg.linear.sbc.sbc_ranks`: each draws (w, b, sigma) from the prior with numpy (an
+independent generator: a wrong prior in the model is caught), y from the likelihood on a fixed
+design, runs NUTS, thins to L draws and records the rank of the truth for every scalar (each
+w_j, b, sigma when sampled). Here uniformity is tested per scalar with a chi-square test over
+BINS bins at level ALPHA.
 
 Power (derived and simulated in docs/sbc.md), per scalar, for a Gaussian posterior: the
 chi-square test at ALPHA = 0.001 over 10 bins of L = 39 draws rejects a posterior sd that is
@@ -15,23 +16,29 @@ and 12% (0.8x) / 7% (1.25x) against 20-25%, but ~100% against an sd off by a fac
 against a mean off by half a posterior sd. It catches gross errors (a wrong prior family or
 scale, a broken parametrization), not subtle ones.
 
-run_nuts compiles once per case (~4 s); a replicate on new data costs ~0.03 s after that.
+run_nuts compiles once per case (~4 s); a replicate on new data costs ~0.03 s after that. The
+default run computes its replicates in the test process; the full run fans them out
+(bayes_reg.fanout: Ray where installed, else local processes; BAYES_REG_SBC_ADDRESS=HOST:PORT
+sends them to a Ray cluster).
 """
 
+import os
+
 import numpy as np
-import numpyro.distributions as dist
 import pytest
 import scipy.stats
 from jax import random
 
 import bayes_reg as br
+from bayes_reg.fanout import Outcome
+from bayes_reg.linear import sbc
 
 N_OBS, N_FEATURES = 20, 3
 PRIOR_SCALE = 1.0  # of each w_j, Gaussian sd or Laplace scale
 INTERCEPT_SCALE = 2.0  # b ~ N(0, 2²): SBC needs a proper prior on every parameter
 SIGMA = 1.0  # the known noise scale, when fixed
 SIGMA_PRIOR = 1.0  # sigma ~ HalfNormal(1), when sampled
-CHAINS, WARMUP, DRAWS = 2, 200, 200
+SAMPLER = br.Sampler(chains=2, warmup=200, draws=200)
 # 400 draws thinned by 10 to L = 39: L + 1 = 40 possible ranks, 4 per bin. Thinning makes the
 # L draws roughly independent (autocorrelated draws give a U-shaped rank histogram even when
 # the posterior is right); check_sbc checks the ESS is at least L in 98% of replicates.
@@ -63,109 +70,52 @@ def design():
     return np.random.default_rng(SEED).normal(size=(N_OBS, N_FEATURES))
 
 
-def draw_truth(rng, family, sigma_sampled):
-    """(w, b, sigma) from the prior, by numpy: independent of the model's own sampler."""
-    if family == "gaussian":
-        w = rng.normal(0.0, PRIOR_SCALE, N_FEATURES)
-    else:
-        w = rng.laplace(0.0, PRIOR_SCALE, N_FEATURES)
-    b = rng.normal(0.0, INTERCEPT_SCALE)
-    sigma = abs(rng.normal(0.0, SIGMA_PRIOR)) if sigma_sampled else SIGMA
-    return {"w": w, "b": np.array(b), "sigma": np.array(sigma)}
-
-
-def simulate(rng, X, truth, likelihood="gaussian"):
-    """y given the true parameters, by numpy."""
-    eta = X @ truth["w"] + truth["b"]
-    if likelihood == "gaussian":
-        return eta + truth["sigma"] * rng.normal(size=X.shape[0])
-    if likelihood == "student-t":
-        return eta + truth["sigma"] * rng.standard_t(DF, size=X.shape[0])
-    if likelihood == "bernoulli":
-        return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-eta))).astype(float)
-    return rng.poisson(np.exp(eta)).astype(float)
-
-
-def ranks(truth, draws):
-    """Rank (0..L) of each true scalar among its L draws; draws[name] has shape (L, ...)."""
-    return {name: (draws[name] < truth[name]).sum(axis=0) for name in draws}
-
-
-def p_values(rank_lists):
-    """Chi-square p-value of uniform ranks, per scalar: {"w[0]": p, ..., "b": p}."""
-    out = {}
-    for name, r in rank_lists.items():
-        r = np.asarray(r).reshape(len(r), -1)
-        for j in range(r.shape[1]):
-            counts = np.bincount(r[:, j] * BINS // (L + 1), minlength=BINS)
-            label = f"{name}[{j}]" if name == "w" else name
-            out[label] = scipy.stats.chisquare(counts).pvalue
-    return out
-
-
-def sbc_nuts(case, replicates):
-    """Ranks of NUTS posteriors over prior draws; also each replicate's min ESS (of w, b, sigma
-    over the 400 unthinned draws) and the total count of divergences.
-
-    ``replicates`` is a count or a range of replicate indices: replicate i has its own seeds,
-    so the default run's replicates are the first ones of the full run, and the full run can
-    be computed in chunks.
-    """
-    # Imported here, after bayes_reg: arviz_base imported before numpyro turns numpyro into a
-    # lazy module whose submodule attributes go missing (see bayes_reg/__init__.py).
-    import arviz_stats
-
+def model(case):
+    """The model arguments of a case, as sbc_ranks takes them."""
     family, parametrization, sigma_sampled, likelihood = CASES[case]
-    prior = br.Gaussian(PRIOR_SCALE) if family == "gaussian" else br.Laplace(PRIOR_SCALE)
-    sigma = dist.HalfNormal(SIGMA_PRIOR) if sigma_sampled else SIGMA
-    if likelihood in ("bernoulli", "poisson"):
-        sigma = None
-    extra = {"df": DF} if likelihood == "student-t" else {}
-    names = ["w", "b"] + (["sigma"] if sigma_sampled else [])
-    X = design()
-    collected = {name: [] for name in names}
-    min_ess, divergences = [], 0
-    indices = range(replicates) if isinstance(replicates, int) else replicates
-    for i in indices:
-        rng = np.random.default_rng([SEED, i])
-        truth = draw_truth(rng, family, sigma_sampled)
-        result = br.run_nuts(
-            br.linear_regression,
-            X,
-            simulate(rng, X, truth, likelihood),
-            sampler=br.Sampler(chains=CHAINS, warmup=WARMUP, draws=DRAWS),
-            seed=i,
-            progress=False,
-            prior=prior,
-            sigma=sigma,
-            intercept_scale=INTERCEPT_SCALE,
-            parametrization=parametrization,
-            likelihood=likelihood,
-            **extra,
-        )
-        posterior = result.tree["posterior"].to_dataset()
-        draws = {}
-        for name in names:
-            values = posterior[name].to_numpy()
-            draws[name] = values.reshape(CHAINS * DRAWS, *values.shape[2:])[::THIN][:L]
-        for name, r in ranks(truth, draws).items():
-            collected[name].append(r)
-        ess = arviz_stats.ess(posterior[names], method="bulk")
-        min_ess.append(min(float(ess[name].min()) for name in names))
-        divergences += result.diagnostics.divergences
-    return collected, np.array(min_ess), divergences
+    sigma = br.HalfNormal(SIGMA_PRIOR) if sigma_sampled else SIGMA
+    return {
+        "prior": br.Gaussian(PRIOR_SCALE) if family == "gaussian" else br.Laplace(PRIOR_SCALE),
+        "sigma": None if likelihood in ("bernoulli", "poisson") else sigma,
+        "intercept_scale": INTERCEPT_SCALE,
+        "likelihood": likelihood,
+        "df": DF,
+        "parametrization": parametrization,
+    }
 
 
-def check_sbc(case, replicates):
-    collected, min_ess, divergences = sbc_nuts(case, replicates)
+def sbc_nuts(case, replicates, **engine):
+    """The case's SBC ranks, ESS and divergences over replicates 0 .. replicates - 1 (each
+    replicate's seeds depend only on SEED and its index: the default run is the start of the
+    full run). ``engine``: sbc_ranks's engine, chunk and fan-out options."""
+    return sbc.sbc_ranks(
+        design(),
+        **model(case),
+        replicates=replicates,
+        seed=SEED,
+        sampler=SAMPLER,
+        thin=THIN,
+        draws=L,
+        **engine,
+    )
+
+
+def p_values(ranks, names):
+    """Chi-square p-value of uniform ranks (0..L), per scalar (a column of ``ranks``)."""
+    counts = [np.bincount(r * BINS // (L + 1), minlength=BINS) for r in np.asarray(ranks).T]
+    return {name: scipy.stats.chisquare(c).pvalue for name, c in zip(names, counts, strict=True)}
+
+
+def check_sbc(case, replicates, **engine):
+    out = sbc_nuts(case, replicates, **engine)
     # Fixed thinning is valid only if the thinned draws are close to independent.
-    low_ess = np.mean(min_ess < L)
+    low_ess = np.mean(out.min_ess < L)
     assert low_ess <= 0.02, f"{case}: ESS < L = {L} in {low_ess:.1%} of replicates"
-    p = p_values(collected)
+    p = p_values(out.ranks, out.names)
     failed = {name: round(v, 6) for name, v in p.items() if v < ALPHA}
     assert not failed, (
         f"{case}: ranks not uniform (chi-square p < {ALPHA}) for {failed}; all p: {p}; "
-        f"{divergences} divergences"
+        f"{out.divergences.sum()} divergences"
     )
     return p
 
@@ -178,7 +128,37 @@ def test_sbc(case):
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_sbc_full(case):
-    check_sbc(case, REPLICATES_FULL)
+    """Fanned out: Ray where installed (a local instance, or the cluster at
+    BAYES_REG_SBC_ADDRESS), else local processes; the ranks are those of one process."""
+    address = os.environ.get("BAYES_REG_SBC_ADDRESS") or None
+    check_sbc(case, REPLICATES_FULL, engine="auto", address=address)
+
+
+def test_processes_give_the_same_ranks():
+    """Chunks on worker processes give the ranks of this process, bit for bit (both have one
+    JAX device: tests/conftest.py here, cpus_per_task=1 there)."""
+    here = sbc_nuts("gaussian-sigma-sampled", 4, chunk=2)
+    there = sbc_nuts("gaussian-sigma-sampled", 4, chunk=2, engine="processes", workers=2)
+    np.testing.assert_array_equal(there.ranks, here.ranks)
+    np.testing.assert_array_equal(there.min_ess, here.min_ess)
+    np.testing.assert_array_equal(there.divergences, here.divergences)
+    assert there.names == here.names == ("w[0]", "w[1]", "w[2]", "b", "sigma")
+
+
+def test_failed_chunks_are_named(monkeypatch):
+    """Every failed chunk is named, after all of them finished; no NUTS is run."""
+
+    def two_fail(tasks, **_):
+        return [
+            Outcome(t.name, error=f"ValueError: boom {i}\nTraceback ...") if i else Outcome(t.name)
+            for i, t in enumerate(tasks)
+        ]
+
+    monkeypatch.setattr(sbc, "fan_out", two_fail)
+    with pytest.raises(RuntimeError, match="2 of 3 SBC chunks failed") as err:
+        sbc_nuts("bernoulli", 5, chunk=2, engine="processes")
+    assert "replicates 2-3: ValueError: boom 1" in str(err.value)
+    assert "replicates 4-4: ValueError: boom 2" in str(err.value)
 
 
 def sbc_exact(replicates, sd_factors, seed=1):
@@ -188,12 +168,18 @@ def sbc_exact(replicates, sd_factors, seed=1):
     data and draws, scaled), as separate calls with the same seed would have drawn them."""
     X, rng = design(), np.random.default_rng(seed)
     keys = random.split(random.key(seed), replicates)
-    collected = [{"w": [], "b": []} for _ in sd_factors]
+    collected = [[] for _ in sd_factors]
     for key in keys:
-        truth = draw_truth(rng, "gaussian", False)
+        truth = sbc.draw_truth(
+            rng,
+            N_FEATURES,
+            prior=br.Gaussian(PRIOR_SCALE),
+            intercept_scale=INTERCEPT_SCALE,
+            sigma=SIGMA,
+        )
         post = br.exact_posterior(
             X,
-            simulate(rng, X, truth),
+            sbc.simulate(rng, X, truth),
             prior_scale=PRIOR_SCALE,
             sigma=SIGMA,
             intercept_scale=INTERCEPT_SCALE,
@@ -205,9 +191,9 @@ def sbc_exact(replicates, sd_factors, seed=1):
                 "w": post.w_mean + sd_factor * (w - post.w_mean),
                 "b": post.b_mean + sd_factor * (b - post.b_mean),
             }
-            for name, r in ranks(truth, draws).items():
-                into[name].append(r)
-    return [p_values(c) for c in collected]
+            into.append(sbc.ranks(truth, draws))
+    names = [f"w[{j}]" for j in range(N_FEATURES)] + ["b"]
+    return [p_values(c, names) for c in collected]
 
 
 def test_chi_square_has_teeth():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -120,6 +121,18 @@ class Card:
             return ("dropout",)
         return ("map", "posterior") + (("sgd",) if self.compare is not None else ())
 
+    def select_stages(self, only=None) -> tuple[str, ...]:
+        """The stages to run: ``only`` (checked against the card), else all it can run."""
+        if not only:
+            return self.stages
+        for stage in only:
+            if stage not in STAGES:
+                raise CardError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+        for stage in only:
+            if stage not in self.stages:
+                raise CardError(f"{self.why_not(stage)} (this card runs: {', '.join(self.stages)})")
+        return tuple(dict.fromkeys(only))
+
     def why_not(self, stage: str) -> str:
         """Why ``stage`` is not one of :attr:`stages`, and what would make it one."""
         if stage == "dropout":
@@ -163,10 +176,14 @@ def _read(path: Path) -> dict:
         raise CardError(f"{path} is not valid TOML: {err}") from None
 
 
-def load_card(path: str | Path) -> Card:
-    """Read and validate a card; nothing is computed."""
+def load_card(path: str | Path, overrides: Mapping[str, object] | None = None) -> Card:
+    """Read and validate a card; nothing is computed.
+
+    ``overrides`` set keys as if the card had them: ``"seed"``, or ``"table.key"`` such as
+    ``"prior.strength"`` or ``"data.split"``; they are validated like the card's own values.
+    """
     path = Path(path)
-    raw = _read(path)
+    raw = _with_overrides(_read(path), overrides or {})
     check_schema(raw)
     data = dict(raw.get("data", {}))
     if "source" not in data:
@@ -205,6 +222,17 @@ def load_card(path: str | Path) -> Card:
     card.strengths()  # validates the grids now, not after the first stage
     card.strengths("select_strengths")
     return card
+
+
+def _with_overrides(raw: dict, overrides: Mapping[str, object]) -> dict:
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for dotted, value in overrides.items():
+        table, _, key = dotted.rpartition(".")
+        target = raw.setdefault(table, {}) if table else raw
+        if not isinstance(target, dict):
+            raise fail(f"[{table}]", "is not a table", f"cannot set {dotted}")
+        target[key] = value
+    return raw
 
 
 def _dropout_card(path: Path, raw: dict, data: dict) -> Card:

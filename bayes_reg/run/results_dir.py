@@ -20,7 +20,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["MANIFEST", "OutputDirError", "check_out_dir", "result_dir"]
+__all__ = [
+    "MANIFEST",
+    "OutputDirError",
+    "check_location",
+    "check_out_dir",
+    "is_result",
+    "result_dir",
+]
 
 #: Written last into every result folder; lists the files of the result.
 MANIFEST = "bayes-reg-manifest.json"
@@ -42,6 +49,22 @@ def check_out_dir(out: str | Path, *, protected: Iterable[str | Path] = ()) -> P
     protected : paths
         Files and folders the run reads (the card, its data): ``out`` may not hold them.
     """
+    out = check_location(out, protected=protected)
+
+    def refuse(problem: str) -> OutputDirError:
+        return OutputDirError(f"--out {out}: {problem}; {_FIX}")
+
+    if not out.exists():
+        return out
+    if not out.is_dir():
+        raise refuse("is a file, not a folder")
+    _previous_result(out, refuse)
+    return out
+
+
+def check_location(out: str | Path, *, protected: Iterable[str | Path] = ()) -> Path:
+    """The absolute ``out``, unless it is the current folder, one above it, or holds a
+    ``protected`` path (what the run reads): those are never written, whatever they hold."""
     out = Path(out).expanduser().resolve()
 
     def refuse(problem: str) -> OutputDirError:
@@ -54,11 +77,6 @@ def check_out_dir(out: str | Path, *, protected: Iterable[str | Path] = ()) -> P
         path = Path(path).resolve()
         if out == path or out in path.parents:
             raise refuse(f"holds {path}, which this run reads")
-    if not out.exists():
-        return out
-    if not out.is_dir():
-        raise refuse("is a file, not a folder")
-    _previous_result(out, refuse)
     return out
 
 
@@ -147,3 +165,13 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         old.rmdir()
     except OSError:  # something appeared in it meanwhile: keep it, and say where
         print(f"bayes-reg: the previous result's folder kept at {old}", file=sys.stderr)
+
+
+def is_result(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a complete result: the manifest (written last) and its files."""
+    folder = Path(folder)
+    try:
+        _previous_result(folder, OutputDirError)
+    except (OutputDirError, OSError):
+        return False
+    return (folder / MANIFEST).is_file()

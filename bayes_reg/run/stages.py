@@ -21,7 +21,7 @@ from bayes_reg.linear.posterior import sample_posterior
 from bayes_reg.linear.predict import predict, score
 from bayes_reg.linear.sgd import sgd_path
 from bayes_reg.rescaling import rescaling_table
-from bayes_reg.run.card import STAGES, Card, CardError, load_data
+from bayes_reg.run.card import Card, CardError, load_data
 from bayes_reg.run.dropout_stage import dropout_stage
 from bayes_reg.run.network_sections import dropout_intro
 from bayes_reg.run.result import RunResult
@@ -53,7 +53,7 @@ def run_card(
 ) -> RunResult:
     """Run the stages of ``card`` (``map``, ``posterior``, ``sgd`` of a linear card,
     ``dropout`` of a dropout card; default all the card can run)."""
-    stages = _stages(card, only)
+    stages = card.select_stages(only)
     seed = card.seed if seed is None else int(seed)
     data = load_data(card)
     X, y = data.X, data.y
@@ -317,16 +317,3 @@ def _laplace_vs_nuts(laplace, nuts) -> dict:
 
 def _mean(posterior, name: str) -> float | None:
     return float(posterior[name].mean()) if name in posterior else None
-
-
-def _stages(card: Card, only) -> tuple[str, ...]:
-    """The stages to run: ``only`` (checked against the card), else all the card can run."""
-    if not only:
-        return card.stages
-    for stage in only:
-        if stage not in STAGES:
-            raise CardError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
-    for stage in only:
-        if stage not in card.stages:
-            raise CardError(f"{card.why_not(stage)} (this card runs: {', '.join(card.stages)})")
-    return tuple(dict.fromkeys(only))
