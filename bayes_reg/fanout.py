@@ -28,7 +28,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ENGINES", "Outcome", "Task", "fan_out", "ray_available", "worker_env"]
+__all__ = [
+    "ENGINES",
+    "Outcome",
+    "Task",
+    "fan_out",
+    "ray_available",
+    "values_or_raise",
+    "worker_env",
+]
 
 #: How tasks are run: ``"ray"`` (a local instance or the cluster at ``address``), ``"processes"``
 #: (a pool of local processes), ``"auto"`` (Ray where it is installed).
@@ -318,6 +326,21 @@ def _on_processes(tasks, env, count, retries, finished) -> None:
                 )
             else:
                 queue.append(task)
+
+
+def values_or_raise(outcomes: list[Outcome], what: str) -> list:
+    """The tasks' values, or one ``RuntimeError`` naming every failed task (``what`` they
+    are, e.g. ``"splits of yacht"``) with the first failure in full: for callers whose
+    result would be incomplete without all of them."""
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        lines = [f"{o.name}: {o.error.splitlines()[0]}" for o in failed]
+        raise RuntimeError(
+            f"{len(failed)} of {len(outcomes)} {what} failed:\n  "
+            + "\n  ".join(lines)
+            + f"\nThe first failure in full:\n{failed[0].error}"
+        )
+    return [o.value for o in outcomes]
 
 
 def _first_line(err: BaseException) -> str:

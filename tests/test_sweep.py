@@ -202,3 +202,40 @@ def test_local_processes_retry_a_killed_worker_and_report_a_raising_task(tmp_pat
     outs = fan_out(tasks[::-1], engine="processes", workers=1, retries=0, progress=False)
     assert outs[0].value == 4
     assert "died" in outs[2].error and not outs[1].ok
+
+
+YACHT_RIDGE = """title = "Ridge on UCI yacht"
+[data]
+source = "uci:yacht"
+split = 0
+[model]
+sigma = 1.0
+[prior]
+family = "gaussian"
+scale = 1.0
+"""
+
+
+def test_splits_are_a_dim_and_without_ray_local_processes_say_how_to_get_it(
+    tmp_path, capsys, monkeypatch
+):
+    import bayes_reg.fanout
+    import bayes_reg.run.sweep
+
+    for module in (bayes_reg.fanout, bayes_reg.run.sweep):  # as if Ray were not installed
+        monkeypatch.setattr(module, "ray_available", lambda: False)
+    card = tmp_path / "yacht.toml"
+    card.write_text(YACHT_RIDGE)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(card), "--splits", "0-1", "--only", "map", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "on local processes" in printed and 'pip install "bayes-reg[ray]"' in printed
+    merged = xr.open_dataset(out / "sweep.nc", engine="h5netcdf").load()
+    assert merged["data.split"].values.tolist() == [0, 1]
+    # Split 1 by hand: the card edited and run by `bayes-reg run`.
+    one = tmp_path / "one.toml"
+    one.write_text(YACHT_RIDGE.replace("split = 0", "split = 1"))
+    assert main(["run", str(one), "--only", "map", "--out", str(tmp_path / "one"), "--quiet"]) == 0
+    ref = _numbers(json.loads((tmp_path / "one" / "summary.json").read_text()))
+    assert ref["map.b"] == merged["map.b"].sel({"data.split": 1}).item()
+    assert merged["map.b"].sel({"data.split": 0}).item() != ref["map.b"]  # other rows

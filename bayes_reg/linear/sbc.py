@@ -23,7 +23,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
-from bayes_reg.fanout import Task, fan_out
+from bayes_reg.fanout import Task, fan_out, values_or_raise
 from bayes_reg.inference.ess import rank_diagnostics
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.names import PARAMETRIZATIONS
@@ -249,8 +249,7 @@ def sbc_ranks(
             progress=progress,
             label="SBC replicates",
         )
-        _raise_failures(outcomes)
-        values = [o.value for o in outcomes]
+        values = values_or_raise(outcomes, "SBC chunks")
     names = _scalar_names(X.shape[1], noise)
     return SBCRanks(
         names,
@@ -331,14 +330,3 @@ def _in_process(task: Task) -> dict:
     except Exception as err:
         err.add_note(f"in the SBC chunk of {task.name}")
         raise
-
-
-def _raise_failures(outcomes) -> None:
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        lines = [f"{o.name}: {o.error.splitlines()[0]}" for o in failed]
-        raise RuntimeError(
-            f"{len(failed)} of {len(outcomes)} SBC chunks failed:\n  "
-            + "\n  ".join(lines)
-            + f"\nThe first failure in full:\n{failed[0].error}"
-        )

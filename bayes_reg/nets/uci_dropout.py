@@ -34,7 +34,7 @@ from bayes_reg import _validate
 from bayes_reg._sharding import shard_runs
 from bayes_reg.conventions import LENGTHSCALE, weight_decay_from_tau
 from bayes_reg.data import Scaling
-from bayes_reg.fanout import ENGINES, Task, fan_out, ray_available
+from bayes_reg.fanout import ENGINES, Task, fan_out, ray_available, values_or_raise
 from bayes_reg.nets.dropout import mc_budget, mc_chunk, mc_draws, train_runs
 from bayes_reg.predictive import mixture_log_density
 from bayes_reg.uci import load_uci
@@ -376,15 +376,8 @@ def _fan_out_splits(data, splits, grid_seeds, final_seeds, settings, *, label, *
         for i, k in enumerate(splits)
     ]
     outcomes = fan_out(tasks, label=f"{label}: splits", **fan)
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        lines = [f"{o.name}: {o.error.splitlines()[0]}" for o in failed]
-        raise RuntimeError(
-            f"{len(failed)} of {len(outcomes)} splits of {label} failed:\n  "
-            + "\n  ".join(lines)
-            + f"\nThe first failure in full:\n{failed[0].error}"
-        )
-    return {key: np.concatenate([o.value[key] for o in outcomes]) for key in outcomes[0].value}
+    values = values_or_raise(outcomes, f"splits of {label}")
+    return {key: np.concatenate([v[key] for v in values]) for key in values[0]}
 
 
 def summarize(result: xr.Dataset) -> dict:
