@@ -261,7 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bayes-reg {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"bayes-reg {args.command}: interrupted; nothing was written", file=sys.stderr)
+        what = (
+            "the combinations that finished are kept; the same command resumes the sweep"
+            if args.command == "sweep"
+            else "nothing was written"
+        )
+        print(f"bayes-reg {args.command}: interrupted; {what}", file=sys.stderr)
         return 130
     except Exception as err:  # a failure, not bad input
         print(f"bayes-reg {args.command}: failed: {type(err).__name__}: {err}", file=sys.stderr)

@@ -253,6 +253,7 @@ def _on_ray(tasks, env, address, cpus_per_task, retries, finished) -> None:
                 log_to_driver=False,
                 configure_logging=False,
             )
+    pending = {}
     try:
         # SPREAD: a sweep's tasks go to every node, not first to fill the one they came from.
         # The environment goes with each task, so it holds on a cluster the caller joined.
@@ -270,6 +271,10 @@ def _on_ray(tasks, env, address, cpus_per_task, retries, finished) -> None:
                 finished(ray.get(done[0]))
             except ray.exceptions.RayError as err:  # the worker died, retries spent
                 finished(Outcome(task.name, error=f"its worker failed: {_first_line(err)}"))
+    except BaseException:  # Ctrl-C: a cluster would otherwise run the rest on its own
+        for ref in pending:
+            ray.cancel(ref)
+        raise
     finally:
         if started:
             ray.shutdown()
@@ -305,14 +310,18 @@ def _on_processes(tasks, env, count, retries, finished) -> None:
         with ProcessPoolExecutor(count, context) as pool:
             with _environ(env):  # the pool starts its processes as tasks are submitted
                 pending = {pool.submit(_run, task): task for task in queue}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = pending.pop(future)
-                    try:
-                        finished(future.result())
-                    except BrokenProcessPool:  # a worker died: every unfinished task is lost
-                        broken.append(task)
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        task = pending.pop(future)
+                        try:
+                            finished(future.result())
+                        except BrokenProcessPool:  # a worker died: every unfinished task lost
+                            broken.append(task)
+            except BaseException:  # Ctrl-C: the tasks not started never start
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         queue = []
         for task in broken:
             attempts[task.name] += 1

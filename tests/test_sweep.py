@@ -239,3 +239,15 @@ def test_splits_are_a_dim_and_without_ray_local_processes_say_how_to_get_it(
     ref = _numbers(json.loads((tmp_path / "one" / "summary.json").read_text()))
     assert ref["map.b"] == merged["map.b"].sel({"data.split": 1}).item()
     assert merged["map.b"].sel({"data.split": 0}).item() != ref["map.b"]  # other rows
+
+
+def test_an_interrupted_sweep_says_what_it_kept(monkeypatch, tmp_path, capsys):
+    import bayes_reg.run.sweep
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bayes_reg.run.sweep, "run_sweep", interrupted)
+    argv = ["sweep", "diabetes-ridge", "--seeds", "0", "--out", str(tmp_path / "s")]
+    assert main(argv) == 130
+    assert "finished are kept; the same command resumes" in capsys.readouterr().err
