@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bayes_reg import _validate
+
 __all__ = [
     "ENGINES",
     "Outcome",
@@ -178,8 +180,6 @@ def fan_out(
     >>> [(o.name, o.value) for o in outs]
     [('list', [1, 2])]
     """
-    from bayes_reg import _validate
-
     tasks = list(tasks)
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):

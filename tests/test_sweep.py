@@ -163,6 +163,7 @@ def test_the_sweep_folder_is_refused_unless_new_empty_or_this_cards_sweep(tmp_pa
         ["--set", "prior.strength=1,1"],
         ["--splits", "0"],
         ["--only", "dropout"],
+        ["--cpus-per-task", "0"],
     )
     for bad in bad_values:
         assert main([*argv, "--out", str(tmp_path / "new"), *bad]) == 2

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from bayes_reg import _validate
 from bayes_reg.fanout import RAY_HINT, Outcome, Task, fan_out, ray_available
 from bayes_reg.run.card import load_card
 from bayes_reg.run.results_dir import OutputDirError, check_location, is_result
@@ -138,6 +139,7 @@ def run_sweep(
     (what ``bayes-reg-sweep.json`` holds): the grid and each combination's ``status``
     (``"done"``, ``"finished before"`` or ``"failed"``, with its ``error``).
     """
+    cpus_per_task = _validate.positive_int("cpus_per_task", cpus_per_task)
     combos = sweep.combinations()
     for key, values in sweep.dims.items():
         if len({Sweep.name({key: v}) for v in values}) < len(values):
