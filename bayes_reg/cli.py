@@ -172,7 +172,7 @@ def _sweep(args) -> int:
             dims["data.split"] = parse_splits(args.splits)
         for text in args.settings:
             key, values = parse_setting(text)
-            if key in dims or (key == "data.split" and args.splits):
+            if key in dims:
                 raise ValueError(f"--set {key}: the key is swept twice; give its values once")
             dims[key] = values
         card = _find_card(args.card).resolve()

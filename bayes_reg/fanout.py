@@ -36,6 +36,7 @@ __all__ = [
     "Task",
     "fan_out",
     "ray_available",
+    "resolve_engine",
     "values_or_raise",
     "worker_env",
 ]
@@ -80,6 +81,25 @@ def ray_available() -> bool:
     from importlib.util import find_spec
 
     return find_spec("ray") is not None
+
+
+def resolve_engine(engine: str | None, address: str | None = None) -> str | None:
+    """The engine that will run the tasks: ``"ray"`` or ``"processes"`` (``"auto"``: Ray where
+    it is installed or an ``address`` is given), or ``None`` where ``engine`` is ``None`` (a
+    caller's "in this process"). Refuses an unknown engine, Ray where it is not installed, and
+    an ``address`` for anything but Ray."""
+    if engine is None:
+        if address is not None:
+            raise ValueError("address names a Ray cluster: give engine='ray' (or 'auto')")
+        return None
+    engine = _validate.one_of("engine", engine, ENGINES)
+    if engine == "auto":
+        engine = "ray" if ray_available() or address is not None else "processes"
+    if engine == "ray" and not ray_available():
+        raise ModuleNotFoundError(f"the Ray engine needs Ray: {RAY_HINT}")
+    if address is not None and engine != "ray":
+        raise ValueError("address names a Ray cluster: use the Ray engine")
+    return engine
 
 
 def worker_env(cpus_per_task: int = 1) -> dict[str, str]:
@@ -184,15 +204,9 @@ def fan_out(
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ValueError("task names must be unique: each names its result and its failure")
-    engine = _validate.one_of("engine", engine, ENGINES)
+    engine = resolve_engine(engine, address)
     cpus_per_task = _validate.positive_int("cpus_per_task", cpus_per_task)
     retries = _validate.integer("retries", retries, minimum=0)
-    if engine == "auto":
-        engine = "ray" if ray_available() or address else "processes"
-    if engine == "ray" and not ray_available():
-        raise ModuleNotFoundError(f"the Ray engine needs Ray: {RAY_HINT}")
-    if address is not None and engine != "ray":
-        raise ValueError("address names a Ray cluster: use the Ray engine")
     if not tasks:
         return []
     outcomes: dict[str, Outcome] = {}

@@ -5,7 +5,9 @@ Imported as ``from helpers import ...``: pytest puts ``tests/`` on ``sys.path`` 
 ``prepend`` import mode, no ``__init__.py``). Fixtures live in ``conftest.py``.
 """
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, settings
@@ -28,6 +30,15 @@ def _data(n=12, d=3, seed=0):
 
 
 X0, Y0 = _data()
+
+
+def run_summary(card, out, *options) -> dict:
+    """``bayes-reg run CARD --out OUT --quiet OPTIONS...``, which must succeed: its summary."""
+    from bayes_reg.cli import main
+
+    assert main(["run", str(card), "--out", str(out), "--quiet", *options]) == 0
+    return json.loads((Path(out) / "summary.json").read_text())
+
 
 # --- property-based: bad and borderline inputs ---------------------------------------------
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import run_summary
 
 from bayes_reg.cli import CARDS_DIR, main
 from bayes_reg.fanout import Task, fan_out
@@ -101,24 +102,9 @@ def test_a_sweep_runs_on_both_nodes_and_equals_its_combinations_run_one_by_one(c
     assert all(w.startswith("node ") for w in workers)
     assert len({w.split()[1] for w in workers}) == 2  # one task on each node
     for seed in (0, 1):
-        one = tmp_path / f"one-{seed}"
-        assert (
-            main(
-                [
-                    "run",
-                    str(card),
-                    "--seed",
-                    str(seed),
-                    "--only",
-                    "posterior",
-                    "--out",
-                    str(one),
-                    "--quiet",
-                ]
-            )
-            == 0
+        ref = run_summary(
+            card, tmp_path / f"one-{seed}", "--seed", str(seed), "--only", "posterior"
         )
-        ref = json.loads((one / "summary.json").read_text())
         got = json.loads((out / f"seed={seed}" / "summary.json").read_text())
         for summary in (ref, got):
             summary.pop("timings_s")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import run_summary
 
 from bayes_reg.cli import CARDS_DIR, main
 from bayes_reg.fanout import Task, fan_out
@@ -75,23 +76,7 @@ def test_a_sweep_equals_its_combinations_run_one_by_one(tmp_path, capsys):
     card.write_text(text.replace("strength = 100.0", "strength = 0.5"))
     for seed in (0, 1):
         one = tmp_path / f"one-{seed}"
-        assert (
-            main(
-                [
-                    "run",
-                    str(card),
-                    "--seed",
-                    str(seed),
-                    "--only",
-                    "posterior",
-                    "--out",
-                    str(one),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
-        ref = _numbers(json.loads((one / "summary.json").read_text()))
+        ref = _numbers(run_summary(card, one, "--seed", str(seed), "--only", "posterior"))
         name = f"seed={seed},prior.strength=0.5"
         got = _numbers(json.loads((out / name / "summary.json").read_text()))
         assert got == ref  # same seed, same draws: equal to the last bit
@@ -221,10 +206,8 @@ def test_splits_are_a_dim_and_without_ray_local_processes_say_how_to_get_it(
     tmp_path, capsys, monkeypatch
 ):
     import bayes_reg.fanout
-    import bayes_reg.run.sweep
 
-    for module in (bayes_reg.fanout, bayes_reg.run.sweep):  # as if Ray were not installed
-        monkeypatch.setattr(module, "ray_available", lambda: False)
+    monkeypatch.setattr(bayes_reg.fanout, "ray_available", lambda: False)  # as if not installed
     card = tmp_path / "yacht.toml"
     card.write_text(YACHT_RIDGE)
     out = tmp_path / "sweep"
@@ -236,8 +219,7 @@ def test_splits_are_a_dim_and_without_ray_local_processes_say_how_to_get_it(
     # Split 1 by hand: the card edited and run by `bayes-reg run`.
     one = tmp_path / "one.toml"
     one.write_text(YACHT_RIDGE.replace("split = 0", "split = 1"))
-    assert main(["run", str(one), "--only", "map", "--out", str(tmp_path / "one"), "--quiet"]) == 0
-    ref = _numbers(json.loads((tmp_path / "one" / "summary.json").read_text()))
+    ref = _numbers(run_summary(one, tmp_path / "one", "--only", "map"))
     assert ref["map.b"] == merged["map.b"].sel({"data.split": 1}).item()
     assert merged["map.b"].sel({"data.split": 0}).item() != ref["map.b"]  # other rows
 

@@ -23,7 +23,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
-from bayes_reg.fanout import Task, fan_out, values_or_raise
+from bayes_reg.fanout import Task, fan_out, resolve_engine, values_or_raise
 from bayes_reg.inference.ess import rank_diagnostics
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.names import PARAMETRIZATIONS
@@ -213,8 +213,7 @@ def sbc_ranks(
     draws = available if draws is None else _validate.positive_int("draws", draws)
     if draws > available:
         raise ValueError(f"draws={draws} but thinning by {thin} leaves {available}")
-    if engine is None and address is not None:
-        raise ValueError("address names a Ray cluster: give engine='ray' (or 'auto')")
+    engine = resolve_engine(engine, address)
 
     model = {
         "prior": prior,

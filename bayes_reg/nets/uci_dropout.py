@@ -34,7 +34,7 @@ from bayes_reg import _validate
 from bayes_reg._sharding import shard_runs
 from bayes_reg.conventions import LENGTHSCALE, weight_decay_from_tau
 from bayes_reg.data import Scaling
-from bayes_reg.fanout import ENGINES, Task, fan_out, ray_available, values_or_raise
+from bayes_reg.fanout import Task, fan_out, resolve_engine, values_or_raise
 from bayes_reg.nets.dropout import mc_budget, mc_chunk, mc_draws, train_runs
 from bayes_reg.predictive import mixture_log_density
 from bayes_reg.uci import load_uci
@@ -220,12 +220,7 @@ def mc_dropout_protocol(
     epochs = int(_floats(d / "n_epochs.txt")[0]) * 100 if epochs is None else epochs
     epochs = _validate.positive_int("epochs", epochs)
     passes = _validate.positive_int("passes", passes)
-    if engine is not None:
-        engine = _validate.one_of("engine", engine, ENGINES)
-        if engine == "auto":  # fan_out's rule, resolved here to record where it ran
-            engine = "ray" if ray_available() or address is not None else "processes"
-    elif address is not None:
-        raise ValueError("address names a Ray cluster: give engine='ray' (or 'auto')")
+    engine = resolve_engine(engine, address)  # resolved here to record where it ran
     if splits is None:
         splits = list(range(int(_floats(d / "n_splits.txt")[0])))
     data = [load_uci(d, k) for k in splits]

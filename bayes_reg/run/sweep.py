@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bayes_reg import _validate
-from bayes_reg.fanout import RAY_HINT, Outcome, Task, fan_out, ray_available
+from bayes_reg.fanout import RAY_HINT, Outcome, Task, fan_out, resolve_engine
 from bayes_reg.run.card import load_card
 from bayes_reg.run.results_dir import OutputDirError, check_location, is_result
 
@@ -113,12 +113,9 @@ def _label(value) -> str:
 
 def run_combination(card: str, overrides: dict, out: str, only: list[str] | None) -> str:
     """One combination, in a worker: the card with ``overrides`` run and written to ``out``."""
-    import jax
-
     from bayes_reg.run.page import write_outputs
     from bayes_reg.run.stages import run_card
 
-    jax.config.update("jax_enable_x64", True)
     result = run_card(load_card(card, overrides), only=only, progress=False, log=lambda _: None)
     return str(write_outputs(result, out))
 
@@ -140,6 +137,7 @@ def run_sweep(
     (``"done"``, ``"finished before"`` or ``"failed"``, with its ``error``).
     """
     cpus_per_task = _validate.positive_int("cpus_per_task", cpus_per_task)
+    on_ray = resolve_engine(engine, address) == "ray"
     combos = sweep.combinations()
     for key, values in sweep.dims.items():
         if len({Sweep.name({key: v}) for v in values}) < len(values):
@@ -147,7 +145,7 @@ def run_sweep(
     cards = {Sweep.name(c): load_card(sweep.card, c) for c in combos}  # refuses bad values now
     for card in cards.values():
         card.select_stages(sweep.only)
-    out = _check_sweep_dir(out, sweep, protected=next(iter(cards.values())).inputs)
+    out = _check_sweep_dir(out, sweep, list(cards), protected=next(iter(cards.values())).inputs)
     combos_by_name = dict(zip(cards, combos, strict=True))
     record = {
         "written_by": _WRITER,
@@ -163,7 +161,6 @@ def run_sweep(
     todo = [n for n, c in record["combinations"].items() if c["status"] == "pending"]
     if len(todo) < len(cards):
         log(f"{len(cards) - len(todo)} of {len(cards)} combination(s) finished before: skipped")
-    on_ray = engine == "ray" or (engine == "auto" and (ray_available() or address is not None))
     where = f"the Ray cluster at {address}" if address else "a local Ray instance"
     log(f"{len(todo)} combination(s) to run on {where if on_ray else 'local processes'}")
     if engine == "auto" and not on_ray and todo:
@@ -214,7 +211,7 @@ def _write_record(out: Path, record: dict) -> None:
     _write_atomic(out / SWEEP_MANIFEST, json.dumps(record, indent=1) + "\n")
 
 
-def _check_sweep_dir(out, sweep: Sweep, *, protected) -> Path:
+def _check_sweep_dir(out, sweep: Sweep, names: list[str], *, protected) -> Path:
     """``out`` if a sweep of this card may write it: new, empty, or this card's sweep."""
     out = check_location(out, protected=protected)
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
@@ -234,8 +231,7 @@ def _check_sweep_dir(out, sweep: Sweep, *, protected) -> Path:
         raise refuse(f"its {SWEEP_MANIFEST} is not one that bayes-reg wrote")
     if Path(record["card"]).resolve() != sweep.card.resolve():
         raise refuse(f"holds a sweep of another card ({record['card']})")
-    known = {SWEEP_MANIFEST, *record["files"], *record["combinations"]}
-    known |= {Sweep.name(c) for c in sweep.combinations()}
+    known = {SWEEP_MANIFEST, *record["files"], *record["combinations"], *names}
     # Hidden ".NAME.partial-..." folders are what an interrupted write of NAME left behind.
     foreign = sorted(
         p.name for p in out.iterdir() if p.name not in known and _written_from(p.name) not in known
