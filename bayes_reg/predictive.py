@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
-from scipy.special import erf, ndtr
+from scipy.special import erf, ndtr, ndtri
 
 __all__ = [
     "CALIBRATION_LEVELS",
@@ -180,8 +180,15 @@ def interval_score(lower, upper, y, level: float) -> np.ndarray:
     return (upper - lower) + 2 / alpha * (below + above)
 
 
-def predictive_quantiles(draws, sigma, probs, *, iterations: int = 60) -> np.ndarray:
-    """Quantiles of the mixture by bisection on its CDF.
+def predictive_quantiles(draws, sigma, probs, *, max_iterations: int = 100) -> np.ndarray:
+    """Quantiles of the mixture: Newton's method on its CDF, kept inside a bracket.
+
+    The ``p`` quantile lies between the smallest and the largest of the components' own
+    ``p`` quantiles (there the mixture's CDF is at most, and at least, ``p``). Each iteration
+    narrows that bracket at the current point and takes the Newton step, or bisects where the
+    step would leave the bracket; it stops when no point moves by more than 1e-13 of its
+    scale (Newton's error then is about the square of that), in 5-10 iterations where
+    bisection to the same precision took 60.
 
     Returns
     -------
@@ -190,16 +197,25 @@ def predictive_quantiles(draws, sigma, probs, *, iterations: int = 60) -> np.nda
     draws, _ = _arrays(draws)
     sigma = _noise(sigma, draws)
     probs = np.asarray(probs, dtype=np.float64)
-    widest = sigma.max(0)
-    lo = np.broadcast_to(draws.min(0) - 10 * widest, (probs.size, draws.shape[1])).copy()
-    hi = np.broadcast_to(draws.max(0) + 10 * widest, lo.shape).copy()
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        cdf = ndtr((mid[:, None, :] - draws[None]) / sigma[None]).mean(1)
+    z = ndtri(probs)[:, None, None]
+    own = draws[None] + sigma[None] * z  # (probs, T, n): each component's quantile
+    lo, hi = own.min(1), own.max(1)
+    x = 0.5 * (lo + hi)
+    scale = np.maximum(np.abs(x), sigma.max(0))
+    for _ in range(max_iterations):
+        u = (x[:, None, :] - draws[None]) / sigma[None]
+        cdf = ndtr(u).mean(1)
+        density = (np.exp(-0.5 * u * u) / sigma[None]).mean(1) / np.sqrt(2 * np.pi)
         below = cdf < probs[:, None]
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
+        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - (cdf - probs[:, None]) / density
+        step = np.where((newton >= lo) & (newton <= hi), newton, 0.5 * (lo + hi))
+        moved = np.abs(step - x)
+        x = step
+        if np.all(moved <= 1e-13 * scale):
+            break
+    return x
 
 
 def _sd(draws, sigma) -> np.ndarray:
@@ -258,8 +274,10 @@ def predictive_metrics(draws, y, sigma, *, intervals=(0.5, 0.9)) -> xr.Dataset:
         "crps": crps(draws, y, sigma).mean(),
     }
     scores = {}
-    for level in intervals:
-        lo, hi = predictive_quantiles(draws, sigma, [(1 - level) / 2, (1 + level) / 2])
+    bounds = predictive_quantiles(
+        draws, sigma, [p for level in intervals for p in ((1 - level) / 2, (1 + level) / 2)]
+    )
+    for level, lo, hi in zip(intervals, bounds[::2], bounds[1::2], strict=True):
         out[f"coverage_{round(100 * level)}"] = np.mean((y >= lo) & (y <= hi))
         scores[f"interval_score_{round(100 * level)}"] = interval_score(lo, hi, y, level).mean()
     out |= scores

@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import arviz_stats
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from sklearn.linear_model import Ridge
 
 from bayes_reg import (
     Gaussian,
@@ -18,6 +20,7 @@ from bayes_reg import (
 )
 from bayes_reg.inference import _program
 from bayes_reg.inference.sampler import Sampler
+from bayes_reg.linear import sgd
 from bayes_reg.linear.posterior import run_nuts
 
 
@@ -138,3 +141,35 @@ def test_normal_inverse_gamma_is_exact_and_agrees_with_nuts(problem):
         )
         assert np.all(np.abs(e.mean(("chain", "draw")) - n.mean(("chain", "draw"))) < 4 * se)
         np.testing.assert_allclose(e.std(("chain", "draw")), n.std(("chain", "draw")), rtol=0.1)
+
+
+def test_the_first_mass_matrix_is_one_over_the_curvature():
+    # A Gaussian potential ½ xᵀ P x has curvature diag(P) along the coordinates, whatever
+    # the point; sites are flattened in NumPyro's order (sorted names).
+    P = np.array([[4e4, 10.0, 0.0], [10.0, 2.0, 0.5], [0.0, 0.5, 0.25]])
+
+    def flat(z):
+        return jnp.concatenate([z["a"], z["b"]])
+
+    z = {"b": jnp.array([2.0]), "a": jnp.array([0.3, -1.0])}
+    gaussian = _program.curvature_scales(lambda z: 0.5 * flat(z) @ P @ flat(z), z)
+    np.testing.assert_allclose(gaussian, 1 / np.diag(P), rtol=1e-12)
+    # Where the potential is concave or flat along a coordinate, NumPyro's 1 stays.
+    bent = _program.curvature_scales(
+        lambda z: flat(z)[1] ** 2 - flat(z)[0] ** 2 + 0 * flat(z)[2], z
+    )
+    np.testing.assert_allclose(bent, [1.0, 0.5, 1.0])
+
+
+def test_a_long_run_takes_the_optimised_program_and_lands_where_the_quick_one_does(problem):
+    X, y = problem
+    strengths = np.array([0.1, 1.0])
+    epochs = sgd._QUICK_STEPS + 1  # full batch: one step per epoch, just past the threshold
+    path = sgd.sgd_path(X, y, strengths, lr=0.05, epochs=epochs, batch_size=len(y))
+    args = (strengths, 0.05, 1.0, X, y, None, None, np.uint32(0))
+    static = dict(optimizer="sgd", epochs=epochs, batch_size=len(y), record_weights=False)
+    quick, _ = sgd._path_quick(*args, **static)
+    np.testing.assert_allclose(path.w.values, quick.w, rtol=0, atol=1e-12)
+    for i, wd in enumerate(strengths):  # and both at the penalised fit's minimiser
+        ref = Ridge(alpha=len(y) * wd, solver="cholesky").fit(X, y)
+        np.testing.assert_allclose(path.w.values[i], ref.coef_, rtol=0, atol=1e-10)

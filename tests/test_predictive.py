@@ -137,6 +137,19 @@ def test_quantiles_solve_the_mixture_cdf(small):
             assert q[i, j] == pytest.approx(ref, abs=1e-12)
 
 
+def test_quantiles_where_newton_steps_would_leave_the_bracket():
+    # Far-apart narrow components: between them the CDF is flat (density ~0), so Newton's
+    # step overshoots and the bracket's bisection must take over; next to them it is steep.
+    draws = np.array([[-50.0, 0.0], [-49.0, 1e-3], [10.0, 2e-3], [300.0, 5.0]])
+    sigma = np.array([[1e-3, 1e-4], [1e-3, 1e-4], [1e-3, 1e-4], [1e-3, 1e-4]])
+    probs = np.array([0.001, 0.1, 0.3, 0.6, 0.9, 0.999])  # none on a plateau between them
+    q = predictive_quantiles(draws, sigma, probs)
+    for j in range(draws.shape[1]):
+        for i, p in enumerate(probs):
+            ref = _mixture_quantile(draws[:, j], sigma[:, j], p)
+            assert q[i, j] == pytest.approx(ref, abs=1e-9)
+
+
 def test_quantiles_of_one_gaussian():
     q = predictive_quantiles(np.full((3, 2), 1.5), 2.0, [0.05, 0.5, 0.975])
     np.testing.assert_allclose(q[:, 0], 1.5 + 2.0 * norm.ppf([0.05, 0.5, 0.975]), atol=1e-12)

@@ -3,7 +3,8 @@
 NumPyro's ``MCMC.run`` recompiles its sampler on every call (NumPyro 0.22), which makes a
 repeat fit cost as much as the first. Here the whole run (initialisation, warmup with
 step-size and mass-matrix adaptation, sampling, for every chain) is a single ``jax.jit``
-program built from NumPyro's functional NUTS kernel. Array arguments (data, the noise scale,
+program built from NumPyro's functional NUTS kernel, its warmup started from a mass matrix
+fitted to the model (:func:`curvature_scales`) instead of the identity. Array arguments (data, the noise scale,
 the prior's scales) are traced inputs, so a new data set of the same shape, a new seed or a
 new strength reuses the compiled program; strings and ``None`` are static.
 
@@ -25,6 +26,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from jax.sharding import PartitionSpec
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
@@ -33,6 +35,7 @@ from bayes_reg._progress import progress_bar, report_every
 from bayes_reg.inference.sampler import Sampler
 
 _PROGRESS_EVERY = 50  # iterations between progress updates (host callbacks are not free)
+_HESSIAN_BATCH = 32  # Hessian-vector products evaluated together
 
 
 class Draws(NamedTuple):
@@ -115,6 +118,7 @@ def _program(model, static, sampler: Sampler):
         state = init_kernel(
             param_info,
             warmup,
+            inverse_mass_matrix=curvature_scales(potential_fn_gen(*args, **kwargs), param_info.z),
             dense_mass=sampler.dense_mass is True,  # "auto" unresolved by the caller: diagonal
             target_accept_prob=sampler.target_accept,
             max_tree_depth=sampler.max_tree_depth,
@@ -173,6 +177,28 @@ def _program(model, static, sampler: Sampler):
         return jax.tree.map(lambda leaf: leaf[: sampler.chains], draws)
 
     return run
+
+
+def curvature_scales(potential_fn: Callable, z: dict) -> jax.Array:
+    """The initial inverse mass matrix: one over the potential's curvature along each
+    unconstrained coordinate at the chain's starting point (1 where that is not positive).
+
+    NumPyro starts from the identity, which is right only for coordinates of scale ~1: a
+    coordinate with posterior sd 0.002 (an intercept measured to 20 points' noise of 0.01)
+    forces steps of that size until the first mass-matrix window ends, and the other
+    coordinates then need trajectories of hundreds of steps. On the d2l problem those first
+    100 warmup iterations took 85% of all leapfrog steps (800 per iteration, against 15 when
+    sampling). The diagonal of the Hessian costs one Hessian-vector product per coordinate.
+    """
+    flat, unravel = ravel_pytree(z)
+    grad = jax.grad(lambda x: potential_fn(unravel(x)))
+
+    def curvature(i):
+        basis = jnp.zeros_like(flat).at[i].set(1.0)
+        return jax.jvp(grad, (flat,), (basis,))[1][i]
+
+    h = jax.lax.map(curvature, jnp.arange(flat.size), batch_size=_HESSIAN_BATCH)
+    return jnp.where(jnp.isfinite(h) & (h > 0), 1.0 / h, 1.0)
 
 
 def chain_devices(chains: int) -> list:

@@ -19,7 +19,9 @@ class Sampler:
         Independent chains, inside one compiled program: in parallel over the devices (one per
         CPU core), one after another on each.
     warmup, draws : int
-        Warmup iterations (step size and mass matrix adaptation) and kept draws, per chain.
+        Warmup iterations (step size and mass matrix adaptation, the mass matrix starting
+        from one over the curvature of the log density at each chain's starting point) and
+        kept draws, per chain.
     target_accept : float
         Target mean acceptance probability of the step-size adaptation, in (0, 1).
     max_tree_depth : int

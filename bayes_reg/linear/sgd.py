@@ -147,8 +147,11 @@ def _fit_one(
 
     def epoch(state: TrainState, key):
         # A fresh permutation each epoch; the last n % batch_size rows of it are dropped.
-        order = jax.random.permutation(key, n)[: n_batches * batch_size]
-        state, _ = jax.lax.scan(step, state, order.reshape(n_batches, batch_size))
+        if batch_size == n:  # full batch: every order gives the same gradient
+            state, _ = step(state, slice(None))
+        else:
+            order = jax.random.permutation(key, n)[: n_batches * batch_size]
+            state, _ = jax.lax.scan(step, state, order.reshape(n_batches, batch_size))
         test = _loss(state.params, X_test, y_test) if X_test is not None else jnp.nan
         w = state.params.w if record_weights else None
         return state, EpochInfo(_loss(state.params, X, y), test, w)
@@ -157,14 +160,6 @@ def _fit_one(
     return state.params, info
 
 
-# XLA's CPU backend spends most of a first call optimising this small program (0.58 s of
-# 0.78 s at the d2l size); level 0 compiles it in 0.29 s and runs it in 0.027 s instead of
-# 0.014 s: the first result, which users wait for, comes 35% sooner.
-@partial(
-    jax.jit,
-    static_argnames=("optimizer", "epochs", "batch_size", "record_weights"),
-    compiler_options={"xla_backend_optimization_level": 0},
-)
 def _path(
     strengths,
     lr,
@@ -193,6 +188,19 @@ def _path(
     return jax.vmap(fit, in_axes=(0,) + (None,) * 7)(
         strengths, lr, X, y, X_test, y_test, params0, epoch_keys
     )
+
+
+# XLA's CPU backend spends most of a first call optimising this small program (0.58 s of
+# 0.78 s at the d2l size); level 0 compiles it in 0.29 s and runs it in 0.027 s instead of
+# 0.014 s: for a short run (the chapter's 400 steps) the first result comes 35% sooner. A
+# long run is worth the optimisation: 200,000 full-batch epochs at 7 strengths take 4.8 s
+# optimised against 8.3 s at level 0.
+_STATIC = ("optimizer", "epochs", "batch_size", "record_weights")
+_path_quick = jax.jit(
+    _path, static_argnames=_STATIC, compiler_options={"xla_backend_optimization_level": 0}
+)
+_path_optimised = jax.jit(_path, static_argnames=_STATIC)
+_QUICK_STEPS = 10_000  # optimiser steps per strength up to which compiling fast pays
 
 
 def sgd_path(
@@ -291,7 +299,8 @@ def sgd_path(
         raise ValueError(f"feature_names has {len(names)} entries but X has {d} columns")
 
     # NumPy arrays go straight into the compiled program (no conversion programs first).
-    params, info = _path(
+    quick = epochs * (n // batch_size) <= _QUICK_STEPS
+    params, info = (_path_quick if quick else _path_optimised)(
         s,
         lr,
         init_scale,
