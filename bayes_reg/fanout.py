@@ -108,9 +108,10 @@ def worker_env(cpus_per_task: int = 1) -> dict[str, str]:
     ``cpus_per_task`` JAX CPU devices and math-library threads, so workers side by side do not
     oversubscribe the cores (with one CPU, XLA's own thread pool is turned off); float64 as
     everywhere in bayes_reg; and the persistent compilation cache of this process, so a program
-    compiled once serves every worker that can reach the same folder.
+    compiled once serves every worker that can reach the same folder (with a size limit, which
+    makes JAX lock the folder while an entry is written).
     """
-    from bayes_reg.cache import default_cache_dir
+    from bayes_reg.cache import cache_max_bytes, default_cache_dir
 
     cpus = str(cpus_per_task)
     env = {
@@ -124,6 +125,7 @@ def worker_env(cpus_per_task: int = 1) -> dict[str, str]:
         ),
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
         "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+        "JAX_COMPILATION_CACHE_MAX_SIZE": str(cache_max_bytes()),  # locks the shared folder
     }
     flags = os.environ.get("XLA_FLAGS", "")
     if cpus_per_task == 1 and "xla_cpu_multi_thread_eigen" not in flags:

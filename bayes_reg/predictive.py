@@ -10,7 +10,8 @@ with :math:`f_t` the stochastic passes, the posterior draws of the function or t
 of an ensemble, and :math:`\sigma_t` one fixed noise scale or, for networks that predict
 their own variance, one per draw and point. These functions score such a predictive against
 held-out targets exactly where that is cheap (log likelihood, the PIT and calibration,
-quantiles by bisection on the mixture CDF, the first CRPS term) and say where they estimate.
+quantiles by safeguarded Newton steps on the mixture CDF, the first CRPS term) and say where
+they estimate.
 
 Every ``sigma`` below is a float or an array of the draws' shape (T, n).
 """
@@ -225,7 +226,7 @@ def _sd(draws, sigma) -> np.ndarray:
 
 def predictive_summary(draws, sigma, *, coverage: float = 0.9) -> xr.Dataset:
     """Per point: the mixture's ``mean``, ``sd`` and central ``coverage`` interval
-    (``lower``, ``upper``, exact quantiles by bisection), dim ``obs``.
+    (``lower``, ``upper``, exact quantiles of the mixture), dim ``obs``.
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # JAX writes a cache entry in place, and locks the folder only when the cache has a size limit:
 # without one, a process reading an entry another is still writing finds it truncated (seen in
 # CI: "Error -5 while decompressing data", a warning, so a failure here). A limit far above what
-# the suite writes turns the lock on (filelock, installed with Ray) and evicts nothing.
+# the suite writes turns the lock on (filelock, a dependency) and evicts nothing.
 os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(64 * 2**30))
 # One CPU device per test process: the xdist workers already use every core, and results stay
 # those of one device. The parallel paths (NUTS chains, sharded networks) are tested in child

@@ -1,6 +1,7 @@
 """Exact draws where the model is conjugate, and no recompiling."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ from bayes_reg import (
     linear_regression,
     sample_posterior,
 )
+from bayes_reg.cache import MAX_CACHE_BYTES
 from bayes_reg.inference import _program
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear import sgd
@@ -101,23 +103,29 @@ import numpy as np
 X = np.random.default_rng(0).normal(size=(10, 2)); y = X.sum(1)
 br.run_nuts(br.linear_regression, X, y, prior=br.Gaussian(1.0), sigma=1.0,
             sampler=br.Sampler(chains=1, warmup=20, draws=20), progress=False)
-print(json.dumps(len(hits)))
+print(json.dumps([len(hits), jax.config.jax_compilation_cache_max_size]))
 """
 
 
 def test_a_second_process_reads_the_persistent_cache(tmp_path):
+    # Without the tests' own limit: the default one, which makes JAX lock the folder.
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_MAX_SIZE"}
+
     def run():
         out = subprocess.run(
             [sys.executable, "-c", _CHILD, str(tmp_path)],
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    assert run() == 0  # a cold cache: everything compiled
-    assert run() > 0  # the same programs, now read back
-    assert any(tmp_path.iterdir())
+    hits, limit = run()
+    assert hits == 0  # a cold cache: everything compiled
+    assert run()[0] > 0  # the same programs, now read back
+    assert limit == MAX_CACHE_BYTES
+    assert (tmp_path / ".lockfile").exists()  # JAX's lock, taken to write and read entries
 
 
 def test_normal_inverse_gamma_is_exact_and_agrees_with_nuts(problem):

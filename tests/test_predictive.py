@@ -133,7 +133,7 @@ def test_quantiles_solve_the_mixture_cdf(small):
     for j in range(draws.shape[1]):
         for i, p in enumerate(probs):
             ref = _mixture_quantile(draws[:, j], sigma, p)
-            # 60 bisections of a bracket ~20 sigma wide: 1e-17; brentq to 1e-14.
+            # Newton stops when no point moves by 1e-13 of its scale; brentq to 1e-14.
             assert q[i, j] == pytest.approx(ref, abs=1e-12)
 
 

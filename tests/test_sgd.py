@@ -171,13 +171,13 @@ def test_l1_subgradient_is_close_but_never_exactly_zero(problem):
 
 def test_compiles_once_for_two_grids(problem):
     X, y = problem
-    before = sgd._path._cache_size()
+    before = sgd._path_quick._cache_size()
     # epochs=7 is used by no other test, so the first call must compile and the second not.
     a = sgd_path(X, y, [0.0, 0.5, 2.0], lr=0.1, epochs=7, batch_size=10)
-    after_first = sgd._path._cache_size()
+    after_first = sgd._path_quick._cache_size()
     b = sgd_path(X, y, [0.3, 0.1, 9.0], lr=0.1, epochs=7, batch_size=10)
     assert after_first == before + 1
-    assert sgd._path._cache_size() == after_first
+    assert sgd._path_quick._cache_size() == after_first
     assert not np.allclose(a.w.values, b.w.values)
 
 

@@ -4,9 +4,10 @@ NumPyro's ``MCMC.run`` recompiles its sampler on every call (NumPyro 0.22), whic
 repeat fit cost as much as the first. Here the whole run (initialisation, warmup with
 step-size and mass-matrix adaptation, sampling, for every chain) is a single ``jax.jit``
 program built from NumPyro's functional NUTS kernel, its warmup started from a mass matrix
-fitted to the model (:func:`curvature_scales`) instead of the identity. Array arguments (data, the noise scale,
-the prior's scales) are traced inputs, so a new data set of the same shape, a new seed or a
-new strength reuses the compiled program; strings and ``None`` are static.
+fitted to the model (:func:`curvature_scales`) instead of the identity. Array arguments
+(data, the noise scale, the prior's scales) are traced inputs, so a new data set of the same
+shape, a new seed or a new strength reuses the compiled program; strings and ``None`` are
+static.
 
 Chains run in parallel, one group per device (:func:`jax.shard_map` over a one-axis mesh of
 the default backend's devices; on a CPU these are the host devices of

@@ -216,7 +216,7 @@ def run_card(
                 epochs=cmp_cfg["converge_epochs"],
                 batch_size=n,
                 seed=seed,
-                feature_names=data.feature_names,  # no test loss at each of its epochs: unused
+                feature_names=data.feature_names,  # no test set: its loss per epoch goes unused
             )
         timings["sgd"] = time.perf_counter() - start
         result.tree["sgd_path"] = path.drop_vars("w_epoch")
