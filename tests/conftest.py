@@ -1,13 +1,18 @@
 """Strict test environment: CPU only, float64, fixed seeds."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
-# `bayes-reg run` turns on the persistent compilation cache: keep the tests' cache private.
-os.environ.setdefault("BAYES_REG_CACHE_DIR", tempfile.mkdtemp(prefix="bayes_reg-test-cache-"))
+# `bayes-reg run` turns on the persistent compilation cache: keep the tests' cache private, and
+# remove it when the process that made it ends (xdist workers inherit it; ~130 MB a run).
+if "BAYES_REG_CACHE_DIR" not in os.environ:
+    os.environ["BAYES_REG_CACHE_DIR"] = tempfile.mkdtemp(prefix="bayes_reg-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["BAYES_REG_CACHE_DIR"], ignore_errors=True)
 # Most of the suite's time is XLA compiling, and the two xdist workers, the notebooks' kernels
 # and the CLI's subprocesses compile many of the same programs: all of them share that private
 # cache (JAX reads these variables when it is imported; set here, before any process imports
