@@ -131,14 +131,27 @@ def crps(draws, y, sigma, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
 
 @jax.jit
 def _pair_spread(draws, var):
-    """Mean over all pairs (t, s) of E|N(f_t - f_s, var_t + var_s)|, per point: (n,)."""
+    """Mean over all pairs (t, s) of E|N(f_t - f_s, var_t + var_s)|, per point: (n,).
+
+    The pairs are symmetric, so each unordered one is evaluated once: pair t with t + k
+    (mod T) for k = 1 .. T // 2 meets every unordered pair once, except that for an even T
+    the pairs at k = T / 2 come up twice (from either end).
+    """
+    t = draws.shape[0]
+    shift = jnp.arange(1, t // 2 + 1)
+    partner = (jnp.arange(t)[:, None] + shift) % t  # (T, T // 2)
+    weight = jnp.where(2 * shift == t, 1.0, 2.0)  # each unordered pair stands for two
 
     def one_point(args):
         f, v = args
-        d, pair_var = f[:, None] - f[None, :], v[:, None] + v[None, :]
-        return jnp.mean(_gaussian_abs_moment(d, pair_var, jnp, jax.scipy.special.erf))
+        pairs = _gaussian_abs_moment(f[:, None] - f[partner], v[:, None] + v[partner], *_JAX)
+        equal = _gaussian_abs_moment(0.0, 2 * v, *_JAX)
+        return (jnp.sum(pairs * weight) + jnp.sum(equal)) / t**2
 
     return jax.lax.map(one_point, (draws.T, var.T))
+
+
+_JAX = (jnp, jax.scipy.special.erf)
 
 
 def pit(draws, y, sigma) -> np.ndarray:

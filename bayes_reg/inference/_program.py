@@ -4,7 +4,8 @@ NumPyro's ``MCMC.run`` recompiles its sampler on every call (NumPyro 0.22), whic
 repeat fit cost as much as the first. Here the whole run (initialisation, warmup with
 step-size and mass-matrix adaptation, sampling, for every chain) is a single ``jax.jit``
 program built from NumPyro's functional NUTS kernel, its warmup started from a mass matrix
-fitted to the model (:func:`curvature_scales`) instead of the identity. Array arguments
+fitted to the model (:func:`curvature_scales`) instead of the identity, and warmup and
+sampling in one loop, so that the NUTS kernel is compiled once. Array arguments
 (data, the noise scale, the prior's scales) are traced inputs, so a new data set of the same
 shape, a new seed or a new strength reuses the compiled program; strings and ``None`` are
 static.
@@ -127,23 +128,36 @@ def _program(model, static, sampler: Sampler):
             rng_key=key_run,
         )
 
-        def step(state, i):
+        def record(state):
+            return {
+                "z": state.z,
+                "diverging": state.diverging,
+                "num_steps": state.num_steps,
+                "energy": state.energy,
+                "accept_prob": state.accept_prob,
+                "step_size": state.adapt_state.step_size,
+                "potential_energy": state.potential_energy,
+            }
+
+        def step(carry, i):
+            # Warmup and sampling in one loop (the kernel adapts while i < warmup), so the
+            # NUTS kernel is compiled once; warmup iterations write into the first slot, which
+            # the first kept draw then overwrites.
+            state, kept = carry
             state = sample_kernel(state, model_args=args, model_kwargs=kwargs)
             report_every(i, _PROGRESS_EVERY, when=real)
-            return state, state
+            slot = jnp.maximum(i - warmup, 0)
+            kept = jax.tree.map(
+                lambda buf, x: jax.lax.dynamic_update_index_in_dim(buf, x, slot, 0),
+                kept,
+                record(state),
+            )
+            return (state, kept), None
 
-        state, _ = jax.lax.scan(lambda s, i: (step(s, i)[0], None), state, jnp.arange(warmup))
-        _, kept = jax.lax.scan(step, state, warmup + jnp.arange(draws))
-        constrained = jax.vmap(postprocess_fn_gen(*args, **kwargs))(kept.z)
-        stats = {
-            "diverging": kept.diverging,
-            "num_steps": kept.num_steps,
-            "energy": kept.energy,
-            "accept_prob": kept.accept_prob,
-            "step_size": kept.adapt_state.step_size,
-            "potential_energy": kept.potential_energy,
-        }
-        return Draws(constrained, stats)
+        empty = jax.tree.map(lambda x: jnp.zeros((draws, *jnp.shape(x)), x.dtype), record(state))
+        (_, kept), _ = jax.lax.scan(step, (state, empty), jnp.arange(warmup + draws))
+        constrained = jax.vmap(postprocess_fn_gen(*args, **kwargs))(kept.pop("z"))
+        return Draws(constrained, kept)
 
     devices = chain_devices(sampler.chains)
     per_device = -(-sampler.chains // len(devices))
