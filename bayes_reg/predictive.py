@@ -129,6 +129,9 @@ def crps(draws, y, sigma, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
     return first - 0.5 * spread
 
 
+_JAX = (jnp, jax.scipy.special.erf)  # the array module and erf of a compiled program
+
+
 @jax.jit
 def _pair_spread(draws, var):
     """Mean over all pairs (t, s) of E|N(f_t - f_s, var_t + var_s)|, per point: (n,).
@@ -149,9 +152,6 @@ def _pair_spread(draws, var):
         return (jnp.sum(pairs * weight) + jnp.sum(equal)) / t**2
 
     return jax.lax.map(one_point, (draws.T, var.T))
-
-
-_JAX = (jnp, jax.scipy.special.erf)
 
 
 def pit(draws, y, sigma) -> np.ndarray:
