@@ -122,9 +122,11 @@ def crps(draws, y, sigma, *, pairs: int = CRPS_PAIRS) -> np.ndarray:
     var = _noise(sigma, draws) ** 2
     first = _gaussian_abs_moment(y - draws, var).mean(0)
     t, m = draws.shape[0], min(pairs, draws.shape[0])
-    all_pairs = np.asarray(_pair_spread(jnp.asarray(draws[:m]), jnp.asarray(var[:m])))
     same = _gaussian_abs_moment(0.0, 2 * var)
-    distinct = (m * all_pairs - same[:m].mean(0)) / (m - 1) if m > 1 else same[0]
+    if m > 1:
+        distinct = np.asarray(_distinct_pair_spread(jnp.asarray(draws[:m]), jnp.asarray(var[:m])))
+    else:
+        distinct = same[0]
     spread = (1 - 1 / t) * distinct + same.mean(0) / t
     return first - 0.5 * spread
 
@@ -133,8 +135,8 @@ _JAX = (jnp, jax.scipy.special.erf)  # the array module and erf of a compiled pr
 
 
 @jax.jit
-def _pair_spread(draws, var):
-    """Mean over all pairs (t, s) of E|N(f_t - f_s, var_t + var_s)|, per point: (n,).
+def _distinct_pair_spread(draws, var):
+    """Mean over distinct pairs t != s of E|N(f_t - f_s, var_t + var_s)|, per point: (n,).
 
     The pairs are symmetric, so each unordered one is evaluated once: pair t with t + k
     (mod T) for k = 1 .. T // 2 meets every unordered pair once, except that for an even T
@@ -148,8 +150,7 @@ def _pair_spread(draws, var):
     def one_point(args):
         f, v = args
         pairs = _gaussian_abs_moment(f[:, None] - f[partner], v[:, None] + v[partner], *_JAX)
-        equal = _gaussian_abs_moment(0.0, 2 * v, *_JAX)
-        return (jnp.sum(pairs * weight) + jnp.sum(equal)) / t**2
+        return jnp.sum(pairs * weight) / (t * (t - 1))
 
     return jax.lax.map(one_point, (draws.T, var.T))
 
