@@ -7,6 +7,7 @@ at a rich bar for the duration of one run, and nothing is shown when no bar is a
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections.abc import Callable
@@ -30,9 +31,12 @@ HUB = _Hub()
 def report_every(i, every: int, when=True) -> None:
     """Inside a compiled loop: advance the open bar by ``every`` on each ``every``-th step
     (and only ``when`` it holds: a traced flag may silence a loop)."""
+    # The step count is bound on the host, not passed as an argument: an argument is copied
+    # out of the program on every call, which made each report ~4x as costly (58 against
+    # 16 us), 7 ms of a 55 ms diabetes NUTS run at 160 reports.
     jax.lax.cond(
         (i % every == every - 1) & when,
-        lambda: jax.debug.callback(HUB.advance, every),
+        lambda: jax.debug.callback(functools.partial(HUB.advance, every)),
         lambda: None,
     )
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
 
 __all__ = ["Gram", "worth_it"]
 
@@ -25,19 +26,22 @@ __all__ = ["Gram", "worth_it"]
 class Gram(NamedTuple):
     """Sufficient statistics of ``(X, y)`` for the Gaussian likelihood (a JAX pytree)."""
 
-    n: jax.Array
-    x_mean: jax.Array  # (d,)
-    y_mean: jax.Array  # ()
-    xx: jax.Array  # (d, d) Xc'Xc
-    xy: jax.Array  # (d,) Xc'yc
-    yy: jax.Array  # () yc'yc
+    n: ArrayLike
+    x_mean: ArrayLike  # (d,)
+    y_mean: ArrayLike  # ()
+    xx: ArrayLike  # (d, d) Xc'Xc
+    xy: ArrayLike  # (d,) Xc'yc
+    yy: ArrayLike  # () yc'yc
 
     @classmethod
     def of(cls, X, y) -> Gram:
-        X, y = jnp.asarray(X), jnp.asarray(y)
+        """The statistics of concrete data, computed in NumPy: a handful of small operations
+        that JAX would dispatch one at a time (0.8 ms before each NUTS run)."""
+        X, y = np.asarray(X), np.asarray(y)
         x_mean, y_mean = X.mean(0), y.mean()
         Xc, yc = X - x_mean, y - y_mean
-        return cls(jnp.asarray(X.shape[0], X.dtype), x_mean, y_mean, Xc.T @ Xc, Xc.T @ yc, yc @ yc)
+        n = np.asarray(X.shape[0], X.dtype)
+        return cls(n, x_mean, np.asarray(y_mean), Xc.T @ Xc, Xc.T @ yc, np.asarray(yc @ yc))
 
     def log_likelihood(self, w, b, sigma):
         """``sum_i log N(y_i | x_i w + b, sigma)``; ``b`` 0 for a model without intercept."""
