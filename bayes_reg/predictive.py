@@ -199,11 +199,13 @@ def predictive_quantiles(draws, sigma, probs, *, max_iterations: int = 100) -> n
     """Quantiles of the mixture: Newton's method on its CDF, kept inside a bracket.
 
     The ``p`` quantile lies between the smallest and the largest of the components' own
-    ``p`` quantiles (there the mixture's CDF is at most, and at least, ``p``). Each iteration
-    narrows that bracket at the current point and takes the Newton step, or bisects where the
-    step would leave the bracket; it stops when no point moves by more than 1e-13 of its
-    scale (Newton's error then is about the square of that), in 5-10 iterations where
-    bisection to the same precision took 60.
+    ``p`` quantiles (there the mixture's CDF is at most, and at least, ``p``). Newton starts
+    from the quantile of the Gaussian with the mixture's mean and sd (clipped to that
+    bracket); each iteration narrows the bracket at the current point and takes the Newton
+    step, or bisects where the step would leave the bracket. A point stops when its step
+    moves it by at most 1e-13 of its scale (Newton's error then is about the square of that),
+    and later iterations evaluate the CDF only at the points still moving: most stop after
+    5-8 of the 10-15 iterations that the slowest need.
 
     Returns
     -------
@@ -212,25 +214,34 @@ def predictive_quantiles(draws, sigma, probs, *, max_iterations: int = 100) -> n
     draws, _ = _arrays(draws)
     sigma = _noise(sigma, draws)
     probs = np.asarray(probs, dtype=np.float64)
-    z = ndtri(probs)[:, None, None]
-    own = draws[None] + sigma[None] * z  # (probs, T, n): each component's quantile
+    z = ndtri(probs)[:, None]
+    own = draws[None] + sigma[None] * z[..., None]  # (probs, T, n): each component's quantile
     lo, hi = own.min(1), own.max(1)
-    x = 0.5 * (lo + hi)
+    x = np.clip(draws.mean(0) + z * _sd(draws, sigma), lo, hi)
     scale = np.maximum(np.abs(x), sigma.max(0))
+    p = np.broadcast_to(probs[:, None], x.shape)
+    # The points still moving, as flat indices into (probs, n), and their columns' components.
+    moving = np.arange(x.size)
+    columns = np.broadcast_to(np.arange(x.shape[1]), x.shape).ravel()
+    x, lo, hi, scale, p = (a.ravel().copy() for a in (x, lo, hi, scale, p))
     for _ in range(max_iterations):
-        u = (x[:, None, :] - draws[None]) / sigma[None]
-        cdf = ndtr(u).mean(1)
-        density = (np.exp(-0.5 * u * u) / sigma[None]).mean(1) / np.sqrt(2 * np.pi)
-        below = cdf < probs[:, None]
-        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
+        f, sd = draws[:, columns[moving]], sigma[:, columns[moving]]  # (T, moving)
+        at = x[moving]
+        u = (at - f) / sd
+        cdf = ndtr(u).mean(0)
+        density = (np.exp(-0.5 * u * u) / sd).mean(0) / np.sqrt(2 * np.pi)
+        below = cdf < p[moving]
+        lo[moving] = np.where(below, at, lo[moving])
+        hi[moving] = np.where(below, hi[moving], at)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = x - (cdf - probs[:, None]) / density
-        step = np.where((newton >= lo) & (newton <= hi), newton, 0.5 * (lo + hi))
-        moved = np.abs(step - x)
-        x = step
-        if np.all(moved <= 1e-13 * scale):
+            newton = at - (cdf - p[moving]) / density
+        inside = (newton >= lo[moving]) & (newton <= hi[moving])
+        step = np.where(inside, newton, 0.5 * (lo[moving] + hi[moving]))
+        x[moving] = step
+        moving = moving[np.abs(step - at) > 1e-13 * scale[moving]]
+        if moving.size == 0:
             break
-    return x
+    return x.reshape(len(probs), -1)
 
 
 def _sd(draws, sigma) -> np.ndarray:
