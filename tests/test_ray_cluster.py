@@ -23,9 +23,7 @@ from bayes_reg.run.sweep import SWEEP_MANIFEST
 
 ray = pytest.importorskip("ray")
 
-# One cluster at a time: these tests share one xdist worker (`--dist loadgroup`).
-pytestmark = pytest.mark.xdist_group("ray")
-
+# One cluster at a time: these tests share one xdist worker (ONE_WORKER_FILES in conftest.py).
 RAY = str(Path(sys.executable).with_name("ray"))
 # A throwaway cluster on the loopback address: no token to hand round, no usage report.
 ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
