@@ -26,7 +26,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 
-from bayes_reg.inference.optimize import lbfgs
+from bayes_reg.inference._program import split_kwargs
+from bayes_reg.inference.optimize import model_solver
 
 __all__ = ["LaplaceFit", "laplace_approximation"]
 
@@ -48,16 +49,15 @@ def laplace_approximation(
     """The Laplace approximation of ``model(*args, **kwargs)``'s posterior, ``shape`` draws."""
     start = time.perf_counter()
     key_init, key_draw = jax.random.split(key)
-    param_info, potential_fn, postprocess_fn, _ = initialize_model(
-        key_init, model, model_args=args, model_kwargs=kwargs, dynamic_args=False
+    param_info, _, postprocess_fn, _ = initialize_model(
+        key_init, model, model_args=args, model_kwargs=kwargs, dynamic_args=True
     )
     flat0, unravel = ravel_pytree(param_info.z)
-
-    def potential(x):
-        return potential_fn(unravel(x))
-
-    mode = lbfgs(potential, max_steps=20_000, gtol=1e-9)(flat0, jnp.ones(flat0.shape, bool))
-    hessian = np.asarray(jax.hessian(potential)(mode))
+    dynamic, static = split_kwargs(kwargs)
+    solver = model_solver(model, static, max_steps=20_000, gtol=1e-9)
+    inputs = (param_info.z, args, dynamic)
+    mode = solver.solve(flat0, jnp.ones(flat0.shape, bool), *inputs)
+    hessian = np.asarray(solver.hessian(mode, *inputs))
     try:
         chol = np.linalg.cholesky(hessian)
     except np.linalg.LinAlgError:
@@ -69,11 +69,14 @@ def laplace_approximation(
     cov = np.linalg.inv(hessian)
     d = mode.shape[0]
     log_evidence = float(
-        -potential(mode) + 0.5 * d * math.log(2 * math.pi) - np.sum(np.log(np.diag(chol)))
+        -solver.potential(mode, *inputs)
+        + 0.5 * d * math.log(2 * math.pi)
+        - np.sum(np.log(np.diag(chol)))
     )
     # z = mode + L^{-T} e has covariance (L L^T)^{-1} = H^{-1}.
     e = jax.random.normal(key_draw, (*shape, d), dtype=mode.dtype)
     z = mode + jax.scipy.linalg.solve_triangular(chol.T, e[..., None], lower=False)[..., 0]
-    constrained = jax.vmap(jax.vmap(lambda x: postprocess_fn(unravel(x))))(z)
+    postprocess = postprocess_fn(*args, **kwargs)
+    constrained = jax.vmap(jax.vmap(lambda x: postprocess(unravel(x))))(z)
     samples = {k: np.asarray(v) for k, v in constrained.items()}
     return LaplaceFit(samples, np.asarray(mode), cov, log_evidence, time.perf_counter() - start)

@@ -1,32 +1,44 @@
 """Minimising a log density's negative (a potential) with L-BFGS, the mode finder of every
 model: the MAP of :func:`bayes_reg.linear.map.map_model` and the centre of the Laplace
-approximation."""
+approximation, with :func:`model_solver` compiling them once per NumPyro model and shape."""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.flatten_util import ravel_pytree
+from numpyro.infer.util import potential_energy
 
-__all__ = ["lbfgs"]
+__all__ = ["ModelSolver", "lbfgs", "model_solver"]
 
 
 def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):
-    """``solve(x0, free)``: L-BFGS on ``potential`` moving only the coordinates in ``free``.
+    """``solve(x0, free, *args)``: L-BFGS on ``potential(x, *args)`` moving only the
+    coordinates in ``free``.
 
-    With the gradient zero outside ``free``, every L-BFGS direction (a combination of past
+    ``args`` are traced inputs of the compiled ``solve``: new data of the same shapes reuse
+    it. With the gradient zero outside ``free``, every L-BFGS direction (a combination of past
     gradients and steps) is zero there too, so those coordinates keep their starting values.
     """
     opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(potential)
 
     @jax.jit
-    def solve(x0, free):
+    def solve(x0, free, *args):
+        def at(x):
+            return potential(x, *args)
+
+        value_and_grad = optax.value_and_grad_from_state(at)
+
         def step(carry):
             x, state, _, k = carry
             value, grad = value_and_grad(x, state=state)
             grad = jnp.where(free, grad, 0.0)
-            updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=potential)
+            updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=at)
             return optax.apply_updates(x, updates), state, jnp.linalg.norm(grad), k + 1
 
         def not_done(carry):
@@ -37,3 +49,31 @@ def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):
         return jax.lax.while_loop(not_done, step, carry)[0]
 
     return solve
+
+
+class ModelSolver(NamedTuple):
+    """A NumPyro model's potential in the unconstrained space, flattened, and what is
+    computed from it; each takes ``(x, z, args, dynamic)``: the flat point, the model's
+    starting point ``z`` (whose layout ``x`` has), its positional and traced keyword
+    arguments. ``solve`` takes ``(x0, free)`` first (:func:`lbfgs`)."""
+
+    solve: Callable
+    potential: Callable
+    hessian: Callable
+
+
+@functools.lru_cache(maxsize=32)
+def model_solver(model, static: tuple, max_steps: int, gtol: float) -> ModelSolver:
+    """:class:`ModelSolver` of ``model`` with the keyword arguments ``static`` (strings,
+    flags: fixed into the programs), compiled once per model, those arguments and shapes: the
+    data, priors and noise are traced, so a repeat fit (a cross-validation fold, a grid of
+    strengths) does not recompile."""
+    fixed = dict(static)
+
+    def potential(x, z, args, dynamic):
+        _, unravel = ravel_pytree(z)
+        return potential_energy(model, args, dynamic | fixed, unravel(x))
+
+    return ModelSolver(
+        lbfgs(potential, max_steps, gtol), potential, jax.jit(jax.hessian(potential))
+    )

@@ -32,7 +32,8 @@ from numpyro.infer.util import initialize_model
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
-from bayes_reg.inference.optimize import lbfgs
+from bayes_reg.inference._program import split_kwargs
+from bayes_reg.inference.optimize import model_solver
 from bayes_reg.linear.proximal import proximal_mode
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import as_noise
@@ -254,24 +255,25 @@ def map_model(
         Site name -> value at the mode (constrained space), latent sites only.
     """
     _validate.require_x64("map_model")
-    param_info, potential_fn, postprocess_fn, _ = initialize_model(
-        _validate.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=False
+    param_info, _, postprocess_fn, _ = initialize_model(
+        _validate.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=True
     )
     flat0, unravel = ravel_pytree(param_info.z)
+    dynamic, static = split_kwargs(kwargs)
+    solver = model_solver(model, static, max_steps, gtol)
+    inputs = (param_info.z, args, dynamic)
 
-    def potential(x):
-        return potential_fn(unravel(x))
+    def potential_at(x):
+        return solver.potential(x, *inputs)
 
-    solve = lbfgs(potential, max_steps, gtol)
-    everywhere = jnp.ones(flat0.shape, bool)
-    x = solve(flat0, everywhere)
-    kinks = _kinks_at_zero(potential, x)
+    x = solver.solve(flat0, jnp.ones(flat0.shape, bool), *inputs)
+    kinks = _kinks_at_zero(potential_at, x)
     if kinks.any():
-        polished = solve(jnp.where(kinks, 0.0, x), ~kinks)
-        if potential(polished) <= potential(x):
+        polished = solver.solve(jnp.where(kinks, 0.0, x), ~kinks, *inputs)
+        if potential_at(polished) <= potential_at(x):
             x = polished
     params = unravel(x)
-    return {k: v for k, v in postprocess_fn(params).items() if k in param_info.z}
+    return {k: v for k, v in postprocess_fn(*args, **kwargs)(params).items() if k in param_info.z}
 
 
 def _kinks_at_zero(potential, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:
