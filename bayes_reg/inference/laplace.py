@@ -26,7 +26,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 
-from bayes_reg.inference._program import split_kwargs
 from bayes_reg.inference.optimize import model_solver
 
 __all__ = ["LaplaceFit", "laplace_approximation"]
@@ -49,13 +48,11 @@ def laplace_approximation(
     """The Laplace approximation of ``model(*args, **kwargs)``'s posterior, ``shape`` draws."""
     start = time.perf_counter()
     key_init, key_draw = jax.random.split(key)
-    param_info, _, postprocess_fn, _ = initialize_model(
+    info = initialize_model(
         key_init, model, model_args=args, model_kwargs=kwargs, dynamic_args=True
     )
-    flat0, unravel = ravel_pytree(param_info.z)
-    dynamic, static = split_kwargs(kwargs)
-    solver = model_solver(model, static, max_steps=20_000, gtol=1e-9)
-    inputs = (param_info.z, args, dynamic)
+    flat0, unravel = ravel_pytree(info.param_info.z)
+    solver, inputs = model_solver(model, info, args, kwargs, max_steps=20_000, gtol=1e-9)
     mode = solver.solve(flat0, jnp.ones(flat0.shape, bool), *inputs)
     hessian = np.asarray(solver.hessian(mode, *inputs))
     try:
@@ -76,7 +73,7 @@ def laplace_approximation(
     # z = mode + L^{-T} e has covariance (L L^T)^{-1} = H^{-1}.
     e = jax.random.normal(key_draw, (*shape, d), dtype=mode.dtype)
     z = mode + jax.scipy.linalg.solve_triangular(chol.T, e[..., None], lower=False)[..., 0]
-    postprocess = postprocess_fn(*args, **kwargs)
+    postprocess = info.postprocess_fn(*args, **kwargs)
     constrained = jax.vmap(jax.vmap(lambda x: postprocess(unravel(x))))(z)
     samples = {k: np.asarray(v) for k, v in constrained.items()}
     return LaplaceFit(samples, np.asarray(mode), cov, log_evidence, time.perf_counter() - start)

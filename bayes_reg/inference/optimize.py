@@ -14,6 +14,8 @@ import optax
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import potential_energy
 
+from bayes_reg.inference._program import split_kwargs
+
 __all__ = ["ModelSolver", "lbfgs", "model_solver"]
 
 
@@ -52,28 +54,57 @@ def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):
 
 
 class ModelSolver(NamedTuple):
-    """A NumPyro model's potential in the unconstrained space, flattened, and what is
-    computed from it; each takes ``(x, z, args, dynamic)``: the flat point, the model's
-    starting point ``z`` (whose layout ``x`` has), its positional and traced keyword
-    arguments. ``solve`` takes ``(x0, free)`` first (:func:`lbfgs`)."""
+    """A NumPyro model's potential in the unconstrained space, flattened, its L-BFGS
+    (``solve(x0, free, *inputs)``, :func:`lbfgs`) and its Hessian; each takes the flat point
+    and then the ``inputs`` that :func:`model_solver` returns with it."""
 
     solve: Callable
     potential: Callable
     hessian: Callable
 
 
+def model_solver(model, info, args: tuple, kwargs: dict, max_steps: int, gtol: float):
+    """The :class:`ModelSolver` of ``model(*args, **kwargs)`` and the inputs its functions take
+    after ``x``; ``info`` is NumPyro's ``initialize_model(..., dynamic_args=True)``.
+
+    Compiled once per model, fixed keyword arguments (strings, flags) and shapes: the data,
+    priors and noise are traced, so a repeat fit (a cross-validation fold, a grid of
+    strengths) does not recompile. A model that NumPyro prepares before taking its potential
+    (discrete latent sites it enumerates, ``param`` sites it substitutes) gets NumPyro's own
+    potential instead, compiled for this call.
+    """
+    if any(_prepared(site) for site in info.model_trace.values()):
+        potential_fn = info.potential_fn(*args, **kwargs)
+        _, unravel = ravel_pytree(info.param_info.z)
+
+        def potential(x):
+            return potential_fn(unravel(x))
+
+        return _solver(potential, max_steps, gtol), ()
+    dynamic, static = split_kwargs(kwargs)
+    return _model_solver(model, static, max_steps, gtol), (info.param_info.z, args, dynamic)
+
+
+def _prepared(site) -> bool:
+    """Whether NumPyro changes the model at this site before taking its potential."""
+    discrete = (
+        site["type"] == "sample" and not site["is_observed"] and site["fn"].support.is_discrete
+    )
+    return discrete or site["type"] in ("param", "mutable")
+
+
 @functools.lru_cache(maxsize=32)
-def model_solver(model, static: tuple, max_steps: int, gtol: float) -> ModelSolver:
-    """:class:`ModelSolver` of ``model`` with the keyword arguments ``static`` (strings,
-    flags: fixed into the programs), compiled once per model, those arguments and shapes: the
-    data, priors and noise are traced, so a repeat fit (a cross-validation fold, a grid of
-    strengths) does not recompile."""
+def _model_solver(model, static: tuple, max_steps: int, gtol: float) -> ModelSolver:
     fixed = dict(static)
 
     def potential(x, z, args, dynamic):
-        _, unravel = ravel_pytree(z)
+        _, unravel = ravel_pytree(z)  # z: the starting point, whose layout x has
         return potential_energy(model, args, dynamic | fixed, unravel(x))
 
+    return _solver(potential, max_steps, gtol)
+
+
+def _solver(potential, max_steps: int, gtol: float) -> ModelSolver:
     return ModelSolver(
         lbfgs(potential, max_steps, gtol), potential, jax.jit(jax.hessian(potential))
     )

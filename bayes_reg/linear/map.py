@@ -32,7 +32,6 @@ from numpyro.infer.util import initialize_model
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
-from bayes_reg.inference._program import split_kwargs
 from bayes_reg.inference.optimize import model_solver
 from bayes_reg.linear.proximal import proximal_mode
 from bayes_reg.linear.regression import check_model, linear_regression
@@ -255,13 +254,12 @@ def map_model(
         Site name -> value at the mode (constrained space), latent sites only.
     """
     _validate.require_x64("map_model")
-    param_info, _, postprocess_fn, _ = initialize_model(
+    info = initialize_model(
         _validate.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=True
     )
+    param_info, postprocess_fn = info.param_info, info.postprocess_fn
     flat0, unravel = ravel_pytree(param_info.z)
-    dynamic, static = split_kwargs(kwargs)
-    solver = model_solver(model, static, max_steps, gtol)
-    inputs = (param_info.z, args, dynamic)
+    solver, inputs = model_solver(model, info, args, kwargs, max_steps, gtol)
 
     def potential_at(x):
         return solver.potential(x, *inputs)
