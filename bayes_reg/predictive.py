@@ -219,22 +219,21 @@ def predictive_quantiles(draws, sigma, probs, *, max_iterations: int = 100) -> n
     lo, hi = own.min(1), own.max(1)
     x = np.clip(draws.mean(0) + z * _sd(draws, sigma), lo, hi)
     scale = np.maximum(np.abs(x), sigma.max(0))
-    p = np.broadcast_to(probs[:, None], x.shape)
-    # The points still moving, as flat indices into (probs, n), and their columns' components.
-    moving = np.arange(x.size)
-    columns = np.broadcast_to(np.arange(x.shape[1]), x.shape).ravel()
-    x, lo, hi, scale, p = (a.ravel().copy() for a in (x, lo, hi, scale, p))
+    n = x.shape[1]
+    moving = np.arange(x.size)  # the points still moving, as flat indices into (probs, n)
+    x, lo, hi, scale = (a.ravel().copy() for a in (x, lo, hi, scale))
     for _ in range(max_iterations):
-        f, sd = draws[:, columns[moving]], sigma[:, columns[moving]]  # (T, moving)
+        column, target = moving % n, probs[moving // n]
+        f, sd = draws[:, column], sigma[:, column]  # (T, moving)
         at = x[moving]
         u = (at - f) / sd
         cdf = ndtr(u).mean(0)
         density = (np.exp(-0.5 * u * u) / sd).mean(0) / np.sqrt(2 * np.pi)
-        below = cdf < p[moving]
+        below = cdf < target
         lo[moving] = np.where(below, at, lo[moving])
         hi[moving] = np.where(below, hi[moving], at)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = at - (cdf - p[moving]) / density
+            newton = at - (cdf - target) / density
         inside = (newton >= lo[moving]) & (newton <= hi[moving])
         step = np.where(inside, newton, 0.5 * (lo[moving] + hi[moving]))
         x[moving] = step

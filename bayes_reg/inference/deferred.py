@@ -89,6 +89,6 @@ class _Output(BackendArray):
 
 def _computed(value: np.ndarray) -> _Output:
     """An output whose values are already known (what an unpickled one becomes)."""
-    return _Output(
-        Deferred(lambda: (value,), [(value.shape, value.dtype)]), 0, value.shape, value.dtype
-    )
+    known = Deferred(None, [(value.shape, value.dtype)])
+    known._values = (value,)
+    return _Output(known, 0, value.shape, value.dtype)
