@@ -55,11 +55,13 @@ def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):
 
 class ModelSolver(NamedTuple):
     """A NumPyro model's potential in the unconstrained space, flattened, its L-BFGS
-    (``solve(x0, free, *inputs)``, :func:`lbfgs`) and its Hessian; each takes the flat point
-    and then the ``inputs`` that :func:`model_solver` returns with it."""
+    (``solve(x0, free, *inputs)``, :func:`lbfgs`), its gradient at each row of a batch of
+    points (``gradients(xs, *inputs)``) and its Hessian; each compiled, each taking the flat
+    point(s) and then the ``inputs`` that :func:`model_solver` returns with it."""
 
     solve: Callable
     potential: Callable
+    gradients: Callable
     hessian: Callable
 
 
@@ -105,6 +107,12 @@ def _model_solver(model, static: tuple, max_steps: int, gtol: float) -> ModelSol
 
 
 def _solver(potential, max_steps: int, gtol: float) -> ModelSolver:
+    def gradients(xs, *inputs):
+        return jax.vmap(lambda x: jax.grad(potential)(x, *inputs))(xs)
+
     return ModelSolver(
-        lbfgs(potential, max_steps, gtol), potential, jax.jit(jax.hessian(potential))
+        lbfgs(potential, max_steps, gtol),
+        jax.jit(potential),
+        jax.jit(gradients),
+        jax.jit(jax.hessian(potential)),
     )

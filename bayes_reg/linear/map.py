@@ -261,21 +261,19 @@ def map_model(
     flat0, unravel = ravel_pytree(param_info.z)
     solver, inputs = model_solver(model, info, args, kwargs, max_steps, gtol)
 
-    def potential_at(x):
-        return solver.potential(x, *inputs)
-
     x = solver.solve(flat0, jnp.ones(flat0.shape, bool), *inputs)
-    kinks = _kinks_at_zero(potential_at, x)
+    kinks = _kinks_at_zero(lambda xs: solver.gradients(xs, *inputs), x)
     if kinks.any():
         polished = solver.solve(jnp.where(kinks, 0.0, x), ~kinks, *inputs)
-        if potential_at(polished) <= potential_at(x):
+        if solver.potential(polished, *inputs) <= solver.potential(x, *inputs):
             x = polished
     params = unravel(x)
     return {k: v for k, v in postprocess_fn(*args, **kwargs)(params).items() if k in param_info.z}
 
 
-def _kinks_at_zero(potential, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:
-    """Coordinates where ``x`` is near zero and the potential has a kinked minimum at zero.
+def _kinks_at_zero(gradients, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:
+    """Coordinates where ``x`` is near zero and the potential has a kinked minimum at zero;
+    ``gradients(xs)`` is the potential's gradient at each row of ``xs``.
 
     Along coordinate j, the slopes just right and just left of zero (the other coordinates
     as they are) must point away from it: positive on the right, negative on the left. A
@@ -287,12 +285,12 @@ def _kinks_at_zero(potential, x, near: float = 1e-6, probe: float = 1e-9) -> np.
     kinks = np.zeros(x.shape, bool)
     if candidates.size == 0:
         return kinks
-    grad = jax.vmap(jax.grad(potential))
-    at = np.repeat(x[None], candidates.size, axis=0)
-    rows = np.arange(candidates.size)
-    at[rows, candidates] = probe * size
-    right = np.asarray(grad(jnp.asarray(at)))[rows, candidates]
-    at[rows, candidates] = -probe * size
-    left = np.asarray(grad(jnp.asarray(at)))[rows, candidates]
+    # Both probes of every candidate in one batch, padded with rows of x to a power of two:
+    # the compiled gradient then sees a handful of shapes, not one per number of candidates.
+    rows = np.arange(2 * candidates.size)
+    at = np.repeat(x[None], 1 << (len(rows) - 1).bit_length(), axis=0)
+    at[rows, np.tile(candidates, 2)] = np.repeat([probe * size, -probe * size], candidates.size)
+    slopes = np.asarray(gradients(at))[rows, np.tile(candidates, 2)]
+    right, left = np.split(slopes, 2)
     kinks[candidates] = (right > 0) & (left < 0)
     return kinks

@@ -182,14 +182,16 @@ def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_
 def information_per_row(y, noise: Noise | None, likelihood: str):
     """The Fisher information one row carries about the linear predictor, judged from the
     data alone: 1/σ² for the Gaussian and Student-t (σ the known noise or the sd of ``y``), 1/4
-    for the Bernoulli, the mean count for the Poisson; and that σ (1 without noise)."""
-    y = jnp.asarray(y)
+    for the Bernoulli, the mean count for the Poisson; and that σ (1 without noise).
+
+    NumPy on a NumPy ``y`` (choosing the mass matrix before a run: no device dispatches)."""
+    xp = np if isinstance(y, np.ndarray) else jnp
     if likelihood in _WITH_NOISE:
-        scale = noise.sigma if noise.known else jnp.std(y)
-        return 1.0 / jnp.maximum(scale, 1e-300) ** 2, scale
+        scale = noise.sigma if noise.known else xp.std(y)
+        return 1.0 / xp.maximum(scale, 1e-300) ** 2, scale
     if likelihood == "bernoulli":
         return 0.25, 1.0
-    return jnp.maximum(jnp.mean(y), 1e-3), 1.0
+    return xp.maximum(xp.mean(y), 1e-3), 1.0
 
 
 def _weights(prior: Prior, parametrization: str, unit, centred):
