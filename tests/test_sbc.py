@@ -120,7 +120,21 @@ def check_sbc(case, replicates, **engine):
     return p
 
 
-@pytest.mark.parametrize("case", CASES)
+#: The default run checks five cases, in which every prior, parametrization, noise treatment
+#: and likelihood appears; the other five run with ``-m slow`` (as do all ten at the full
+#: replicate count, ``test_sbc_full``).
+COVERING = {
+    "gaussian-sigma-fixed",
+    "laplace-direct-sigma-fixed",
+    "student-t-likelihood",
+    "bernoulli",
+    "poisson",
+}
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=[pytest.mark.slow] * (c not in COVERING)) for c in CASES]
+)
 def test_sbc(case):
     check_sbc(case, REPLICATES)
 

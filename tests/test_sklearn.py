@@ -231,6 +231,8 @@ def test_grid_search_over_ridge_alpha_matches_sklearns():
     )
 
 
+@pytest.mark.slow  # ~15 s; GridSearchCV over our estimators runs by default in the ridge and
+# pipeline searches, and the logistic fit against scikit-learn's in the coef tests.
 def test_grid_search_over_logistic_c_matches_sklearns():
     X, y = _logistic(n=100, seed=3)  # five folds of 80 training rows, as LOGIT
     cv = KFold(5, shuffle=True, random_state=0)

@@ -19,6 +19,8 @@ TINY = dict(splits=[0, 1], epochs=2, passes=10, progress=False)
 ULPS_2 = 2 * float(np.finfo(np.float32).eps)
 
 
+@pytest.mark.slow  # ~20 s; by default the protocol's fan-out runs in the failed-split test
+# below, and a fan-out's results equal to one process's in test_sweep.py and test_sbc.py.
 def test_processes_engine_matches_the_in_process_run():
     here = mc_dropout_protocol(YACHT, **TINY)
     # Workers with as many JAX devices as this process (one, in the tests) shard the networks

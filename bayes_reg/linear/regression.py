@@ -188,7 +188,7 @@ def information_per_row(y, noise: Noise | None, likelihood: str):
     xp = np if isinstance(y, np.ndarray) else jnp
     if likelihood in _WITH_NOISE:
         scale = noise.sigma if noise.known else xp.std(y)
-        return 1.0 / xp.maximum(scale, 1e-300) ** 2, scale
+        return 1.0 / xp.maximum(scale, 1e-150) ** 2, scale  # a square that stays above 0
     if likelihood == "bernoulli":
         return 0.25, 1.0
     return xp.maximum(xp.mean(y), 1e-3), 1.0
