@@ -43,8 +43,8 @@ from bayes_reg.priors import ElasticNet, Gaussian, Laplace, is_penalty
 __all__ = ["METHODS", "run_nuts", "sample_posterior"]
 
 
-#: ``jax.random.split`` compiled: the same keys in one dispatch (0.04 against 0.4 ms on a
-#: repeat fit, where eager dispatches queue behind the sampler's).
+#: ``jax.random.split`` compiled: the same keys in one dispatch instead of several eager ones
+#: (0.03 against 0.15 ms in a repeat fit).
 _split = jax.jit(jax.random.split)
 
 _DIMS = {
@@ -365,8 +365,8 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
 @functools.lru_cache(maxsize=128)
 def _coordinates(chains: int, draws: int, names: tuple, n_obs: int, dims: frozenset):
     """The coordinates of a tree's ``dims``, shared by the trees of every fit of this shape:
-    their pandas indexes are immutable (read-only values), and building them took a fifth of
-    a repeat fit's assembly."""
+    their pandas indexes are immutable (read-only values), and building them for every fit
+    took 0.8 of the 5.5 ms a repeat diabetes fit spent outside sampling."""
     every = {"chain": chains, "draw": draws, "feature": names, "obs": n_obs}
     return xr.Coordinates(
         {
