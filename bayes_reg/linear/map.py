@@ -287,10 +287,10 @@ def _kinks_at_zero(gradients, x, near: float = 1e-6, probe: float = 1e-9) -> np.
         return kinks
     # Both probes of every candidate in one batch, padded with rows of x to a power of two:
     # the compiled gradient then sees a handful of shapes, not one per number of candidates.
-    rows = np.arange(2 * candidates.size)
+    rows, columns = np.arange(2 * candidates.size), np.tile(candidates, 2)
     at = np.repeat(x[None], 1 << (len(rows) - 1).bit_length(), axis=0)
-    at[rows, np.tile(candidates, 2)] = np.repeat([probe * size, -probe * size], candidates.size)
-    slopes = np.asarray(gradients(at))[rows, np.tile(candidates, 2)]
+    at[rows, columns] = np.repeat([probe * size, -probe * size], candidates.size)
+    slopes = np.asarray(gradients(at))[rows, columns]
     right, left = np.split(slopes, 2)
     kinks[candidates] = (right > 0) & (left < 0)
     return kinks
