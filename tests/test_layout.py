@@ -12,6 +12,7 @@ FLOORS = [
     (
         "bayes_reg._validate",
         "bayes_reg._progress",
+        "bayes_reg._random",
         "bayes_reg._sharding",
         "bayes_reg._training",
         "bayes_reg._values",

@@ -26,6 +26,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 
+from bayes_reg._random import flat_normal
 from bayes_reg.inference.optimize import model_solver
 
 __all__ = ["LaplaceFit", "laplace_approximation"]
@@ -71,7 +72,7 @@ def laplace_approximation(
         - np.sum(np.log(np.diag(chol)))
     )
     # z = mode + L^{-T} e has covariance (L L^T)^{-1} = H^{-1}.
-    e = jax.random.normal(key_draw, (*shape, d), dtype=mode.dtype)
+    e = flat_normal(key_draw, (*shape, d), mode.dtype)
     z = mode + jax.scipy.linalg.solve_triangular(chol.T, e[..., None], lower=False)[..., 0]
     postprocess = info.postprocess_fn(*args, **kwargs)
     constrained = jax.vmap(jax.vmap(lambda x: postprocess(unravel(x))))(z)

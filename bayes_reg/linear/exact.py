@@ -23,6 +23,7 @@ import scipy.optimize
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
+from bayes_reg._random import flat_normal
 
 __all__ = [
     "ExactPosterior",
@@ -62,7 +63,7 @@ class ExactPosterior(NamedTuple):
 
     def sample(self, key: jax.Array, shape: tuple[int, ...] = ()) -> dict[str, jax.Array]:
         """I.i.d. draws: ``{"b": shape, "w": shape + (n_features,)}``."""
-        eps = jax.random.normal(key, (*shape, self.mean.shape[0]), self.mean.dtype)
+        eps = flat_normal(key, (*shape, self.mean.shape[0]), self.mean.dtype)
         # theta = mean + L^-T eps has covariance (L L^T)^-1 = A^-1.
         theta = (
             self.mean
@@ -164,7 +165,7 @@ class NIGPosterior(NamedTuple):
         key_s, key_t = jax.random.split(key)
         dtype = self.mean.dtype
         sigma2 = self.rate / jax.random.gamma(key_s, self.concentration, shape, dtype)
-        eps = jax.random.normal(key_t, (*shape, self.mean.shape[0]), dtype)
+        eps = flat_normal(key_t, (*shape, self.mean.shape[0]), dtype)
         theta = (
             self.mean
             + jnp.sqrt(sigma2)[..., None]
