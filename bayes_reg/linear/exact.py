@@ -12,6 +12,7 @@ scikit-learn's ``BayesianRidge`` does: ``y_c ~ N(0, σ² I + g² X_c X_cᵀ)``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -63,15 +64,27 @@ class ExactPosterior(NamedTuple):
 
     def sample(self, key: jax.Array, shape: tuple[int, ...] = ()) -> dict[str, jax.Array]:
         """I.i.d. draws: ``{"b": shape, "w": shape + (n_features,)}``."""
-        eps = flat_normal(key, (*shape, self.mean.shape[0]), self.mean.dtype)
-        # theta = mean + L^-T eps has covariance (L L^T)^-1 = A^-1.
-        theta = (
-            self.mean
-            + jax.scipy.linalg.solve_triangular(
-                self.chol_precision, eps[..., None], lower=True, trans="T"
-            )[..., 0]
-        )
-        return {"b": theta[..., 0], "w": theta[..., 1:]}
+        return _gaussian_draws(key, self.mean, self.chol_precision, 1.0, tuple(shape))
+
+
+@functools.partial(jax.jit, static_argnums=4)
+def _gaussian_draws(key, mean, chol_precision, scale, shape) -> dict[str, jax.Array]:
+    """``{"b", "w"}`` of ``theta = mean + scale * L^-T eps``, ``eps`` standard normal of
+    ``shape + mean.shape``: covariance ``scale**2 (L L^T)^-1``. One program per shape (eagerly,
+    a first call compiled a dozen small ones)."""
+    eps = flat_normal(key, (*shape, mean.shape[0]), mean.dtype)
+    unit = jax.scipy.linalg.solve_triangular(chol_precision, eps[..., None], lower=True, trans="T")
+    theta = mean + jnp.expand_dims(scale, -1) * unit[..., 0]
+    return {"b": theta[..., 0], "w": theta[..., 1:]}
+
+
+@functools.partial(jax.jit, static_argnums=5)
+def _nig_draws(key, mean, chol_precision, concentration, rate, shape) -> dict[str, jax.Array]:
+    """Normal-inverse-gamma draws: ``sigma**2 = rate / Gamma(concentration)``, then
+    :func:`_gaussian_draws` scaled by ``sigma``."""
+    key_s, key_t = jax.random.split(key)
+    sigma = jnp.sqrt(rate / jax.random.gamma(key_s, concentration, shape, mean.dtype))
+    return _gaussian_draws(key_t, mean, chol_precision, sigma, shape) | {"sigma": sigma}
 
 
 def exact_posterior(
@@ -162,18 +175,9 @@ class NIGPosterior(NamedTuple):
 
     def sample(self, key: jax.Array, shape: tuple[int, ...] = ()) -> dict[str, jax.Array]:
         """I.i.d. draws: ``{"b": shape, "w": shape + (n_features,), "sigma": shape}``."""
-        key_s, key_t = jax.random.split(key)
-        dtype = self.mean.dtype
-        sigma2 = self.rate / jax.random.gamma(key_s, self.concentration, shape, dtype)
-        eps = flat_normal(key_t, (*shape, self.mean.shape[0]), dtype)
-        theta = (
-            self.mean
-            + jnp.sqrt(sigma2)[..., None]
-            * jax.scipy.linalg.solve_triangular(
-                self.chol_precision, eps[..., None], lower=True, trans="T"
-            )[..., 0]
+        return _nig_draws(
+            key, self.mean, self.chol_precision, self.concentration, self.rate, tuple(shape)
         )
-        return {"b": theta[..., 0], "w": theta[..., 1:], "sigma": jnp.sqrt(sigma2)}
 
 
 def nig_posterior(
