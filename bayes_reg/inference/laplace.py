@@ -26,7 +26,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 
-from bayes_reg._random import flat_normal
+from bayes_reg._random import normal_from_precision
 from bayes_reg.inference.optimize import model_solver
 
 __all__ = ["LaplaceFit", "laplace_approximation"]
@@ -71,9 +71,7 @@ def laplace_approximation(
         + 0.5 * d * math.log(2 * math.pi)
         - np.sum(np.log(np.diag(chol)))
     )
-    # z = mode + L^{-T} e has covariance (L L^T)^{-1} = H^{-1}.
-    e = flat_normal(key_draw, (*shape, d), mode.dtype)
-    z = mode + jax.scipy.linalg.solve_triangular(chol.T, e[..., None], lower=False)[..., 0]
+    z = normal_from_precision(key_draw, mode, chol, shape)  # covariance H^{-1}
     postprocess = info.postprocess_fn(*args, **kwargs)
     constrained = jax.vmap(jax.vmap(lambda x: postprocess(unravel(x))))(z)
     samples = {k: np.asarray(v) for k, v in constrained.items()}

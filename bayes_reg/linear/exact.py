@@ -24,7 +24,7 @@ import scipy.optimize
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
-from bayes_reg._random import flat_normal
+from bayes_reg._random import normal_from_precision
 
 __all__ = [
     "ExactPosterior",
@@ -69,12 +69,9 @@ class ExactPosterior(NamedTuple):
 
 @functools.partial(jax.jit, static_argnums=4)
 def _gaussian_draws(key, mean, chol_precision, scale, shape) -> dict[str, jax.Array]:
-    """``{"b", "w"}`` of ``theta = mean + scale * L^-T eps``, ``eps`` standard normal of
-    ``shape + mean.shape``: covariance ``scale**2 (L L^T)^-1``. One program per shape (eagerly,
-    a first call compiled a dozen small ones)."""
-    eps = flat_normal(key, (*shape, mean.shape[0]), mean.dtype)
-    unit = jax.scipy.linalg.solve_triangular(chol_precision, eps[..., None], lower=True, trans="T")
-    theta = mean + jnp.expand_dims(scale, -1) * unit[..., 0]
+    """``{"b", "w"}`` of :func:`~bayes_reg._random.normal_from_precision`'s draws, split in the
+    same compiled program."""
+    theta = normal_from_precision(key, mean, chol_precision, shape, scale)
     return {"b": theta[..., 0], "w": theta[..., 1:]}
 
 
