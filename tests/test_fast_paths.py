@@ -1,4 +1,5 @@
-"""Exact draws where the model is conjugate, no recompiling, and draws that compile fast."""
+"""Exact draws where the model is conjugate, no recompiling, draws that compile fast, and a
+mode finder whose set-up is compiled."""
 
 import json
 import os
@@ -9,7 +10,11 @@ import arviz_stats
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
+import numpyro.distributions as dist
 import pytest
+from jax.flatten_util import ravel_pytree
+from numpyro.infer.util import initialize_model
 from sklearn.linear_model import Ridge
 
 from bayes_reg import (
@@ -23,7 +28,7 @@ from bayes_reg import (
 )
 from bayes_reg._random import flat_normal
 from bayes_reg.cache import MAX_CACHE_BYTES
-from bayes_reg.inference import _program
+from bayes_reg.inference import _program, optimize
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear import sgd
 from bayes_reg.linear.posterior import run_nuts
@@ -233,3 +238,47 @@ def test_predictions_draw_what_the_distribution_of_every_row_draws(likelihood, r
     # Equal to rounding: the reference sums eta in another order than predict does.
     np.testing.assert_allclose(got["y"].values, expected, rtol=0, atol=1e-14)
     np.testing.assert_allclose(got["mu"].values, np.asarray(dist.mean), rtol=0, atol=1e-14)
+
+
+def _half_cauchy_model(y, scale):
+    s = numpyro.sample("s", dist.HalfCauchy(1.0))
+    mu = numpyro.sample("mu", dist.Normal(0.0, scale))
+    numpyro.deterministic("twice", 2 * mu)
+    numpyro.sample("y", dist.Normal(mu, s), obs=y)
+
+
+def test_the_compiled_start_and_constraint_are_numpyros_own(rng):
+    """The mode finder's starting point is NumPyro's ``initialize_model``'s, compiled; its
+    map back to the supports is NumPyro's ``postprocess_fn``, at every point of a batch."""
+    y, key = rng.normal(size=9) + 1.0, jax.random.key(4)
+    args, kwargs = (jnp.asarray(y),), {"scale": jnp.asarray(3.0)}
+    problem = optimize.model_problem(_half_cauchy_model, key, args, kwargs, 100, 1e-9)
+    info = initialize_model(
+        key, _half_cauchy_model, model_args=args, model_kwargs=kwargs, dynamic_args=True
+    )
+    start, unravel = ravel_pytree(info.param_info.z)
+    np.testing.assert_array_equal(problem.start, start)
+    assert set(problem.latent) == set(info.param_info.z) == {"mu", "s"}
+    points = rng.normal(size=(2, 3, 2))
+    got = problem.constrain(points)
+    postprocess = info.postprocess_fn(*args, **kwargs)
+    for index in np.ndindex(2, 3):
+        expected = postprocess(unravel(points[index]))
+        assert set(got) == set(expected) == {"mu", "s", "twice"}
+        for name, value in expected.items():
+            np.testing.assert_allclose(got[name][index], value, rtol=1e-15)
+    # A repeat with new data and scale reuses the compiled start: no new trace.
+    before = optimize._compiled_model(_half_cauchy_model, ()).start._cache_size()
+    again = {"scale": jnp.asarray(0.5)}
+    optimize.model_problem(_half_cauchy_model, key, (jnp.asarray(y + 1),), again, 100, 1e-9)
+    assert optimize._compiled_model(_half_cauchy_model, ()).start._cache_size() == before
+
+
+def test_a_model_with_no_valid_start_gets_numpyros_error():
+    def never(y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
+        numpyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+        numpyro.factor("impossible", -jnp.inf)
+
+    with pytest.raises(RuntimeError, match="Cannot find valid initial parameters"):
+        optimize.model_problem(never, jax.random.key(0), (jnp.ones(3),), {}, 100, 1e-9)

@@ -23,11 +23,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
-from numpyro.infer.util import initialize_model
 
 from bayes_reg._random import normal_from_precision
-from bayes_reg.inference.optimize import model_solver
+from bayes_reg.inference.optimize import model_problem
 
 __all__ = ["LaplaceFit", "laplace_approximation"]
 
@@ -49,12 +47,9 @@ def laplace_approximation(
     """The Laplace approximation of ``model(*args, **kwargs)``'s posterior, ``shape`` draws."""
     start = time.perf_counter()
     key_init, key_draw = jax.random.split(key)
-    info = initialize_model(
-        key_init, model, model_args=args, model_kwargs=kwargs, dynamic_args=True
-    )
-    flat0, unravel = ravel_pytree(info.param_info.z)
-    solver, inputs = model_solver(model, info, args, kwargs, max_steps=20_000, gtol=1e-9)
-    mode = solver.solve(flat0, jnp.ones(flat0.shape, bool), *inputs)
+    problem = model_problem(model, key_init, args, kwargs, max_steps=20_000, gtol=1e-9)
+    solver, inputs = problem.solver, problem.inputs
+    mode = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
     hessian = np.asarray(solver.hessian(mode, *inputs))
     try:
         chol = np.linalg.cholesky(hessian)
@@ -72,7 +67,5 @@ def laplace_approximation(
         - np.sum(np.log(np.diag(chol)))
     )
     z = normal_from_precision(key_draw, mode, chol, shape)  # covariance H^{-1}
-    postprocess = info.postprocess_fn(*args, **kwargs)
-    constrained = jax.vmap(jax.vmap(lambda x: postprocess(unravel(x))))(z)
-    samples = {k: np.asarray(v) for k, v in constrained.items()}
+    samples = {k: np.asarray(v) for k, v in problem.constrain(z).items()}
     return LaplaceFit(samples, np.asarray(mode), cov, log_evidence, time.perf_counter() - start)

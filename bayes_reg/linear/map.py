@@ -26,13 +26,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
-from numpyro.infer.util import initialize_model
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
-from bayes_reg.inference.optimize import model_solver
+from bayes_reg.inference.optimize import model_problem
 from bayes_reg.linear.proximal import proximal_mode
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import as_noise
@@ -254,21 +252,16 @@ def map_model(
         Site name -> value at the mode (constrained space), latent sites only.
     """
     _validate.require_x64("map_model")
-    info = initialize_model(
-        _validate.key(seed), model, model_args=args, model_kwargs=kwargs, dynamic_args=True
-    )
-    param_info, postprocess_fn = info.param_info, info.postprocess_fn
-    flat0, unravel = ravel_pytree(param_info.z)
-    solver, inputs = model_solver(model, info, args, kwargs, max_steps, gtol)
+    problem = model_problem(model, _validate.key(seed), args, kwargs, max_steps, gtol)
+    solver, inputs = problem.solver, problem.inputs
 
-    x = solver.solve(flat0, jnp.ones(flat0.shape, bool), *inputs)
+    x = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
     kinks = _kinks_at_zero(lambda xs: solver.gradients(xs, *inputs), x)
     if kinks.any():
         polished = solver.solve(jnp.where(kinks, 0.0, x), ~kinks, *inputs)
         if solver.potential(polished, *inputs) <= solver.potential(x, *inputs):
             x = polished
-    params = unravel(x)
-    return {k: v for k, v in postprocess_fn(*args, **kwargs)(params).items() if k in param_info.z}
+    return {k: v for k, v in problem.constrain(x).items() if k in problem.latent}
 
 
 def _kinks_at_zero(gradients, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Wall time of calls that compile on first use, in fresh interpreters, beside JAX's own draw.
 
 A user's first exact posterior, or first prediction for a new number of rows, compiles the
-random draws it makes (one program per shape). Each row below runs in a new process: the
-imports and the data are set up untimed, then one call is timed, compilation included, as a
-user waits for it. Measured in the same run, as peers:
+random draws it makes (one program per shape); a first Laplace posterior or mode of a model
+compiles its starting point, its L-BFGS and its map back to the supports. Each row below runs
+in a new process: the imports and the data are set up untimed, then one call is timed,
+compilation included, as a user waits for it. Measured in the same run, as peers:
 
 - ``jax.random.normal(key, (4, 1000, 11))``: JAX's own draw of a (chain, draw, coefficient)
   array, the shape an exact posterior of ten features draws;
@@ -63,6 +64,18 @@ LIBRARY = {
     "predict 37 new rows, Bernoulli": (
         'p = fit(classes, likelihood="bernoulli", method="laplace")',
         "br.predict(p, X[:37])",
+    ),
+    "Laplace posterior, logistic, 4 x 1000 draws": (
+        "",
+        'fit(classes, likelihood="bernoulli", method="laplace")',
+    ),
+    "Laplace posterior, logistic, a second fit (new seed)": (
+        'fit(classes, likelihood="bernoulli", method="laplace")',
+        'fit(classes, likelihood="bernoulli", method="laplace", seed=1)',
+    ),
+    "map_model, lasso": (
+        "",
+        "br.map_model(br.linear_regression, X, y, prior=br.Laplace(1.0), sigma=1.0)",
     ),
 }
 
