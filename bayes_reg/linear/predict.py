@@ -10,6 +10,8 @@ for a binary outcome.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,10 +94,9 @@ def predict(
     # Drawn flat, then reshaped: the same random bits, compiled several times faster than
     # draws of shape (chain, draw, obs) (see bayes_reg._random).
     noise = None if sigma is None else np.broadcast_to(sigma[..., None], eta.shape).ravel()
-    dist = observation(likelihood, jnp.asarray(eta.ravel()), noise, df)
     y, mu, spread = (
         np.asarray(a).reshape(eta.shape)
-        for a in (dist.sample(_validate.key(seed)), dist.mean, dist.variance)
+        for a in _outcome(likelihood, eta.ravel(), noise, df, _validate.key(seed))
     )
     q = (1 - coverage) / 2
     dims = ("chain", "draw", "obs")
@@ -135,11 +136,12 @@ def score(prediction: xr.Dataset, y) -> dict[str, float]:
     if y.shape != prediction["mean"].shape:
         raise ValueError(f"y has shape {y.shape}, the predictions {prediction['mean'].shape}")
     likelihood = prediction.attrs["likelihood"]
-    eta = jnp.asarray(prediction["eta"].values)
-    sigma = prediction["sigma"].values[..., None] if "sigma" in prediction else None
-    log_p = observation(likelihood, eta, sigma, prediction.attrs["df"]).log_prob(y)
+    eta = prediction["eta"].values
     n_draws = eta.shape[0] * eta.shape[1]
-    pointwise = np.asarray(logsumexp(log_p.reshape(n_draws, -1), axis=0) - np.log(n_draws))
+    sigma = prediction["sigma"].values.reshape(n_draws, 1) if "sigma" in prediction else None
+    pointwise = np.asarray(
+        _log_score(likelihood, eta.reshape(n_draws, -1), sigma, prediction.attrs["df"], y)
+    )
     if likelihood == "bernoulli":
         p = prediction["probability"].values
         return {
@@ -160,3 +162,20 @@ def score(prediction: xr.Dataset, y) -> dict[str, float]:
         "nominal_coverage": float(prediction.attrs["coverage"]),
         "n": int(y.size),
     }
+
+
+# One compiled program per likelihood and shape each: run eagerly, their few operations on
+# new shapes compiled one by one (0.3-0.7 s of a first predict or score).
+@functools.partial(jax.jit, static_argnums=0)
+def _outcome(likelihood: str, eta, noise, df, key):
+    """The outcome at each linear predictor in ``eta`` (flat): a draw, its mean, its variance."""
+    dist = observation(likelihood, eta, noise, df)
+    return dist.sample(key), dist.mean, dist.variance
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _log_score(likelihood: str, eta, sigma, df, y):
+    """Each row's log predictive density, ``log mean_s p(y | eta_s, sigma_s)``; ``eta`` is
+    (draw, row), ``sigma`` (draw, 1) or None."""
+    log_p = observation(likelihood, eta, sigma, df).log_prob(y)
+    return logsumexp(log_p, axis=0) - jnp.log(eta.shape[0])
