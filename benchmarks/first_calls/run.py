@@ -1,11 +1,12 @@
 """Wall time of calls that compile on first use, in fresh interpreters, beside JAX's own draw.
 
 A user's first exact posterior, or first prediction for a new number of rows, compiles the
-random draws it makes (one program per shape); a first score of held-out rows compiles its
-log densities; a first Laplace posterior or mode of a model compiles its starting point, its
-L-BFGS and its map back to the supports. Each row below runs in a new process: the imports
-and the data are set up untimed, then one call is timed, compilation included, as a user
-waits for it. Measured in the same run, as peers:
+random draws it makes (one program per shape); a first score of held-out rows, or of a
+mixture's log likelihood (``bayes_reg.predictive``), compiles its log densities; a first
+Laplace posterior or mode of a model compiles its starting point, its L-BFGS and its map back
+to the supports. Each row below runs in a new process: the imports and the data are set up
+untimed, then one call is timed, compilation included, as a user waits for it. Measured in
+the same run, as peers:
 
 - ``jax.random.normal(key, (4, 1000, 11))``: JAX's own draw of a (chain, draw, coefficient)
   array, the shape an exact posterior of ten features draws;
@@ -73,6 +74,10 @@ LIBRARY = {
     "score 37 rows, Poisson": (
         'p = fit(counts, likelihood="poisson", method="laplace"); pr = br.predict(p, X[:37])',
         "br.score(pr, counts[:37])",
+    ),
+    "log_likelihood, 1000 draws at 200 points": (
+        "from bayes_reg.predictive import log_likelihood; f = rng.normal(size=(1000, 200))",
+        "log_likelihood(f, rng.normal(size=200), 0.3)",
     ),
     "Laplace posterior, logistic, 4 x 1000 draws": (
         "",
