@@ -91,13 +91,7 @@ def predict(
             else np.full((chains, draws), attrs["known_sigma"])
         )
     df = float(attrs.get("df", 4.0))
-    # Drawn flat, then reshaped: the same random bits, compiled several times faster than
-    # draws of shape (chain, draw, obs) (see bayes_reg._random).
-    noise = None if sigma is None else np.broadcast_to(sigma[..., None], eta.shape).ravel()
-    y, mu, spread = (
-        np.asarray(a).reshape(eta.shape)
-        for a in _outcome(likelihood, eta.ravel(), noise, df, _validate.key(seed))
-    )
+    y, mu, spread = map(np.asarray, _outcome(likelihood, eta, sigma, df, _validate.key(seed)))
     q = (1 - coverage) / 2
     dims = ("chain", "draw", "obs")
     out = xr.Dataset(
@@ -167,10 +161,15 @@ def score(prediction: xr.Dataset, y) -> dict[str, float]:
 # One compiled program per likelihood and shape each: run eagerly, their few operations on
 # new shapes compiled one by one (0.3-0.7 s of a first predict or score).
 @functools.partial(jax.jit, static_argnums=0)
-def _outcome(likelihood: str, eta, noise, df, key):
-    """The outcome at each linear predictor in ``eta`` (flat): a draw, its mean, its variance."""
-    dist = observation(likelihood, eta, noise, df)
-    return dist.sample(key), dist.mean, dist.variance
+def _outcome(likelihood: str, eta, sigma, df, key):
+    """The outcome at each linear predictor in ``eta`` (chain, draw, obs), ``sigma`` (chain,
+    draw) or None: a draw, its mean, its variance.
+
+    Drawn flat, then reshaped: the same random bits, compiled several times faster than draws
+    of shape (chain, draw, obs) (see bayes_reg._random)."""
+    noise = None if sigma is None else jnp.broadcast_to(sigma[..., None], eta.shape).ravel()
+    dist = observation(likelihood, eta.ravel(), noise, df)
+    return tuple(a.reshape(eta.shape) for a in (dist.sample(key), dist.mean, dist.variance))
 
 
 @functools.partial(jax.jit, static_argnums=0)
