@@ -1,5 +1,5 @@
-"""Exact draws where the model is conjugate, no recompiling, draws that compile fast, and a
-mode finder whose set-up is compiled."""
+"""Exact draws where the model is conjugate, no recompiling, draws that compile fast, and
+mode finders whose set-up is compiled."""
 
 import json
 import os
@@ -18,11 +18,13 @@ from numpyro.infer.util import initialize_model
 from sklearn.linear_model import Ridge
 
 from bayes_reg import (
+    ElasticNet,
     Gaussian,
     Laplace,
     exact_posterior,
     inverse_gamma_noise,
     linear_regression,
+    posterior_mode,
     predict,
     sample_posterior,
 )
@@ -30,7 +32,7 @@ from bayes_reg._random import flat_normal
 from bayes_reg.cache import MAX_CACHE_BYTES
 from bayes_reg.inference import _program, optimize
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear import sgd
+from bayes_reg.linear import proximal, sgd
 from bayes_reg.linear.posterior import run_nuts
 from bayes_reg.linear.regression import observation
 
@@ -282,3 +284,39 @@ def test_a_model_with_no_valid_start_gets_numpyros_error():
 
     with pytest.raises(RuntimeError, match="Cannot find valid initial parameters"):
         optimize.model_problem(never, jax.random.key(0), (jnp.ones(3),), {}, 100, 1e-9)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "poisson"])
+def test_a_kinked_glm_mode_meets_its_optimality_conditions_and_a_refit_compiles_nothing(
+    likelihood, rng
+):
+    """The proximal mode (a Laplace or elastic-net prior on a GLM) against the closed-form
+    gradient of the negative log posterior: zero on each coefficient off its kink and on the
+    intercept, at most the kink's weight on each coefficient on it."""
+    X = rng.normal(size=(120, 6))
+    eta = X @ np.array([1.0, 0.0, 0.0, -0.5, 0.0, 0.2]) + 0.3
+
+    def fit_and_check(laplace_scale, gaussian_scale):
+        if likelihood == "bernoulli":
+            y = (rng.random(120) < 1 / (1 + np.exp(-eta))).astype(float)
+            prior, gaussian_scale = Laplace(laplace_scale), None
+        else:
+            y = rng.poisson(np.exp(0.5 * eta)).astype(float)
+            prior = ElasticNet(gaussian_scale=gaussian_scale, laplace_scale=laplace_scale)
+        mode = posterior_mode(X, y, prior, likelihood=likelihood)
+        w, b = mode["w"], float(mode["b"])
+        fitted = X @ w + b
+        mean = 1 / (1 + np.exp(-fitted)) if likelihood == "bernoulli" else np.exp(fitted)
+        grad = X.T @ (mean - y) + (0.0 if gaussian_scale is None else w / gaussian_scale**2)
+        on_kink = w == 0
+        assert 0 < on_kink.sum() < 6  # the test has teeth: both kinds of coefficient
+        np.testing.assert_allclose(
+            grad[~on_kink], -np.sign(w[~on_kink]) / laplace_scale, rtol=0, atol=1e-9
+        )
+        assert np.all(np.abs(grad[on_kink]) <= 1 / laplace_scale)
+        assert abs(np.sum(mean - y)) < 1e-9
+
+    fit_and_check(0.3, 1.0)
+    compiled = [f._cache_size() for f in (proximal._fista, proximal._newton_step)]
+    fit_and_check(0.2, 2.0)  # new data and strength, same shape: nothing compiles again
+    assert [f._cache_size() for f in (proximal._fista, proximal._newton_step)] == compiled

@@ -128,10 +128,11 @@ def exact_posterior(
         w_prec = 1.0 / g**2
     except (OverflowError, ZeroDivisionError):
         raise ValueError(f"the prior precision is not finite: {hint}") from None
-    X = jnp.asarray(X)  # float32 unless JAX runs in x64 mode
-    Z = jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
-    prior_prec = jnp.concatenate([jnp.array([b_prec]), jnp.full(X.shape[1], w_prec)])
-    post = _posterior(Z, jnp.asarray(y), prior_prec, sigma)
+    # The design with its intercept column, and the prior precisions, built on the host: as
+    # JAX operations outside the compiled _posterior, each would compile for every new shape.
+    Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
+    prior_prec = np.concatenate([[b_prec], np.full(X.shape[1], w_prec)])
+    post = _posterior(Z, y, prior_prec, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
 

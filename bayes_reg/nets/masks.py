@@ -33,6 +33,7 @@ rows, passes, layers and neighbouring counters) are tested in ``tests/test_dropo
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -55,6 +56,9 @@ def _lowbias32(x: jax.Array) -> jax.Array:
     return x ^ (x >> 16)
 
 
+# The three public functions are compiled, one program per shape: called eagerly (a forward
+# pass outside a trainer), their dozen integer operations would each compile on their own.
+@partial(jax.jit, static_argnames="layers")
 def layer_seeds(key: jax.Array, layers: int) -> jax.Array:
     """Two uint32 seed words per layer, derived from ``key`` without a threefry call.
 
@@ -91,6 +95,7 @@ def layer_seeds(key: jax.Array, layers: int) -> jax.Array:
     return hash_bits(stream, (layers, 2))
 
 
+@partial(jax.jit, static_argnames="shape")
 def hash_bits(seed: ArrayLike, shape: tuple[int, ...], offset: ArrayLike = 0) -> jax.Array:
     """32 random bits per position of ``shape``: the keyed hash of the module's docstring.
 
@@ -142,6 +147,7 @@ def keep_threshold(keep: ArrayLike) -> tuple[jax.Array, jax.Array]:
     return t, everything
 
 
+@partial(jax.jit, static_argnames="shape")
 def keep_mask(seed: ArrayLike, shape: tuple[int, ...], keep: ArrayLike) -> jax.Array:
     """True where a unit is kept, each with probability ``round(keep * 2**32) / 2**32``.
 
