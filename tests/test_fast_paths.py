@@ -15,6 +15,7 @@ import numpyro.distributions as dist
 import pytest
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
+from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import Ridge
 
 from bayes_reg import (
@@ -286,13 +287,27 @@ def test_a_model_with_no_valid_start_gets_numpyros_error():
         optimize.model_problem(never, jax.random.key(0), (jnp.ones(3),), {}, 100, 1e-9)
 
 
+def _assert_kinked_mode(X, y, mode, likelihood, laplace_scale, gaussian_scale=None):
+    """The mode against the closed-form gradient of the negative log posterior: zero on each
+    coefficient off its kink and on the intercept, at most the kink's weight on each on it."""
+    w, b = mode["w"], float(mode["b"])
+    fitted = X @ w + b
+    mean = 1 / (1 + np.exp(-fitted)) if likelihood == "bernoulli" else np.exp(fitted)
+    grad = X.T @ (mean - y) + (0.0 if gaussian_scale is None else w / gaussian_scale**2)
+    on_kink = w == 0
+    assert 0 < on_kink.sum() < len(w)  # the test has teeth: both kinds of coefficient
+    np.testing.assert_allclose(
+        grad[~on_kink], -np.sign(w[~on_kink]) / laplace_scale, rtol=0, atol=1e-9
+    )
+    assert np.all(np.abs(grad[on_kink]) <= 1 / laplace_scale)
+    assert abs(np.sum(mean - y)) < 1e-9
+
+
 @pytest.mark.parametrize("likelihood", ["bernoulli", "poisson"])
 def test_a_kinked_glm_mode_meets_its_optimality_conditions_and_a_refit_compiles_nothing(
     likelihood, rng
 ):
-    """The proximal mode (a Laplace or elastic-net prior on a GLM) against the closed-form
-    gradient of the negative log posterior: zero on each coefficient off its kink and on the
-    intercept, at most the kink's weight on each coefficient on it."""
+    """The proximal mode of a GLM under a Laplace (Bernoulli) or elastic-net (Poisson) prior."""
     X = rng.normal(size=(120, 6))
     eta = X @ np.array([1.0, 0.0, 0.0, -0.5, 0.0, 0.2]) + 0.3
 
@@ -304,19 +319,22 @@ def test_a_kinked_glm_mode_meets_its_optimality_conditions_and_a_refit_compiles_
             y = rng.poisson(np.exp(0.5 * eta)).astype(float)
             prior = ElasticNet(gaussian_scale=gaussian_scale, laplace_scale=laplace_scale)
         mode = posterior_mode(X, y, prior, likelihood=likelihood)
-        w, b = mode["w"], float(mode["b"])
-        fitted = X @ w + b
-        mean = 1 / (1 + np.exp(-fitted)) if likelihood == "bernoulli" else np.exp(fitted)
-        grad = X.T @ (mean - y) + (0.0 if gaussian_scale is None else w / gaussian_scale**2)
-        on_kink = w == 0
-        assert 0 < on_kink.sum() < 6  # the test has teeth: both kinds of coefficient
-        np.testing.assert_allclose(
-            grad[~on_kink], -np.sign(w[~on_kink]) / laplace_scale, rtol=0, atol=1e-9
-        )
-        assert np.all(np.abs(grad[on_kink]) <= 1 / laplace_scale)
-        assert abs(np.sum(mean - y)) < 1e-9
+        _assert_kinked_mode(X, y, mode, likelihood, laplace_scale, gaussian_scale)
 
     fit_and_check(0.3, 1.0)
     compiled = [f._cache_size() for f in (proximal._fista, proximal._newton_step)]
     fit_and_check(0.2, 2.0)  # new data and strength, same shape: nothing compiles again
     assert [f._cache_size() for f in (proximal._fista, proximal._newton_step)] == compiled
+
+
+def test_a_first_step_to_where_the_poisson_density_is_not_a_number_is_shortened():
+    """On standardised, strongly correlated columns the first proximal step sends some rates to
+    infinity and others to zero, where the Poisson log density is NaN; the step must be
+    shortened, as an infinite one is, not taken (taken, it made the mode NaN)."""
+    X, _ = load_breast_cancer(return_X_y=True)
+    X = X[:, :8]
+    X = (X - X.mean(0)) / X.std(0)  # radius, perimeter and area: correlations above 0.99
+    y = np.random.default_rng(0).poisson(np.exp(0.3 * X[:, 0] - 0.2 * X[:, 3])).astype(float)
+    prior = ElasticNet(gaussian_scale=1.0, laplace_scale=0.5)
+    mode = posterior_mode(X, y, prior, likelihood="poisson")
+    _assert_kinked_mode(X, y, mode, "poisson", 0.5, 1.0)

@@ -113,7 +113,10 @@ def _fista(likelihood, data, weights, centre, theta0, tol, max_steps):
         def too_long(carry):
             lip, p = carry
             diff = p - z
-            return smooth(p) > fz + gz @ diff + 0.5 * lip * diff @ diff + 1e-12 * jnp.abs(fz)
+            bound = fz + gz @ diff + 0.5 * lip * diff @ diff + 1e-12 * jnp.abs(fz)
+            # Written so that a step to where f is not a number (a Poisson rate that
+            # overflowed in one row and vanished in another) is too long, as an infinite f is.
+            return ~(smooth(p) <= bound)
 
         def longer(carry):
             lip = 2.0 * carry[0]
