@@ -197,10 +197,8 @@ def train_modes(
     return Modes(params, losses, variance_head, time.perf_counter() - start)
 
 
-@partial(jax.jit, static_argnames="variance_head")
 def _polish(params, X, y, scales, variance_head):
-    """Full-batch L-BFGS from each member's last Adam iterate; compiled once per shape, the
-    data and scales traced (a solver built per call would compile again for every fit)."""
+    """Full-batch L-BFGS from each member's last Adam iterate."""
     weight_scale, bias_scale, sigma = scales
     _, unravel = ravel_pytree(jax.tree.map(lambda a: a[0], params))
 
