@@ -128,13 +128,18 @@ def exact_posterior(
         w_prec = 1.0 / g**2
     except (OverflowError, ZeroDivisionError):
         raise ValueError(f"the prior precision is not finite: {hint}") from None
-    # The design with its intercept column, and the prior precisions, built on the host: as
-    # JAX operations outside the compiled _posterior, each would compile for every new shape.
-    Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
-    prior_prec = np.concatenate([[b_prec], np.full(X.shape[1], w_prec)])
+    Z, prior_prec = _with_intercept(X, b_prec, w_prec)
     post = _posterior(Z, y, prior_prec, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
+
+
+def _with_intercept(X: np.ndarray, b_prec: float, w_prec: float):
+    """``Z = [1, X]`` and the prior precisions ``(b_prec, w_prec, ..., w_prec)``, built on the
+    host: as JAX operations outside a compiled program, each would compile for every new
+    shape."""
+    Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
+    return Z, np.concatenate([[b_prec], np.full(X.shape[1], w_prec)])
 
 
 def _scales_hint(prior_scale, sigma) -> str:
@@ -209,9 +214,9 @@ def nig_posterior(
         if intercept_scale is None
         else 1.0 / _validate.positive("intercept_scale", intercept_scale) ** 2
     )
-    Xj, yj = jnp.asarray(X), jnp.asarray(y)
-    Z = jnp.concatenate([jnp.ones((Xj.shape[0], 1), Xj.dtype), Xj], axis=1)
-    A = Z.T @ Z + jnp.diag(jnp.concatenate([jnp.array([b_prec]), jnp.full(X.shape[1], g**-2)]))
+    Z, prior_prec = _with_intercept(X, b_prec, g**-2)
+    Z, yj = jnp.asarray(Z), jnp.asarray(y)
+    A = Z.T @ Z + jnp.diag(prior_prec)
     L = jnp.linalg.cholesky(A)
     m = jax.scipy.linalg.cho_solve((L, True), Z.T @ yj)
     a_n = a0 + (X.shape[0] - (intercept_scale is None)) / 2

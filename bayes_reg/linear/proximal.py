@@ -175,7 +175,7 @@ def _polish(likelihood, data, weights, centre, theta, steps: int = 30):
         return float(_compiled_objective(likelihood, data, weights, centre, t))
 
     idx = np.flatnonzero(free)
-    x = theta
+    x, fx = theta, objective(theta)
     for _ in range(steps):
         g, H = map(np.asarray, _newton_step(likelihood, data, weights, centre, signs, x))
         try:
@@ -187,9 +187,10 @@ def _polish(likelihood, data, weights, centre, theta, steps: int = 30):
         if np.any(np.sign(candidate - centre)[idx] != signs[idx]):
             break
         # Near the mode the change is at the rounding level of the sum: allow for that.
-        if objective(candidate) > objective(x) + 1e-13 * abs(objective(x)):
+        f_candidate = objective(candidate)
+        if f_candidate > fx + 1e-13 * abs(fx):
             break
-        x = candidate
+        x, fx = candidate, f_candidate
         if np.max(np.abs(move)) <= 1e-15 * max(1.0, float(np.max(np.abs(x)))):
             break
     # On the kink, the smooth part's slope must lie within the kink's [-weight, weight].

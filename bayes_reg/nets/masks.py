@@ -56,8 +56,8 @@ def _lowbias32(x: jax.Array) -> jax.Array:
     return x ^ (x >> 16)
 
 
-# The three public functions are compiled, one program per shape: called eagerly (a forward
-# pass outside a trainer), their dozen integer operations would each compile on their own.
+# layer_seeds, hash_bits and keep_mask are compiled, one program per shape: called eagerly (a
+# forward pass outside a trainer), their dozen integer operations would each compile alone.
 @partial(jax.jit, static_argnames="layers")
 def layer_seeds(key: jax.Array, layers: int) -> jax.Array:
     """Two uint32 seed words per layer, derived from ``key`` without a threefry call.
