@@ -8,6 +8,7 @@ at a rich bar for the duration of one run, and nothing is shown when no bar is a
 from __future__ import annotations
 
 import functools
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -16,16 +17,31 @@ import jax
 
 
 class _Hub:
-    """Where compiled programs report progress; set only while a bar is open."""
+    """Where compiled programs report progress: to the bar, while one is open; and where an
+    interruption held by :class:`progress_bar` stops the program at its next report."""
 
     active: Callable[[int], None] | None = None
+    interrupted: bool = False
 
     def advance(self, steps: int, *_) -> None:
+        if self.interrupted:
+            # Raised in a host callback, this aborts the program (as a JaxRuntimeError), which
+            # would otherwise run to its end: progress_bar turns it back into the interruption.
+            raise KeyboardInterrupt
         if self.active is not None:
             self.active(steps)
 
 
 HUB = _Hub()
+
+
+def _not_the_interruption(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and record.exc_info[0] is KeyboardInterrupt)
+
+
+# JAX logs every exception a debug callback raises, with its traceback: not this one, which
+# the user asked for by pressing Ctrl-C.
+logging.getLogger("jax._src.debugging").addFilter(_not_the_interruption)
 
 
 def report_every(i, every: int, when=True) -> None:
@@ -54,10 +70,10 @@ class progress_bar:
     A no-op when disabled or when standard output is not a terminal. The compiled programs
     report whether or not a bar is open, so showing one never changes a result.
 
-    Ctrl-C during the run is held until the program returns and then raised as
-    ``KeyboardInterrupt`` (JAX returns only then anyway): raised inside a host callback, it
-    would instead abort the program as a ``JaxRuntimeError``, and the command line would
-    report a failure (exit 1) rather than an interruption (exit 130).
+    Ctrl-C during the run stops the program at its next progress report (a compiled program
+    cannot be stopped from outside) and is then raised as ``KeyboardInterrupt``, not as the
+    ``JaxRuntimeError`` the aborted program raises: the command line reports an interruption
+    (exit 130), not a failure (exit 1).
     """
 
     def __init__(self, enabled: bool, total: int, label: str = "sampling"):
@@ -84,14 +100,15 @@ class progress_bar:
         return HUB.active
 
     def _hold(self, *_):
-        self.interrupted = True
+        self.interrupted = HUB.interrupted = True
 
     def __exit__(self, *exc):
+        HUB.interrupted = False
         if self.enabled:
             HUB.active = None
             self.bar.stop()
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
         if self.interrupted:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt from None
         return False

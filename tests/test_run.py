@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -315,6 +316,10 @@ def test_dropout_run_writes_the_figures_into_the_report(dropout_dir):
         assert f'src="data:image/png;base64,{png}">' in html
     assert "λ = l² (1 − p) / (2 N τ)" in html and "permuted" in html
     assert "src='http" not in html
+    # Every image says what it shows, and no two say the same.
+    alts = re.findall(r'<img alt="([^"]*)"', html)
+    assert len(alts) == len(list(dropout_dir.glob("*.png")))
+    assert all(len(alt) > 15 for alt in alts) and len(set(alts)) == len(alts), alts
 
 
 def test_dropout_tree_has_the_named_groups_and_dims(dropout_dir):

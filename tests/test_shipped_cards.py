@@ -40,14 +40,17 @@ def test_the_shipped_cards_are_the_ones_tested():
     assert len(SHIPPED) >= 6 and "diabetes-ridge" in SHIPPED
 
 
-#: Run with ``-m slow`` only. Each dropout card costs minutes even at these budgets, almost all
-#: of it XLA compiling the eight approximations and NUTS for its shapes; the default run keeps
-#: toy-gap-dropout, which runs the same dropout stage (every method, NUTS, the figures, the
-#: report, the files). yacht-dropout's own parts are covered by default elsewhere: its data
-#: by test_cards.py (test_uci_source_is_the_shipped_yacht_set,
-#: test_shipped_yacht_card_reads_the_package_copy), its card's budgets in full by the slow
-#: test_cli.py::test_shipped_dropout_cards_run_in_full.
-SLOW = {"yacht-dropout"}
+#: Run with ``-m slow`` only. Each dropout card costs most of a minute even at these budgets
+#: (toy-gap-dropout: 44 s of a loaded 2-core run, 34 s of it XLA compiling the eight
+#: approximations and NUTS for its shapes), and the default run covers their parts elsewhere:
+#: a dropout card end to end through `bayes-reg run` (every method, NUTS, the figures and their
+#: alt text, the report, the tree, `predict`) in test_run.py; toy-gap-dropout's own problem and
+#: network size (toy_gap, hidden 50, all eight methods against NUTS) through the same
+#: `approximations_vs_posterior` in notebooks/03 (test_notebooks.py); every shipped card's
+#: settings by test_cards.py::test_shipped_cards_validate; yacht-dropout's data by test_cards.py
+#: (test_uci_source_is_the_shipped_yacht_set, test_shipped_yacht_card_reads_the_package_copy).
+#: Both cards' budgets in full: the slow test_cli.py::test_shipped_dropout_cards_run_in_full.
+SLOW = {"toy-gap-dropout", "yacht-dropout"}
 
 
 @pytest.mark.parametrize(
