@@ -110,5 +110,9 @@ class progress_bar:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
         if self.interrupted:
+            try:  # JAX keeps the aborted program's error for its next barrier (else at exit)
+                jax.effects_barrier()
+            except jax.errors.JaxRuntimeError:
+                pass
             raise KeyboardInterrupt from None
         return False

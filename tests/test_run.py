@@ -225,7 +225,7 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
     proc = subprocess.Popen(
         [sys.executable, "-c", child, "run", str(slow), "--out", str(out)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
@@ -238,8 +238,12 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(run_dir, tmp_path,
     time.sleep(1.0)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(sig)
-    proc.communicate(timeout=300)
-    assert proc.returncode != 0
+    _, err = proc.communicate(timeout=300)
+    if sig == signal.SIGINT:  # stopped at the sampler's next report, said in one line
+        assert proc.returncode == 130
+        assert err.strip() == "bayes-reg run: interrupted; nothing was written", err
+    else:
+        assert proc.returncode == -signal.SIGKILL
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
     assert leftovers == []  # the results folder is only made once the computation is done
