@@ -201,7 +201,7 @@ def test_ctrl_c_stops_a_compiled_run_at_its_next_report_as_an_interruption():
 
     from bayes_reg._progress import progress_bar, report_every
 
-    iterations, every = 10**9, 1000  # about a minute of loop, were it not stopped
+    iterations, every = 10**9, 1000  # about two minutes of loop, were it not stopped
     reports = []
 
     def count(*_):
