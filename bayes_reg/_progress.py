@@ -81,7 +81,7 @@ class progress_bar:
         self.total, self.label = total, label
 
     def __enter__(self):
-        self.interrupted, self.previous = False, None
+        HUB.interrupted, self.previous = False, None
         if (
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -100,16 +100,16 @@ class progress_bar:
         return HUB.active
 
     def _hold(self, *_):
-        self.interrupted = HUB.interrupted = True
+        HUB.interrupted = True
 
     def __exit__(self, *exc):
-        HUB.interrupted = False
+        interrupted, HUB.interrupted = HUB.interrupted, False
         if self.enabled:
             HUB.active = None
             self.bar.stop()
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-        if self.interrupted:
+        if interrupted:
             try:  # JAX keeps the aborted program's error for its next barrier (else at exit)
                 jax.effects_barrier()
             except jax.errors.JaxRuntimeError:

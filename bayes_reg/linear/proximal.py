@@ -95,17 +95,13 @@ def _objective(likelihood, data, weights, centre, theta):
 
 @partial(jax.jit, static_argnums=0)
 def _fista(likelihood, data, weights, centre, theta0, tol, max_steps):
-    def smooth(theta):
-        return _smooth(likelihood, data, theta)
-
+    smooth = partial(_smooth, likelihood, data)
+    objective = partial(_objective, likelihood, data, weights, centre)
     value_and_grad = jax.value_and_grad(smooth)
 
     def prox(v, step):
         shifted = v - centre
         return centre + jnp.sign(shifted) * jnp.maximum(jnp.abs(shifted) - step * weights, 0.0)
-
-    def objective(theta):
-        return _objective(likelihood, data, weights, centre, theta)
 
     def backtrack(z, fz, gz, lipschitz):
         """The proximal step from ``z`` with the smallest L (doubling) that majorises f."""
@@ -126,21 +122,23 @@ def _fista(likelihood, data, weights, centre, theta0, tol, max_steps):
         return jax.lax.while_loop(too_long, longer, (lipschitz, first))
 
     def step(carry):
-        x, z, t, lipschitz, k, _, least, stalled = carry
+        x, fx, z, t, lipschitz, k, _, least, stalled = carry
         fz, gz = value_and_grad(z)
         lipschitz, x_new = backtrack(z, fz, gz, lipschitz * 0.9)
-        restart = objective(x_new) > objective(x)
+        f_new = objective(x_new)
+        restart = f_new > fx
         t_new = jnp.where(restart, 1.0, 0.5 * (1 + jnp.sqrt(1 + 4 * t**2)))
         z_new = jnp.where(restart, x_new, x_new + ((t - 1) / t_new) * (x_new - x))
         moved = jnp.linalg.norm(x_new - x) / jnp.maximum(jnp.linalg.norm(x_new), 1.0)
         stalled = jnp.where(moved < least, 0, stalled + 1)
-        return x_new, z_new, t_new, lipschitz, k + 1, moved, jnp.minimum(moved, least), stalled
+        least = jnp.minimum(moved, least)
+        return x_new, f_new, z_new, t_new, lipschitz, k + 1, moved, least, stalled
 
     def not_done(carry):
         *_, k, moved, _, stalled = carry
         return (moved > tol) & (k < max_steps) & (stalled < _PATIENCE)
 
-    carry = (theta0, theta0, 1.0, 1.0, 0, jnp.inf, jnp.inf, 0)
+    carry = (theta0, objective(theta0), theta0, 1.0, 1.0, 0, jnp.inf, jnp.inf, 0)
     return jax.lax.while_loop(not_done, step, carry)[0]
 
 
