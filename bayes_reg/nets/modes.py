@@ -10,9 +10,10 @@ per training row,
 
 on minibatches with Adam, from its own Glorot initialisation and minibatch order; the
 members are one ``vmap`` of one ``lax.scan``, and a full-batch L-BFGS polish then takes each
-to its mode (Adam's last iterate still moves with the minibatch noise). Without dropout this
-is the dropout network's objective (Keras's weight decay, the biases under the same prior),
-so every member is a MAP of the posterior NUTS samples; they differ only where the posterior
+towards its mode (Adam's last iterate still moves with the minibatch noise; on a ReLU network
+the polish can stop at a kink of the objective short of the mode). Without dropout this is
+the dropout network's objective (Keras's weight decay, the biases under the same prior), so
+the members are MAP estimates of the posterior NUTS samples; they differ where the posterior
 has several modes, which is what a deep ensemble's spread measures.
 
 With ``variance_head=True`` each network has a second output, the log of its own noise
