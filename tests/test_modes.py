@@ -10,10 +10,9 @@ from numpyro.infer.util import log_density
 
 import bayes_reg as br
 from bayes_reg.data import toy_gap
-from bayes_reg.nets import modes
 from bayes_reg.nets.bnn import bayesian_mlp, implied_prior
 from bayes_reg.nets.mlp import init_mlp
-from bayes_reg.nets.modes import ensemble_predictive, head_outputs, train_modes
+from bayes_reg.nets.modes import _polish, ensemble_predictive, head_outputs, train_modes
 from bayes_reg.nets.target import net_target
 
 
@@ -81,10 +80,10 @@ def test_a_second_ensemble_of_the_same_shape_reuses_the_compiled_polish(linear):
     X, y, _ = linear
     other = net_target(X, -2.0 * y + 1.0, tau=2.0, weight_decay=0.03, hidden=())
     train_modes(other, members=3, epochs=20, batch_size=16, learning_rate=1e-2)
-    compiled = modes._polish._cache_size()
+    compiled = _polish._cache_size()
     again = net_target(X, y + 5.0, tau=3.0, weight_decay=0.02, hidden=())
     found = train_modes(again, members=3, epochs=20, batch_size=16, learning_rate=1e-2)
-    assert modes._polish._cache_size() == compiled  # new data and scales: no new program
+    assert _polish._cache_size() == compiled  # new data and scales: no new program
     # Finished, not just dispatched, when train_modes returns: its seconds count the polish.
     assert all(leaf.is_ready() for leaf in jax.tree.leaves(found.params))
     mean, cov = _conjugate(again)
