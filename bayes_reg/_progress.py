@@ -7,6 +7,7 @@ at a rich bar for the duration of one run, and nothing is shown when no bar is a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
@@ -110,9 +111,8 @@ class progress_bar:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
         if interrupted:
-            try:  # JAX keeps the aborted program's error for its next barrier (else at exit)
+            # JAX keeps the aborted program's error for its next barrier (else at exit).
+            with contextlib.suppress(jax.errors.JaxRuntimeError):
                 jax.effects_barrier()
-            except jax.errors.JaxRuntimeError:
-                pass
             raise KeyboardInterrupt from None
         return False

@@ -56,9 +56,10 @@ br.sample_posterior, br.predict  # their modules imported before the clock start
 
 #: The toy-gap card's network and prior on the toy-gap data of a given seed (100 rows).
 ENSEMBLE = """
+wd = br.weight_decay_from_tau(100.0, dropout=0.05, n=100, lengthscale=2.0)
 def nets(seed):
     toy = br.toy_gap(seed=seed)
-    return br.net_target(toy.X_train, toy.y_train, tau=100.0, weight_decay=1.9e-4, hidden=(50,))
+    return br.net_target(toy.X_train, toy.y_train, tau=100.0, weight_decay=wd, hidden=(50,))
 """
 
 #: name -> (untimed set-up after SETUP, the timed call)
