@@ -180,7 +180,7 @@ def _program(model, static, sampler: Sampler):
     )
 
     @jax.jit
-    def run(key, args, dynamic):
+    def nuts(key, args, dynamic):  # the name JAX's compile logs and profiles show
         keys = jax.random.key_data(jax.random.split(key, sampler.chains))
         # Pad to a whole number of chains per device by repeating the last chain (its copies
         # are computed, then dropped, and never report progress).
@@ -190,7 +190,7 @@ def _program(model, static, sampler: Sampler):
         draws = parallel(keys, real, args, dynamic)
         return jax.tree.map(lambda leaf: leaf[: sampler.chains], draws)
 
-    return run
+    return nuts
 
 
 def curvature_scales(potential_fn: Callable, z: dict) -> jax.Array:
