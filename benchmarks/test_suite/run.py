@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 from run import machine_info  # noqa: E402  (the CLI benchmark's machine description)
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE.parents[0] / "results"
+RESULTS = HERE.parent / "results"
 ROOT = HERE.parents[1]
 TOP = 25  # rows in each table
 
 
-def run_suite(pytest_args: list[str], profile_dir: Path) -> dict:
-    """The suite with the plugin loaded: its wall time, outcome line and the plugin's records."""
+def run_suite(pytest_args: list[str], profile_dir: Path) -> tuple[dict, list[dict]]:
+    """The suite with the plugin loaded: its wall time and outcome, and the plugin's records."""
     env = os.environ | {
         "BAYES_REG_PROFILE_DIR": str(profile_dir),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
@@ -50,13 +50,13 @@ def run_suite(pytest_args: list[str], profile_dir: Path) -> dict:
         for path in sorted(profile_dir.glob("*.jsonl"))
         for line in path.read_text().splitlines()
     ]
-    return {
+    run = {
         "command": ["python", "-m", "pytest", *pytest_args],
         "returncode": done.returncode,
         "outcome": outcome[-1] if outcome else done.stdout[-500:],
         "wall_s": wall,
-        "records": records,
     }
+    return run, records
 
 
 def summarise(records: list[dict]) -> dict:
@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
     pytest_args = (sys.argv[1:] if argv is None else argv) or ["-n", "2"]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as profile_dir:
-        run = run_suite(pytest_args, Path(profile_dir))
-    records = run.pop("records")
+        run, records = run_suite(pytest_args, Path(profile_dir))
     report = {
         "machine": machine_info(),
         "load_before": load_before,
@@ -162,8 +161,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "test_suite.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "test_suite.md").write_text(markdown(report))
-    print(markdown(report))
+    text = markdown(report)
+    (RESULTS / "test_suite.md").write_text(text)
+    print(text)
     return report
 
 
