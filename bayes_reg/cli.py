@@ -133,11 +133,8 @@ def _cards() -> int:
 
 
 def _run(card_name: str, out: str, *, seed=None, only=None, quiet=False) -> Path:
-    from bayes_reg.cache import enable_compilation_cache
     from bayes_reg.run.card import load_card
-    from bayes_reg.run.page import write_outputs
     from bayes_reg.run.results_dir import check_out_dir
-    from bayes_reg.run.stages import run_card
 
     card = load_card(_find_card(card_name))
     check_out_dir(out, protected=card.inputs)  # before any computation, and again at the end
@@ -150,7 +147,12 @@ def _run(card_name: str, out: str, *, seed=None, only=None, quiet=False) -> Path
         ) from None
     if not os.access(parent, os.W_OK):
         raise _InputError(f"--out {out}: cannot write into {parent}; choose a writable folder")
+    # The computing modules load only now, so that a refusal above answers at once.
     import jax
+
+    from bayes_reg.cache import enable_compilation_cache
+    from bayes_reg.run.page import write_outputs
+    from bayes_reg.run.stages import run_card
 
     # Reports compare against exact results: float64 throughout, as in the tests.
     jax.config.update("jax_enable_x64", True)

@@ -122,6 +122,27 @@ def test_the_quick_commands_say_what_the_cli_tests_expect():
     assert "bernoulli likelihood" in outputs["convert-glm"]
 
 
+def test_a_refused_folder_is_answered_before_the_computing_modules_load(tmp_path):
+    # `run` and `compare` check --out first: a refusal costs the user no import of JAX, ArviZ
+    # or matplotlib (about 2.5 s when they loaded first). Reading the card may load pandas.
+    (tmp_path / "card.toml").write_text(
+        '[data]\nsource = "diabetes"\n[model]\nsigma = 1.0\n[prior]\nscale = 1.0\n'
+    )
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine\n")
+    refused = {
+        "run": ["run", str(tmp_path / "card.toml"), "--out", str(tmp_path), "--quiet"],
+        "compare": ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(theirs)],
+    }
+    for name, argv in refused.items():
+        run = _fresh(_PROBE, *argv)
+        report = json.loads(run.stderr.strip().splitlines()[-1])
+        assert report["code"] == 2 and "name a new or empty folder" in run.stderr, name
+        assert set(report["heavy"]) <= {"pandas"}, (name, report)
+    assert (theirs / "notes.txt").read_text() == "mine\n"
+
+
 def test_every_public_name_resolves_to_its_module_object():
     for name in bayes_reg.__all__:
         value = getattr(bayes_reg, name)

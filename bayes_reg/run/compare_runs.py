@@ -24,10 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bayes_reg.run.page import CSS, alt_text
 from bayes_reg.run.results_dir import MANIFEST, check_out_dir, result_dir
-from bayes_reg.run.summary import strict_json
-from bayes_reg.workflow import loo_summary, pareto_summary, plot_compare
 
 __all__ = ["CompareError", "compare_runs"]
 
@@ -69,7 +66,11 @@ def compare_runs(folders: list[str | Path], out: str | Path) -> Path:
             raise CompareError(f"{folders[i]} is given twice; name each result once")
     check_out_dir(out, protected=resolved)  # before any computation, and again at the end
     runs = _same_rows(_named([_load(f) for f in folders]))
+    # The computing modules load only now, so that a refusal above answers at once.
     import arviz_stats
+
+    from bayes_reg.run.summary import strict_json
+    from bayes_reg.workflow import loo_summary
 
     loos = {r.name: loo_summary(r.tree)[0] for r in runs}  # its Pareto k: _pareto, in words
     table = arviz_stats.compare(loos, round_to="none")
@@ -155,6 +156,8 @@ def _same_rows(runs: list[_Run]) -> list[_Run]:
 
 
 def _summary(runs: list[_Run], loos: dict, table) -> dict:
+    from bayes_reg.workflow import pareto_summary
+
     by_name = {r.name: r for r in runs}
     models = {}
     for name, row in table.iterrows():
@@ -186,6 +189,9 @@ def _figure(table) -> tuple[bytes, str]:
     """:func:`~bayes_reg.workflow.plot_compare` of the table as PNG bytes, and its
     alternative text."""
     import matplotlib.pyplot as plt
+
+    from bayes_reg.run.page import alt_text
+    from bayes_reg.workflow import plot_compare
 
     fig = plot_compare(table)
     buf = io.BytesIO()
@@ -256,6 +262,8 @@ def _pareto(summary: dict) -> list[str]:
 
 
 def _page(runs: list[_Run], summary: dict, png: bytes, alt: str) -> str:
+    from bayes_reg.run.page import CSS
+
     columns = ("rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight")
     head = "".join(f"<th>{c}</th>" for c in ("model", *columns, "k̂ > threshold", "folder"))
     rows = []

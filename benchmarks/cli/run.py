@@ -1,7 +1,8 @@
 """Wall time of the command line's quick commands, in fresh interpreters, beside their floors.
 
 The commands that compute nothing (``bayes-reg --help``, ``cards``, ``conventions``,
-``convert ...``) should answer at once: the target is under 0.5 s each. Each is run as
+``convert ...``) should answer at once: the target is under 0.5 s each. So should ``run`` and
+``compare`` where they refuse the output folder (exit 2), before any computation. Each is run as
 ``python -m bayes_reg ...`` in a new process, so the time includes starting Python and every
 import, as a user sees it. Measured in the same run, as peers and floors:
 
@@ -63,6 +64,14 @@ COMMANDS = {
     ],
 }
 
+#: Commands that refuse their --out (exit 2), run in a folder holding CARD and THEIRS.
+REFUSALS = {
+    "run, refused": ["run", "card.toml", "--out", "."],
+    "compare, refused": ["compare", "a", "b", "--out", "theirs"],
+}
+CARD = '[data]\nsource = "diabetes"\n[model]\nsigma = 1.0\n[prior]\nscale = 1.0\n'
+THEIRS = "theirs/notes.txt"  # a user's file: the folder that holds it is refused
+
 #: Peers and floors: name -> the code of ``python -c``.
 FLOORS = {
     'python -c "pass"': "pass",
@@ -71,29 +80,33 @@ FLOORS = {
 }
 
 
-def _runs(baseline: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """Every timed thing: label -> (the arguments after ``python``, extra environment)."""
+def _runs(baseline: Path | None) -> dict[str, tuple[list[str], dict[str, str], int]]:
+    """Every timed thing: label -> (the arguments after ``python``, extra environment, the
+    exit code it must end with)."""
     packages = {"": ROOT} | ({" (baseline)": baseline} if baseline is not None else {})
+    commands = {name: (args, 0) for name, args in COMMANDS.items()}
+    commands |= {name: (args, 2) for name, args in REFUSALS.items()}
     runs = {}
-    for name, args in COMMANDS.items():
+    for name, (args, code) in commands.items():
         for suffix, where in packages.items():
             runs[f"bayes-reg {name}{suffix}"] = (
                 ["-m", "bayes_reg", *args],
                 {"PYTHONPATH": str(where)},
+                code,
             )
     for name, code in FLOORS.items():
-        runs[name] = (["-c", code], {})
+        runs[name] = (["-c", code], {}, 0)
     return runs
 
 
-def _time_once(args: list[str], env: dict[str, str], cwd: str) -> float:
+def _time_once(args: list[str], env: dict[str, str], code: int, cwd: str) -> float:
     argv = [sys.executable, *args]
     start = time.perf_counter()
     done = subprocess.run(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode != code:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
     return seconds
 
@@ -105,11 +118,14 @@ def measure(repeats: int, baseline: Path | None) -> dict[str, dict]:
     times: dict[str, list[float]] = {label: [] for label in runs}
     # A neutral folder: `-m bayes_reg` must find the package through PYTHONPATH, not the cwd.
     with tempfile.TemporaryDirectory() as cwd:
-        for args, extra in runs.values():  # warm-up: disk cache, .pyc files
-            _time_once(args, base_env | extra, cwd)
+        Path(cwd, "card.toml").write_text(CARD)
+        Path(cwd, THEIRS).parent.mkdir()
+        Path(cwd, THEIRS).write_text("mine\n")
+        for args, extra, code in runs.values():  # warm-up: disk cache, .pyc files
+            _time_once(args, base_env | extra, code, cwd)
         for _ in range(repeats):
-            for label, (args, extra) in runs.items():
-                times[label].append(_time_once(args, base_env | extra, cwd))
+            for label, (args, extra, code) in runs.items():
+                times[label].append(_time_once(args, base_env | extra, code, cwd))
     return {
         label: {
             "median_s": statistics.median(t),
