@@ -5,8 +5,12 @@ Imported as ``from helpers import ...``: pytest puts ``tests/`` on ``sys.path`` 
 ``prepend`` import mode, no ``__init__.py``). Fixtures live in ``conftest.py``.
 """
 
+import dataclasses
+import hashlib
+import inspect
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +93,61 @@ def _data_error(X, y, min_rows=2):
     return None
 
 
+#: NumPyro's own MCMC on the models the tests write out, stored: rerunning it costs 1.5-4 s a
+#: model (NumPyro compiles its sampler on every call). Written by
+#: tests/reference/make_numpyro_posteriors.py, which reruns the tests in recording mode.
+NUMPYRO_POSTERIORS = Path(__file__).parent / "reference" / "numpyro_posteriors.json"
+RECORD_NUMPYRO = "BAYES_REG_RECORD_NUMPYRO"  # set: run NumPyro and store, instead of reading
+
+
 def numpyro_reference(model, *args, seed=0, warmup=1000, draws=4000) -> dict:
-    """A second sampler: NumPyro's own ``MCMC`` on ``model`` (two chains, in sequence),
-    draws as ``(chain, draw, ...)`` arrays."""
+    """A second sampler: NumPyro's own ``MCMC`` on ``model(*args)`` (two chains, in sequence),
+    as each site's mean, sd and Monte-Carlo standard error over its draws.
+
+    Read from :data:`NUMPYRO_POSTERIORS` by a fingerprint of the model's source, the values it
+    closes over, the data and the sampler's settings: a change to any of them fails here until
+    the reference is made again (``python tests/reference/make_numpyro_posteriors.py``)."""
+    key = _fingerprint(model, args, seed, warmup, draws)
+    stored = json.loads(NUMPYRO_POSTERIORS.read_text()) if NUMPYRO_POSTERIORS.exists() else {}
+    if os.environ.get(RECORD_NUMPYRO):
+        entry = {"test": os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]}
+        entry["sites"] = _numpyro_summary(model, args, seed, warmup, draws)
+        NUMPYRO_POSTERIORS.write_text(json.dumps(stored | {key: entry}, indent=1) + "\n")
+    elif key not in stored:
+        raise AssertionError(
+            "no stored NumPyro posterior for this model, data and sampler (one of them changed):"
+            " make it with `python tests/reference/make_numpyro_posteriors.py`"
+        )
+    else:
+        entry = stored[key]
+    return {
+        site: {stat: np.asarray(value) for stat, value in stats.items()}
+        for site, stats in entry["sites"].items()
+    }
+
+
+def _fingerprint(model, args, seed, warmup, draws) -> str:
+    digest = hashlib.sha256(inspect.getsource(model).encode())
+    for cell in model.__closure__ or ():
+        digest.update(repr(_plain(cell.cell_contents)).encode())
+    for arg in args:
+        digest.update(np.ascontiguousarray(arg, dtype=np.float64).tobytes())
+    digest.update(repr((seed, warmup, draws)).encode())
+    return digest.hexdigest()[:20]
+
+
+def _plain(value):
+    """A value as Python numbers, strings and lists (a prior by its class and fields), whose
+    repr does not depend on NumPy's printing."""
+    if dataclasses.is_dataclass(value):
+        return [
+            type(value).__name__,
+            *(_plain(getattr(value, f.name)) for f in dataclasses.fields(value)),
+        ]
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _numpyro_summary(model, args, seed, warmup, draws) -> dict:
     # Imported here: arviz/numpyro must load after bayes_reg (see bayes_reg/__init__.py).
     import jax
     from numpyro.infer import MCMC, NUTS
@@ -105,7 +161,15 @@ def numpyro_reference(model, *args, seed=0, warmup=1000, draws=4000) -> dict:
         progress_bar=False,
     )
     mcmc.run(jax.random.key(seed), *args)
-    return {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    return {
+        site: {
+            "mean": v.mean((0, 1)).tolist(),
+            "sd": v.std((0, 1)).tolist(),
+            "mcse": mcse(v).tolist(),
+        }
+        for site, v in samples.items()
+    }
 
 
 def mcse(draws: np.ndarray) -> np.ndarray:
@@ -118,10 +182,10 @@ def mcse(draws: np.ndarray) -> np.ndarray:
 
 
 def assert_same_posterior(tree, ref: dict, names) -> None:
-    """``tree``'s posterior against reference draws: means within 4 combined Monte-Carlo
-    standard errors, sds within 10%."""
+    """``tree``'s posterior against a reference (:func:`numpyro_reference`): means within 4
+    combined Monte-Carlo standard errors, sds within 10%."""
     for v in names:
         ours, theirs = tree["posterior"][v].values, ref[v]
-        m1, m2 = ours.mean((0, 1)), theirs.mean((0, 1))
-        assert np.all(np.abs(m1 - m2) < 4 * np.hypot(mcse(ours), mcse(theirs))), (v, m1, m2)
-        np.testing.assert_allclose(ours.std((0, 1)), theirs.std((0, 1)), rtol=0.1)
+        m1, m2 = ours.mean((0, 1)), theirs["mean"]
+        assert np.all(np.abs(m1 - m2) < 4 * np.hypot(mcse(ours), theirs["mcse"])), (v, m1, m2)
+        np.testing.assert_allclose(ours.std((0, 1)), theirs["sd"], rtol=0.1)

@@ -1,7 +1,7 @@
 """Every likelihood under every weight-prior family: the mode satisfies the optimality
 conditions written out here in numpy (gradient zero off the kink, the kink's slope bound on
 it), and NUTS's posterior matches NumPyro's own sampler on the model written here (20 pairs,
-~90 s of CPU; five by default, the other fifteen with ``-m slow``)."""
+~40 s of CPU; five by default, the other fifteen with ``-m slow``)."""
 
 import itertools
 
@@ -121,8 +121,8 @@ def _written_model(likelihood, family):
 
 
 #: The default run samples five pairs, in which every likelihood and every prior family
-#: appears; the other fifteen run with ``-m slow`` (each ~4 s, nearly all of it compiling two
-#: NUTS programs).
+#: appears; the other fifteen run with ``-m slow`` (each ~2 s, nearly all of it compiling the
+#: NUTS program; NumPyro's posterior is stored, see tests/reference/README.md).
 COVERING = {
     ("gaussian", "flat"),
     ("gaussian", "student-t"),
