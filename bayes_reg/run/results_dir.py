@@ -122,10 +122,11 @@ def result_dir(out: str | Path, *, protected: Iterable[str | Path] = ()) -> Iter
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
-    >>> with result_dir(out) as tmp:
-    ...     _ = (tmp / "summary.json").write_text("{}")
-    >>> sorted(p.name for p in out.iterdir())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     out = pathlib.Path(folder) / "results"
+    ...     with result_dir(out) as tmp:
+    ...         _ = (tmp / "summary.json").write_text("{}")
+    ...     sorted(p.name for p in out.iterdir())
     ['bayes-reg-manifest.json', 'summary.json']
     """
     protected = list(protected)
