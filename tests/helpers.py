@@ -110,8 +110,10 @@ def numpyro_reference(model, *args, seed=0, warmup=1000, draws=4000) -> dict:
     key = _fingerprint(model, args, seed, warmup, draws)
     stored = json.loads(NUMPYRO_POSTERIORS.read_text()) if NUMPYRO_POSTERIORS.exists() else {}
     if os.environ.get(RECORD_NUMPYRO):
-        entry = {"test": os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]}
-        entry["sites"] = _numpyro_summary(model, args, seed, warmup, draws)
+        entry = {
+            "test": os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+            "sites": _numpyro_summary(model, args, seed, warmup, draws),
+        }
         NUMPYRO_POSTERIORS.write_text(json.dumps(stored | {key: entry}, indent=1) + "\n")
     elif key not in stored:
         raise AssertionError(
