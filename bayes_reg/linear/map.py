@@ -233,7 +233,8 @@ def map_model(
     gradient method only approaches. So after L-BFGS, every coordinate that sits at such a
     kink (near zero, with one-sided slopes that both point away from it) is set to exactly
     zero and the others are refined with those held fixed, where the log joint is smooth;
-    the refined point is kept only if its log joint is at least as high.
+    the refined point is kept only if its log joint is at least as high. Refining is repeated
+    from the refined point until the set of such coordinates no longer changes.
 
     Parameters
     ----------
@@ -256,11 +257,18 @@ def map_model(
     solver, inputs = problem.solver, problem.inputs
 
     x = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
-    kinks = _kinks_at_zero(lambda xs: solver.gradients(xs, *inputs), x)
-    if kinks.any():
-        polished = solver.solve(jnp.where(kinks, 0.0, x), ~kinks, *inputs)
-        if solver.potential(polished, *inputs) <= solver.potential(x, *inputs):
-            x = polished
+    # L-BFGS stalls short of a kinked mode, often too far from zero for a coordinate to show
+    # its kink; each refinement lands nearer, where more do. So repeat until the set is stable
+    # (bounded: a set that changes every round is given up after one round per coordinate).
+    kinks = np.zeros(x.shape, bool)
+    for _ in range(x.size):
+        found = _kinks_at_zero(lambda xs: solver.gradients(xs, *inputs), x)
+        if not found.any() or np.array_equal(found, kinks):
+            break
+        polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs)
+        if solver.potential(polished, *inputs) > solver.potential(x, *inputs):
+            break
+        x, kinks = polished, found
     return {k: v for k, v in problem.constrain(x).items() if k in problem.latent}
 
 
