@@ -143,14 +143,16 @@ def test_the_deferred_groups_are_the_models_density_and_predictive(rng, method):
         method=method,
         seed=3,
         progress=False,
-        sampler=Sampler(chains=2, warmup=200, draws=500),
+        # 2 x 2,000 draws: at 2 x 500, PSIS's Pareto-k estimates are noisy enough that one of
+        # the 60 rows tops 0.67 for some draws (0.40-0.72 across CPUs' rounding), and loo warns.
+        sampler=Sampler(chains=2, warmup=200, draws=2000),
     )
     draws = post.tree["posterior"]
     mean = np.einsum("cdj,nj->cdn", draws["w"].values, X) + draws["b"].values[..., None]
     np.testing.assert_allclose(
         post.tree["log_likelihood"]["y"].values, scipy.stats.norm.logpdf(y, mean, sigma), rtol=1e-12
     )
-    # Each replicate is the draw's mean plus N(0, sigma) noise: 1,000 x 60 standardised
+    # Each replicate is the draw's mean plus N(0, sigma) noise: 4,000 x 60 standardised
     # residuals, their mean within 4.5 standard errors of 0 and their sd within 3% of 1.
     z = ((post.tree["posterior_predictive"]["y"].values - mean) / sigma).ravel()
     assert abs(z.mean()) < 4.5 / np.sqrt(z.size) and abs(z.std() - 1) < 0.03
