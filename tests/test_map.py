@@ -44,12 +44,17 @@ def test_generic_map_agrees_with_the_specialised_solver(diabetes, prior):
         # |w| has a kink at 0: the generic solver must find the same exact zeros (it sets
         # kinked coordinates to 0 and refines the rest, where the objective is smooth), and
         # then it solves a smooth problem to the same precision as the Gaussian case.
-        assert (np.asarray(generic["w"]) == 0).tolist() == (np.asarray(exact.w) == 0).tolist()
         assert (np.asarray(exact.w) == 0).any()  # the case exercises the kink
         np.testing.assert_allclose(generic["w"], exact.w, rtol=1e-7, atol=1e-7)
-        ours = _neg_log_posterior(X, y, exact.w, exact.b, prior, sigma)
-        theirs = _neg_log_posterior(X, y, generic["w"], generic["b"], prior, sigma)
-        assert theirs == pytest.approx(ours, rel=1e-12)
+        _assert_same_kinked_mode(X, y, generic, exact, prior, sigma)
+
+
+def _assert_same_kinked_mode(X, y, generic, exact, prior, sigma):
+    """The same exact zeros, and the same negative log posterior to 1e-12."""
+    assert (np.asarray(generic["w"]) == 0).tolist() == (np.asarray(exact.w) == 0).tolist()
+    ours = _neg_log_posterior(X, y, exact.w, exact.b, prior, sigma)
+    theirs = _neg_log_posterior(X, y, generic["w"], generic["b"], prior, sigma)
+    assert theirs == pytest.approx(ours, rel=1e-12)
 
 
 @pytest.mark.parametrize("prior", [Laplace(100.0), Laplace(20.0), ElasticNet(300.0, 50.0)])
@@ -62,10 +67,7 @@ def test_generic_map_finds_the_zeros_when_lbfgs_stops_short(diabetes, prior):
     generic = map_model(
         linear_regression, X, y, prior=prior, sigma=50.0, parametrization="direct", max_steps=100
     )
-    assert (np.asarray(generic["w"]) == 0).tolist() == (np.asarray(exact.w) == 0).tolist()
-    ours = _neg_log_posterior(X, y, exact.w, exact.b, prior, 50.0)
-    theirs = _neg_log_posterior(X, y, generic["w"], generic["b"], prior, 50.0)
-    assert theirs == pytest.approx(ours, rel=1e-12)
+    _assert_same_kinked_mode(X, y, generic, exact, prior, 50.0)
 
 
 def test_generic_map_keeps_a_smooth_mode_at_zero_free():

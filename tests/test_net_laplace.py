@@ -142,12 +142,8 @@ def sine():
     hinges = middles[np.linspace(1, len(middles) - 2, 8).round().astype(int)]
     slopes = np.where(np.arange(8) % 2, -1.0, 1.0)
     first = Layer(slopes[None, :], -slopes * hinges)
-    H = np.maximum(target.X @ first.w + first.b, 0.0)
-    H1 = np.column_stack([H, np.ones(len(target.y))])
-    prior = np.r_[np.full(8, target.weight_scale**-2), target.bias_scale**-2]
-    last = np.linalg.solve(
-        H1.T @ H1 / target.sigma**2 + np.diag(prior), H1.T @ target.y / target.sigma**2
-    )
+    H1, precision = _last_layer_regression(target, first)
+    last = np.linalg.solve(precision, H1.T @ target.y / target.sigma**2)
     params = tuple(
         Layer(jnp.asarray(w), jnp.asarray(b)) for w, b in [first, (last[:8, None], last[8:])]
     )
@@ -156,6 +152,16 @@ def sine():
     assert np.abs(grad[16:]).max() < 1e-8  # the last layer (w1, b1) at its mode
     assert np.abs(target.X @ params[0].w + params[0].b).min() > 1e-3  # every row off a hinge
     return target, params
+
+
+def _last_layer_regression(target, first):
+    """The last layer as Bayesian linear regression on the first layer's ReLU features: the
+    features with a column of ones, ``(w1, b1)`` in the flat order, and the posterior
+    precision."""
+    H = np.maximum(target.X @ np.asarray(first.w) + np.asarray(first.b), 0.0)
+    H1 = np.column_stack([H, np.ones(len(target.y))])
+    prior = np.r_[np.full(H.shape[1], target.weight_scale**-2), target.bias_scale**-2]
+    return H1, H1.T @ H1 / target.sigma**2 + np.diag(prior)
 
 
 def _hand_forward(theta, X):
@@ -183,10 +189,8 @@ def test_the_full_ggn_is_the_jacobian_gram_plus_the_prior(sine):
 def test_the_last_layer_is_bayesian_linear_regression_on_the_features(sine):
     target, params = sine
     fit = fit_laplace(target, params, subset="last_layer")
-    H = np.maximum(target.X @ np.asarray(params[0].w) + np.asarray(params[0].b), 0.0)
-    H1 = np.column_stack([H, np.ones(len(target.y))])  # (w1, b1): the flat order
-    prior = np.r_[np.full(8, target.weight_scale**-2), target.bias_scale**-2]
-    cov = np.linalg.inv(H1.T @ H1 / target.sigma**2 + np.diag(prior))
+    H1, precision = _last_layer_regression(target, params[0])
+    H, cov = H1[:, :-1], np.linalg.inv(precision)
     assert fit.subset == "last_layer" and fit.n_parameters == 9
     np.testing.assert_allclose(fit.cov, cov, rtol=1e-9, atol=1e-13)
     # At the MAP the last layer is the conditional posterior's mode, so the evidence is that of

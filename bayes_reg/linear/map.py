@@ -257,12 +257,16 @@ def map_model(
     solver, inputs = problem.solver, problem.inputs
 
     x = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
+
     # L-BFGS stalls short of a kinked mode, often too far from zero for a coordinate to show
     # its kink; each refinement lands nearer, where more do. So repeat until the set is stable
     # (bounded: a set that changes every round is given up after one round per coordinate).
+    def gradients(xs):
+        return solver.gradients(xs, *inputs)
+
     kinks = np.zeros(x.shape, bool)
     for _ in range(x.size):
-        found = _kinks_at_zero(lambda xs: solver.gradients(xs, *inputs), x)
+        found = _kinks_at_zero(gradients, x)
         if not found.any() or np.array_equal(found, kinks):
             break
         polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs)

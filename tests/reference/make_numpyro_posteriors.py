@@ -5,9 +5,9 @@ Every test file that calls ``numpyro_reference`` (``tests/test_glm.py``,
 mode: ``numpyro_reference`` in ``tests/helpers.py`` then runs NumPyro (two chains of 1,000
 warmup and 4,000 draws, in sequence) and stores each site's mean, sd and Monte-Carlo standard
 error under a fingerprint of the model's source, the values it closes over, the data and the
-sampler's settings. The tests then
-read the stored numbers, so a default test run does not rerun NumPyro, and a change to a
-model or its data fails until this script is run again. The tests' own assertions run as well.
+sampler's settings. The tests then read the stored numbers, so a default test run does not
+rerun NumPyro, and a change to a model or its data fails until this script is run again. The
+tests' own assertions run as well.
 
 Run with the project's environment, from the repository's root::
 
