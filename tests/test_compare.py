@@ -107,16 +107,14 @@ def test_which_optimisers_land_on_a_gaussian_prior_map(d2l):
     assert hit.strength == pytest.approx(3.0, rel=1e-6) and hit.rel_distance < 1e-8
     # Adam with an L2 term: the same fixed point, up to the residual oscillation of a
     # constant learning rate near the optimum, where the gradient is mostly rounding, so the
-    # residual moves with how XLA compiles the sum: relative distances 5.8e-3 to 1.2e-2 at lr
-    # 1e-3 and 6.3e-5 to 9.2e-4 at lr 1e-4 over four vector-unit settings of one CPU. The
-    # residual shrinks with the step, and at the smaller step it is within 1% of the path.
-    residual = {}
-    for lr in (1e-3, 1e-4):
+    # residual moves with how XLA compiles the sum: relative distances 2.8e-3 to 1.2e-2 at lr
+    # 1e-3 and 6.3e-5 to 1.5e-3 at lr 1e-4 (four vector-unit settings of one CPU, two JAX
+    # versions; how much smaller the second is varies from 2x to 90x). Both lie far inside
+    # the distance at which AdamW lands (0.31-0.33), and the smaller step is within 1%.
+    for lr, within in ((1e-3, 0.05), (1e-4, 1e-2)):
         adam = _full_batch(d2l, [3.0], optimizer="adam-l2", lr=lr, epochs=100_000)
         hit = nearest_map(X, y, adam.w.values[0])
-        assert hit.strength == pytest.approx(3.0, rel=1e-2)
-        residual[lr] = hit.rel_distance
-    assert residual[1e-4] < 1e-2 and residual[1e-4] < residual[1e-3] / 5
+        assert hit.strength == pytest.approx(3.0, rel=1e-2) and hit.rel_distance < within
     # AdamW: decoupled decay lands off the whole ridge path, at every learning rate.
     for lr in (1e-3, 1e-4):
         adamw = _full_batch(d2l, [3.0], optimizer="adamw", lr=lr, epochs=100_000)
