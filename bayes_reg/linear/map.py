@@ -264,15 +264,16 @@ def map_model(
     def gradients(xs):
         return solver.gradients(xs, *inputs)
 
-    kinks = np.zeros(x.shape, bool)
+    kinks, potential = np.zeros(x.shape, bool), solver.potential(x, *inputs)
     for _ in range(x.size):
         found = _kinks_at_zero(gradients, x)
         if not found.any() or np.array_equal(found, kinks):
             break
         polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs)
-        if solver.potential(polished, *inputs) > solver.potential(x, *inputs):
+        refined = solver.potential(polished, *inputs)
+        if refined > potential:
             break
-        x, kinks = polished, found
+        x, kinks, potential = polished, found, refined
     return {k: v for k, v in problem.constrain(x).items() if k in problem.latent}
 
 
