@@ -15,11 +15,12 @@ localization: an improved R-hat for assessing convergence of MCMC. Bayesian Anal
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
+from scipy import special, stats
 from scipy.fftpack import next_fast_len  # ArviZ's FFT length: keep it, for equal numbers
 
 __all__ = ["RankDiagnostics", "rank_diagnostics", "supports"]
@@ -100,7 +101,7 @@ def supports(draws: ArrayLike) -> bool:
         and x.size > 0
         and x.shape[1] >= 4
         and (x.dtype.kind in "iu" or x.dtype in (np.float32, np.float64))
-        # scipy ranks float32 draws in float32: exact half ranks below 2**23 draws
+        # scipy >= 1.18 ranks float32 draws in float32: exact half ranks below 2**23 draws
         and (x.dtype != np.float32 or x.shape[0] * x.shape[1] < 2**22)
         and bool(np.isfinite(x).all())
     )
@@ -143,14 +144,20 @@ def _z_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         twice_rank = first + last + 2
     else:
         twice_rank = 2 * position + 2
-    # scipy ranks in the draws' float dtype (float64 for integers), and norm.ppf keeps it.
-    dtype = flat.dtype if flat.dtype.kind == "f" else np.float64
+    dtype = _rank_dtype(flat.dtype)  # norm.ppf keeps the rank's dtype
     c = 3 / 8
     half_ranks = (np.arange(2, 2 * n + 1) / 2).astype(dtype)
     table = special.ndtri((half_ranks - c) / (n - 2 * c + 1)).astype(float)
     z = np.empty(flat.shape)
     np.put_along_axis(z, order, table[twice_rank - 2], axis=-1)
     return z.reshape(x.shape), ordered
+
+
+@functools.cache
+def _rank_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype ``scipy.stats.rankdata`` ranks such draws in, as ArviZ calls it: float64
+    for integers; float32 draws stay float32 from scipy 1.18 on, float64 before."""
+    return stats.rankdata(np.zeros(1, dtype)).dtype
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
