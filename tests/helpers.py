@@ -1,5 +1,6 @@
-"""Plain helpers shared by several test files: a small problem, hypothesis settings, and the
-strategies and checks of the property-based "finite or names the bad argument" tests.
+"""Plain helpers shared by several test files: a small problem, hypothesis settings, the
+strategies and checks of the property-based "finite or names the bad argument" tests, and
+importing an optional test package.
 
 Imported as ``from helpers import ...``: pytest puts ``tests/`` on ``sys.path`` (the default
 ``prepend`` import mode, no ``__init__.py``). Fixtures live in ``conftest.py``.
@@ -7,6 +8,8 @@ Imported as ``from helpers import ...``: pytest puts ``tests/`` on ``sys.path`` 
 
 import dataclasses
 import hashlib
+import importlib
+import importlib.util
 import inspect
 import json
 import math
@@ -14,6 +17,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -25,6 +29,17 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAN, INF = float("nan"), float("inf")
+
+
+def import_or_skip(name: str):
+    """The module, or a skip when its package is not installed (a machine without the test
+    extra, such as a GPU image without Keras). Unlike ``pytest.importorskip``, a package that
+    is installed but fails to import fails the test: a broken environment must not read as a
+    skip (ipykernel 6.0, lacking a dependency it does not declare, once skipped the notebooks)."""
+    package = name.partition(".")[0]
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed", allow_module_level=True)
+    return importlib.import_module(name)
 
 
 def _data(n=12, d=3, seed=0):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from arviz_stats import mcse, rhat
+from helpers import import_or_skip
 from numpyro.infer.util import log_density
 from sklearn.linear_model import Ridge
 
@@ -57,7 +58,7 @@ def test_log_posterior_is_the_keras_objective_times_n_over_two_sigma_squared(rng
     # posterior is -(N / (2 sigma^2)) * [mean((y - f)^2) + wd * sum(theta^2)] + const,
     # where the bracket is Keras's loss with L2(wd) on kernels and biases (float64 layers).
     # Differences between random weight settings cancel the constant.
-    keras = pytest.importorskip("keras")
+    keras = import_or_skip("keras")
     n, d, width, wd, sigma = 25, 2, 5, 3e-3, 0.4
     X = rng.standard_normal((n, d))
     y = rng.standard_normal(n)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import ANY_FLOAT, SETTINGS, _assert_refusal_names, _bad_positive
+from helpers import ANY_FLOAT, SETTINGS, _assert_refusal_names, _bad_positive, import_or_skip
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import ElasticNet, Lasso, Ridge, SGDRegressor
@@ -142,7 +142,7 @@ def test_d2l_from_scratch_update_converges_to_the_map(rng):
 @pytest.mark.parametrize("family", ["gaussian", "laplace"])
 def test_keras_loss_is_stationary_at_the_map(rng, family, request):
     """Keras's own MSE and regulariser, differentiated at our MAP: the gradient vanishes."""
-    keras = pytest.importorskip("keras")
+    keras = import_or_skip("keras")
     if keras.backend.backend() != "jax":
         pytest.skip("the check differentiates with JAX")
     floatx = keras.config.floatx()

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.special
+from helpers import import_or_skip
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, TweedieRegressor
@@ -255,7 +256,7 @@ FAMILY_CASES = [  # (L1_wt, family, l1_ratio)
 def test_statsmodels_glm_fit_regularized_is_the_map(
     likelihood, L1_wt, family, l1_ratio, free_constant
 ):
-    sm = pytest.importorskip("statsmodels.api")
+    sm = import_or_skip("statsmodels.api")
     X, y = LOGISTIC if likelihood == "bernoulli" else COUNTS
     name, sm_family = {
         "bernoulli": ("statsmodels-binomial", sm.families.Binomial()),
@@ -284,7 +285,7 @@ def test_statsmodels_glm_fit_regularized_is_the_map(
 def test_statsmodels_ridge_objective_is_stationary_at_the_map(likelihood):
     """statsmodels' own log-likelihood and score, in the objective its docstring states
     (-loglike/n + alpha ||params||^2 / 2 for L1_wt=0), have zero gradient at our MAP."""
-    sm = pytest.importorskip("statsmodels.api")
+    sm = import_or_skip("statsmodels.api")
     X, y = LOGISTIC if likelihood == "bernoulli" else COUNTS
     family = sm.families.Binomial() if likelihood == "bernoulli" else sm.families.Poisson()
     name = "statsmodels-binomial" if likelihood == "bernoulli" else "statsmodels-poisson"
@@ -348,7 +349,7 @@ def test_torch_wd_converted_to_sklearn_reproduces_torch(case):
 
 @pytest.fixture
 def keras64(request):
-    keras = pytest.importorskip("keras")
+    keras = import_or_skip("keras")
     if keras.backend.backend() != "jax":
         pytest.skip("the check differentiates with JAX")
     floatx, epsilon = keras.config.floatx(), keras.config.epsilon()
@@ -493,7 +494,7 @@ def test_sklearn_c_and_statsmodels_alpha_are_inverse_per_row():
 
 
 def test_statsmodels_alpha_reproduces_sklearn_logistic_with_a_free_constant():
-    sm = pytest.importorskip("statsmodels.api")
+    sm = import_or_skip("statsmodels.api")
     X, y = LOGISTIC
     C = 0.5
     alpha = convert(C, source="sklearn-logistic", target="statsmodels-binomial", n=len(y))

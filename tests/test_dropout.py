@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import NAN, X0, Y0
+from helpers import NAN, X0, Y0, import_or_skip
 from sklearn.linear_model import Ridge
 
 import bayes_reg as br
@@ -137,7 +137,7 @@ def test_default_lengthscale_is_the_uci_one():
 
 @pytest.fixture(scope="module")
 def keras():
-    return pytest.importorskip("keras")
+    return import_or_skip("keras")
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import import_or_skip
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-kernelspec = pytest.importorskip("ipykernel.kernelspec")
+nbformat = import_or_skip("nbformat")
+nbclient = import_or_skip("nbclient")
+kernelspec = import_or_skip("ipykernel.kernelspec")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

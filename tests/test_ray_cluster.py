@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_summary
+from helpers import import_or_skip, run_summary
 
 from bayes_reg.cli import CARDS_DIR, main
 from bayes_reg.fanout import Task, fan_out
 from bayes_reg.run.sweep import SWEEP_MANIFEST
 
-ray = pytest.importorskip("ray")
+ray = import_or_skip("ray")
 
 # One cluster at a time: these tests share one xdist worker (ONE_WORKER_FILES in conftest.py).
 RAY = str(Path(sys.executable).with_name("ray"))

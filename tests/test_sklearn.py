@@ -2,6 +2,7 @@
 and simulated data whose truth is known; and scikit-learn's own estimator contract."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn.linear_model as sk
 from scipy import stats
@@ -275,7 +276,6 @@ def test_the_classifier_maps_two_labels_like_sklearn():
 
 
 def test_a_dataframe_names_the_features_as_sklearn_does():
-    pd = pytest.importorskip("pandas")
     X, y = REG
     frame = pd.DataFrame(X, columns=[f"col{j}" for j in range(X.shape[1])])
     ours, theirs = Ridge().fit(frame, y), sk.Ridge().fit(frame, y)
