@@ -264,11 +264,13 @@ def map_model(
     def gradients(xs):
         return solver.gradients(xs, *inputs)
 
-    kinks, potential = np.zeros(x.shape, bool), solver.potential(x, *inputs)
+    kinks, potential = np.zeros(x.shape, bool), None  # taken only once a kink is found
     for _ in range(x.size):
         found = _kinks_at_zero(gradients, x)
         if not found.any() or np.array_equal(found, kinks):
             break
+        if potential is None:
+            potential = solver.potential(x, *inputs)
         polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs)
         refined = solver.potential(polished, *inputs)
         if refined > potential:
