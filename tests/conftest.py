@@ -31,6 +31,15 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # CI: "Error -5 while decompressing data", a warning, so a failure here). A limit far above what
 # the suite writes turns the lock on (filelock, a dependency) and evicts nothing.
 os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(64 * 2**30))
+# Ray keeps every session's logs and sockets under $RAY_TMPDIR/ray (/tmp/ray by default) and
+# never removes them, and `ray start --head` records its cluster there (ray_current_cluster, read
+# by a user's `ray.init(address="auto")`): the run's Ray sessions get a folder of their own,
+# removed at the end, so a user's Ray state is neither overwritten nor added to. Under /tmp, not
+# $TMPDIR: Ray's socket paths must stay under 108 characters.
+if "RAY_TMPDIR" not in os.environ:
+    _short = "/tmp" if os.path.isdir("/tmp") else None
+    os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="bayes_reg-test-ray-", dir=_short)
+    atexit.register(shutil.rmtree, os.environ["RAY_TMPDIR"], ignore_errors=True)
 # One CPU device per test process: the xdist workers already use every core, and results stay
 # those of one device. The parallel paths (NUTS chains, sharded networks) are tested in child
 # processes that set their own count (tests/test_parallel_chains.py, tests/test_dropout.py).

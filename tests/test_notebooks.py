@@ -10,6 +10,7 @@ pytest setting that turns warnings into errors applies to this process only, not
 import ast
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,7 +54,12 @@ def _parse(source: str) -> ast.Module:
 def kernel_env(tmp_path_factory):
     """A ``python3`` kernelspec for sys.executable, first on JUPYTER_PATH, plus the env."""
     prefix = tmp_path_factory.mktemp("kernel")
-    kernelspec.install(kernel_name="python3", prefix=str(prefix))
+    # ipykernel stages the spec in tempfile.mkdtemp() and removes only the spec, not the
+    # folder around it: stage under pytest's own temporary tree so that no empty folder is
+    # left behind in the system's temporary directory.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("kernel_staging")))
+        kernelspec.install(kernel_name="python3", prefix=str(prefix))
     share = prefix / "share" / "jupyter"
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "MPLBACKEND", "JAX_PLATFORMS")}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
