@@ -9,11 +9,19 @@ from pathlib import Path
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
-# `bayes-reg run` turns on the persistent compilation cache: keep the tests' cache private, and
-# remove it when the process that made it ends (xdist workers inherit it; ~130 MB a run).
-if "BAYES_REG_CACHE_DIR" not in os.environ:
-    os.environ["BAYES_REG_CACHE_DIR"] = tempfile.mkdtemp(prefix="bayes_reg-test-cache-")
-    atexit.register(shutil.rmtree, os.environ["BAYES_REG_CACHE_DIR"], ignore_errors=True)
+
+
+def _folder_of_the_run(variable: str, prefix: str, parent: str | None = None) -> None:
+    """Point ``variable`` at a new folder, unless the caller has set it; the process that made
+    it removes it when it ends (xdist workers and child processes inherit the variable)."""
+    if variable not in os.environ:
+        os.environ[variable] = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        atexit.register(shutil.rmtree, os.environ[variable], ignore_errors=True)
+
+
+# `bayes-reg run` turns on the persistent compilation cache: keep the tests' cache private
+# (~130 MB a run).
+_folder_of_the_run("BAYES_REG_CACHE_DIR", "bayes_reg-test-cache-")
 # Most of the suite's time is XLA compiling, and the two xdist workers, the notebooks' kernels
 # and the CLI's subprocesses compile many of the same programs: all of them share that private
 # cache (JAX reads these variables when it is imported; set here, before any process imports
@@ -33,13 +41,10 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(64 * 2**30))
 # Ray keeps every session's logs and sockets under $RAY_TMPDIR/ray (/tmp/ray by default) and
 # never removes them, and `ray start --head` records its cluster there (ray_current_cluster, read
-# by a user's `ray.init(address="auto")`): the run's Ray sessions get a folder of their own,
-# removed at the end, so a user's Ray state is neither overwritten nor added to. Under /tmp, not
-# $TMPDIR: Ray's socket paths must stay under 108 characters.
-if "RAY_TMPDIR" not in os.environ:
-    _short = "/tmp" if os.path.isdir("/tmp") else None
-    os.environ["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="bayes_reg-test-ray-", dir=_short)
-    atexit.register(shutil.rmtree, os.environ["RAY_TMPDIR"], ignore_errors=True)
+# by a user's `ray.init(address="auto")`): the run's Ray sessions get a folder of their own, so
+# a user's Ray state is neither overwritten nor added to. Under /tmp, not $TMPDIR: Ray's socket
+# paths must stay under 108 characters.
+_folder_of_the_run("RAY_TMPDIR", "bayes_reg-test-ray-", "/tmp" if os.path.isdir("/tmp") else None)
 # One CPU device per test process: the xdist workers already use every core, and results stay
 # those of one device. The parallel paths (NUTS chains, sharded networks) are tested in child
 # processes that set their own count (tests/test_parallel_chains.py, tests/test_dropout.py).
