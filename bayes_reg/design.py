@@ -173,7 +173,8 @@ def design_matrix(
         ``"y ~ age + bmi + C(sex)"``: categories (``C(x)``, and text or boolean columns as they
         are), interactions (``a:b``, ``a*b``), transforms (``np.log(x)``, ``center(x)``,
         ``poly(x, degree=2)``), ``- 1`` for no intercept. Default: ``target`` against every
-        other column (but ``exposure`` and ``id``).
+        other column (but ``exposure`` and ``id``). The target is one number per row: a
+        binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~ ...``).
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
@@ -217,11 +218,13 @@ def design_matrix(
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
     _refuse_missing(rows, used)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
+    if len(frame) == 0:
+        raise ValueError("the table has no rows")
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
     matrices = model_matrix(formula, rows, na_action="raise")
     if matrices.lhs.shape[1] != 1:
-        raise ValueError(f"formula {formula!r} must have one target column on its left")
+        raise ValueError(_not_one_target(formula, matrices.lhs.model_spec))
     spec = matrices.rhs.model_spec
     columns = list(matrices.rhs.columns)
     intercept = "Intercept" in columns
@@ -256,6 +259,26 @@ def design_matrix(
         ids=None if id is None else rows[id].to_numpy(),
         dropped=dropped,
     )
+
+
+def _not_one_target(formula: str, lhs_spec) -> str:
+    """Why the left of ``formula`` is not one column: most often a text or category target,
+    which formulaic encodes as one indicator column per level."""
+    levels = [
+        state["categories"] for _, state in lhs_spec.encoder_state.values() if "categories" in state
+    ]
+    variables = sorted(lhs_spec.required_variables)
+    if len(levels) == 1 and len(variables) == 1:
+        shown = ", ".join(repr(_plain(v)) for v in levels[0])
+        last = _plain(levels[0][-1])
+        last = f'"{last}"' if isinstance(last, str) else repr(last)
+        rewritten = f"I({_quoted(variables[0])} == {last}) ~ {formula.split('~', 1)[1].strip()}"
+        return (
+            f"formula {formula!r}: the target {variables[0]!r} is a category ({shown}), and a "
+            "model's target is one number per row. For a binary outcome give a 0/1 or boolean "
+            f"column, or compare it on the left: {rewritten}"
+        )
+    return f"formula {formula!r} must have one target column on its left"
 
 
 def _materialize(spec, frame, features, categories) -> np.ndarray:

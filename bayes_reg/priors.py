@@ -23,6 +23,8 @@ from bayes_reg import _validate
 from bayes_reg._values import register_values
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpyro.distributions as dist
     from jax.typing import ArrayLike
 
@@ -37,6 +39,7 @@ __all__ = [
     "prior_from_name",
     "is_penalty",
     "split_scales",
+    "check_size",
 ]
 
 
@@ -266,6 +269,27 @@ def is_penalty(prior) -> bool:
     if not isinstance(prior, Gaussian | Laplace):
         return False
     return np.ndim(prior.scale) == 0 and np.ndim(prior.mean) == 0 and float(prior.mean) == 0.0
+
+
+def check_size(prior: Prior, features: int | Sequence[str]) -> None:
+    """Refuse a prior whose per-feature values (a scale, a mean) are not one per feature.
+
+    ``features`` is the number of features, or their names (named in the message: a formula's
+    categories and interactions make more columns than the table has).
+    """
+    n = features if isinstance(features, int) else len(features)
+    for f in fields(prior):
+        value = getattr(prior, f.name)
+        if np.ndim(value) > 0 and np.size(value) != n:
+            design = (
+                f"X has {n} columns"
+                if isinstance(features, int)
+                else f"the design has {n} features ({', '.join(map(str, features))})"
+            )
+            raise ValueError(
+                f"{prior!r} has {np.size(value)} values of {f.name}, and {design}: give "
+                f"{f.name} as one number (the same for every weight) or one per feature"
+            )
 
 
 def split_scales(prior: Prior) -> tuple[float | None, float | None]:

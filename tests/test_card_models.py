@@ -123,13 +123,14 @@ def test_a_bad_model_card_is_refused_on_load(tmp_path, body, match):
         load_card(_card(tmp_path, body))
 
 
-def test_a_prior_list_of_the_wrong_length_is_refused_before_computing(tmp_path, no_compute):
+def test_a_prior_list_of_the_wrong_length_is_refused_before_computing(tmp_path, no_compute, capsys):
     body = (
         '[model]\nlikelihood = "bernoulli"\n[prior]\nfamily = "gaussian"\nscale = [1.0, 2.0, 3.0]\n'
     )
     out = tmp_path / "out"
     assert main(["run", str(_card(tmp_path, body)), "--out", str(out), "--quiet"]) == 2
     assert not out.exists()
+    assert "3 values of scale, and the design has 2 features (a, b)" in capsys.readouterr().err
 
 
 def test_a_logistic_card_runs_end_to_end(tmp_path):

@@ -136,6 +136,25 @@ def test_bad_formulas_and_arguments(frame, formula, kwargs, message):
         design_matrix(frame, formula, **kwargs)
 
 
+def test_a_table_without_rows_is_refused(frame):
+    with pytest.raises(ValueError, match="the table has no rows"):
+        design_matrix(frame.iloc[:0], "y ~ age")
+    with pytest.raises(ValueError, match="no rows left after dropping those with missing"):
+        design_matrix(frame.assign(age=np.nan), "y ~ age", missing="drop")
+
+
+@pytest.mark.parametrize("target", ["sex", "C(sex)"])
+def test_a_category_target_is_refused_with_a_formula_that_works(frame, target):
+    # formulaic encodes a text target as one column per level; the error writes the binary
+    # outcome as a comparison, and that formula reads it as 0/1.
+    with pytest.raises(ValueError, match=r"the target 'sex' is a category \('F', 'M'\)") as err:
+        design_matrix(frame, f"{target} ~ age")
+    suggested = str(err.value).rsplit(": ", 1)[1]
+    assert suggested == 'I(sex == "M") ~ age'
+    table = design_matrix(frame, suggested)
+    np.testing.assert_array_equal(table.y, (frame.sex == "M").to_numpy(float))
+
+
 def test_only_data_frames():
     with pytest.raises(TypeError, match="pandas DataFrame"):
         design_matrix(np.zeros((3, 2)), "y ~ x")

@@ -305,6 +305,13 @@ def test_a_narrow_prior_samples_cleanly_by_default():
         (dict(intercept_scale=1.0, intercept=False), "either intercept or intercept_scale"),
         (dict(intercept=br.Laplace(1.0)), "intercept must be True"),
         (dict(intercept=br.Gaussian([1.0, 2.0])), "one scale and one mean"),
+        # X has 2 columns: a per-feature value is one per column, or it is refused
+        (dict(prior=br.Gaussian([1.0, 2.0, 3.0])), "3 values of scale, and X has 2 columns"),
+        (dict(prior=br.Laplace(1.0, mean=[0.0])), "1 values of mean, and X has 2 columns"),
+        (
+            dict(prior=StudentT([3.0, 4.0, 5.0], 1.0), likelihood="bernoulli", sigma=None),
+            "3 values of df, and X has 2 columns",
+        ),
     ],
 )
 def test_bad_models_are_refused_before_sampling(kw, match, no_compute):
@@ -313,6 +320,13 @@ def test_bad_models_are_refused_before_sampling(kw, match, no_compute):
     args = dict(prior=br.Gaussian(1.0), sigma=1.0) | kw
     with pytest.raises((ValueError, TypeError), match=match):
         br.sample_posterior(X, y, method="nuts", progress=False, **args)
+
+
+@pytest.mark.parametrize("prior", [br.Laplace([1.0, 2.0, 3.0]), br.Gaussian(1.0, mean=[0.0] * 3)])
+def test_a_mode_with_one_value_too_many_per_feature_is_refused(prior, no_compute):
+    X, y = np.random.default_rng(0).normal(size=(12, 2)), np.arange(12.0)
+    with pytest.raises(ValueError, match="has 3 values of .*, and X has 2 columns"):
+        posterior_mode(X, y, prior, sigma=1.0)
 
 
 def test_separable_classes_under_a_flat_prior_are_refused(no_compute):

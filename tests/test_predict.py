@@ -236,6 +236,16 @@ def test_formula_fit_refuses_an_intercept_the_formula_removed(patients):
         )
 
 
+def test_formula_fit_names_the_features_a_per_feature_prior_misses(patients, no_compute):
+    # C(sex) and the intercept make the columns: a scale per table column is one too few.
+    with pytest.raises(
+        ValueError,
+        match=r"2 values of scale, and the design has 3 features "
+        r"\(age, np.log\(dose\), C\(sex\)\[T.M\]\)",
+    ):
+        fit("y ~ age + np.log(dose) + C(sex)", patients, prior=Gaussian([1.0, 1.0]), sigma=1.0)
+
+
 def test_stored_posterior_predictive_replays_the_draws_of_a_centred_fit():
     """A wide prior on informative data: "auto" samples w centred, and the tree's replicated
     data must come from those very draws (they once came from a non-centred replay, 25×

@@ -21,7 +21,7 @@ from bayes_reg import _validate
 from bayes_reg.linear.gram import Gram
 from bayes_reg.linear.names import LIKELIHOODS, PARAMETRIZATIONS
 from bayes_reg.noise import InverseGamma, Noise, as_noise
-from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
+from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT, check_size
 
 __all__ = [
     "linear_regression",
@@ -309,7 +309,9 @@ def check_model(
 
 def check_data(X: np.ndarray, y: np.ndarray, prior, likelihood: str, intercept=True) -> None:
     """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
-    a flat prior on more coefficients than rows, or on separable data under the Bernoulli."""
+    a flat prior on more coefficients than rows, or on separable data under the Bernoulli;
+    and a prior whose per-feature values do not match the columns of ``X``."""
+    check_size(prior, X.shape[1])
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")

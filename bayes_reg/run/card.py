@@ -144,15 +144,16 @@ class Card:
             )
         return "stage 'sgd' needs a [compare] table in the card"
 
-    def prior(self, n: int, d: int | None = None) -> Prior:
-        """The prior on the weights for ``n`` training rows and ``d`` features; a penalty
-        given as convention + strength is converted exactly for the card's noise scale."""
+    def prior(self, n: int, features=None) -> Prior:
+        """The prior on the weights for ``n`` training rows and ``features`` (their count or
+        names); a penalty given as convention + strength is converted exactly for the card's
+        noise scale."""
         if self.dropout is not None:
             raise CardError(
                 "a [dropout] card has no linear-model prior: its prior is the one the weight "
                 "decay implies (see the dropout stage)"
             )
-        return build_prior(self.prior_spec, self.model, n, d)
+        return build_prior(self.prior_spec, self.model, n, features)
 
     def strengths(self, key: str = "strengths") -> np.ndarray | None:
         if self.compare is None or key not in self.compare:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from bayes_reg.conventions import ALL_CONVENTIONS, get_convention, to_prior
 from bayes_reg.linear.names import LIKELIHOODS
 from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
-from bayes_reg.priors import FAMILIES, Flat, Prior, prior_from_name
+from bayes_reg.priors import FAMILIES, Flat, Prior, check_size, prior_from_name
 from bayes_reg.run.schema import CardError, fail, positive
 
 __all__ = ["ModelSpec", "model_spec", "prior_spec", "check_convention", "build_prior"]
@@ -156,18 +154,16 @@ def check_convention(spec: dict, model: ModelSpec) -> None:
         )
 
 
-def build_prior(spec: dict, model: ModelSpec, n: int, d: int | None = None) -> Prior:
-    """The weights' prior for ``n`` rows and ``d`` features (lists of one value per feature
-    are checked against ``d`` when given); a penalty is converted exactly."""
+def build_prior(spec: dict, model: ModelSpec, n: int, features=None) -> Prior:
+    """The weights' prior for ``n`` rows and ``features`` (their count or names: lists of one
+    value per feature are checked against them when given); a penalty is converted exactly."""
     if "convention" not in spec:
         prior = _build("[prior]", spec.get("family", "gaussian"), spec)
-        for key in ("scale", "mean") if d is not None else ():
-            if np.ndim(getattr(prior, key, 0.0)) and np.size(getattr(prior, key)) != d:
-                raise fail(
-                    f"[prior] {key}",
-                    f"has {np.size(getattr(prior, key))} entries but the data have {d} features",
-                    "give one number, or one per feature",
-                )
+        if features is not None:
+            try:
+                check_size(prior, features)
+            except ValueError as err:
+                raise fail("[prior]", str(err), "a list follows the features' order") from None
         return prior
     if model.noise is not None and not model.noise.known:
         raise CardError(

@@ -80,7 +80,7 @@ def run_card(
         summary["timings_s"] = timings
         return result
 
-    prior, noise, key = card.prior(n, X.shape[1]), card.noise, jax.random.key(seed)
+    prior, noise, key = card.prior(n, data.feature_names), card.noise, jax.random.key(seed)
     model_kw = card.model.kwargs | ({} if data.offset is None else {"offset": data.offset})
     if not data.design.intercept:
         if card.model.intercept is not True and card.model.intercept is not False:
