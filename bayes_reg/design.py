@@ -175,6 +175,7 @@ def design_matrix(
         ``poly(x, degree=2)``), ``- 1`` for no intercept. Default: ``target`` against every
         other column (but ``exposure`` and ``id``). The target is one number per row: a
         binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~ ...``).
+        A constant column is refused where the formula has an intercept (which covers it).
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
@@ -232,6 +233,12 @@ def design_matrix(
     if not features:
         raise ValueError(f"formula {formula!r} has no feature on its right")
     X = matrices.rhs[list(features)].to_numpy(float)
+    constant = [f for f, column in zip(features, X.T, strict=True) if np.ptp(column) == 0]
+    if intercept and constant:
+        raise ValueError(
+            f"constant column(s) {', '.join(constant)} carry no information (the intercept "
+            "covers them); remove them, or write '- 1' to drop the intercept"
+        )
     scaling = Scaling.fit(X) if standardize else None
     design = Design(
         # The right side as written: formulaic's own spelling drops the backticks that quote

@@ -136,6 +136,13 @@ def test_bad_formulas_and_arguments(frame, formula, kwargs, message):
         design_matrix(frame, formula, **kwargs)
 
 
+def test_a_constant_column_is_refused_where_the_intercept_covers_it(frame):
+    with pytest.raises(ValueError, match=r"constant column\(s\) unit carry no information"):
+        design_matrix(frame.assign(unit=2.0), "y ~ age + unit")
+    table = design_matrix(frame.assign(unit=2.0), "y ~ age + unit - 1")  # unit is the intercept
+    np.testing.assert_array_equal(table.X[:, 1], 2.0)
+
+
 def test_a_table_without_rows_is_refused(frame):
     with pytest.raises(ValueError, match="the table has no rows"):
         design_matrix(frame.iloc[:0], "y ~ age")

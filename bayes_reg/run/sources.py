@@ -201,14 +201,6 @@ def load_data(card) -> Data:
             id=spec.get("id"),
         )
         design = table.design
-        constant = [
-            f for f, col in zip(design.features, table.X.T, strict=True) if np.ptp(col) == 0
-        ]
-        if constant:
-            raise ValueError(
-                f"constant column(s) {', '.join(constant)} carry no information (the "
-                "intercept covers them); remove them"
-            )
         X_test = y_test = offset_test = ids_test = None
         if test is not None:
             if spec.get("missing") == "drop":
