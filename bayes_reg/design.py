@@ -82,6 +82,7 @@ class Design:
             )
         _refuse_missing(frame, self.variables)
         X = _materialize(self._spec(), frame, self.features, self.categories)
+        _refuse_not_finite(frame.index, self.features, X)
         if self.standardized:
             X = (X - np.asarray(self.x_mean)) / np.asarray(self.x_sd)
         return X
@@ -90,9 +91,10 @@ class Design:
         """The target of ``frame``'s rows (the formula's left side, e.g. ``np.log(y)``)."""
         from formulaic import model_matrix
 
-        return model_matrix(f"{self.target} ~ 1", frame, na_action="raise").lhs.to_numpy(float)[
-            :, 0
-        ]
+        with _undefined_refused_later():
+            y = model_matrix(f"{self.target} ~ 1", frame, na_action="ignore").lhs.to_numpy(float)
+        _refuse_not_finite(frame.index, (self.target,), y)
+        return y[:, 0]
 
     def offset(self, frame) -> np.ndarray | None:
         """The log exposure of ``frame``'s rows, if the design has an exposure column."""
@@ -223,7 +225,8 @@ def design_matrix(
         raise ValueError("the table has no rows")
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
-    matrices = model_matrix(formula, rows, na_action="raise")
+    with _undefined_refused_later():
+        matrices = model_matrix(formula, rows, na_action="ignore")
     if matrices.lhs.shape[1] != 1:
         raise ValueError(_not_one_target(formula, matrices.lhs.model_spec))
     spec = matrices.rhs.model_spec
@@ -233,6 +236,8 @@ def design_matrix(
     if not features:
         raise ValueError(f"formula {formula!r} has no feature on its right")
     X = matrices.rhs[list(features)].to_numpy(float)
+    y = matrices.lhs.to_numpy(float)[:, 0]
+    _refuse_not_finite(rows.index, (matrices.lhs.columns[0], *features), np.column_stack([y, X]))
     constant = [f for f, column in zip(features, X.T, strict=True) if np.ptp(column) == 0]
     if intercept and constant:
         raise ValueError(
@@ -261,7 +266,7 @@ def design_matrix(
     return DesignTable(
         design=design,
         X=X if scaling is None else scaling.x(X),
-        y=matrices.lhs.to_numpy(float)[:, 0],
+        y=y,
         offset=design.offset(rows),
         ids=None if id is None else rows[id].to_numpy(),
         dropped=dropped,
@@ -293,7 +298,7 @@ def _materialize(spec, frame, features, categories) -> np.ndarray:
     from formulaic.errors import FactorEvaluationError
     from formulaic.transforms.contrasts import DataMismatchWarning
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _undefined_refused_later():
         warnings.simplefilter("error", DataMismatchWarning)
         try:
             matrix = spec.get_model_matrix(frame)
@@ -321,6 +326,25 @@ def _refuse_missing(frame, columns) -> None:
             f"{frame.index.name or 'row'} {row!r}, column {column!r}: missing value ({total} "
             "row(s) have one); fill them in, or drop those rows (missing='drop'; a card's "
             '[data] missing = "drop")'
+        )
+
+
+def _undefined_refused_later():
+    """NumPy's warnings for ``np.log(0)`` and the like, silenced: the value they warn of is
+    refused with its row and column (:func:`_refuse_not_finite`)."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
+def _refuse_not_finite(index, columns, values: np.ndarray) -> None:
+    """Refuse an infinite or NaN value with its row and column: a transform (``np.log(x)``
+    of a 0, ``1 / x``) can make one of a complete row."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{index.name or 'row'} {_plain(index[i])!r}, column {columns[j]!r}: "
+            f"{values[i, j]} ({int(bad.any(axis=1).sum())} row(s) have a value that is missing "
+            "or not finite, in the table or after a transform in the formula)"
         )
 
 

@@ -143,6 +143,19 @@ def test_a_constant_column_is_refused_where_the_intercept_covers_it(frame):
     np.testing.assert_array_equal(table.X[:, 1], 2.0)
 
 
+def test_a_value_a_transform_leaves_undefined_is_refused_by_row_and_column(frame):
+    frame = frame.set_index(pd.Index([f"p{i}" for i in range(len(frame))], name="patient"))
+    dose = frame.dose.where(frame.index != "p3", 0.0)
+    with pytest.raises(ValueError, match=r"patient 'p3', column 'np.log\(dose\)': -inf \(1 row"):
+        design_matrix(frame.assign(dose=dose), "y ~ age + np.log(dose)")
+    age = frame.age.where(frame.index != "p3", -1.0)
+    with pytest.raises(ValueError, match=r"patient 'p3', column 'np.log\(age\)': nan \(1 row"):
+        design_matrix(frame.assign(age=age), "np.log(age) ~ dose")
+    design = design_matrix(frame, "y ~ age + np.log(dose)").design
+    with pytest.raises(ValueError, match=r"patient 'p3', column 'np.log\(dose\)': -inf"):
+        design.matrix(frame.assign(dose=dose))
+
+
 def test_a_table_without_rows_is_refused(frame):
     with pytest.raises(ValueError, match="the table has no rows"):
         design_matrix(frame.iloc[:0], "y ~ age")
