@@ -198,6 +198,8 @@ def design_matrix(
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise ValueError("the table has no rows")
     if missing not in MISSING:
         raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
     for name, column in (("exposure", exposure), ("id", id)):
@@ -221,8 +223,6 @@ def design_matrix(
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
     _refuse_missing(rows, used)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
-    if len(frame) == 0:
-        raise ValueError("the table has no rows")
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
     with _undefined_refused_later():
