@@ -286,8 +286,9 @@ def check_size(prior: Prior, features: int | Sequence[str]) -> None:
                 if isinstance(features, int)
                 else f"the design has {n} features ({', '.join(map(str, features))})"
             )
+            count = f"{np.size(value)} value{'s' if np.size(value) > 1 else ''}"
             raise ValueError(
-                f"{prior!r} has {np.size(value)} values of {f.name}, and {design}: give "
+                f"{prior!r} has {count} of {f.name}, and {design}: give "
                 f"{f.name} as one number (the same for every weight) or one per feature"
             )
 

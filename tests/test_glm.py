@@ -307,7 +307,7 @@ def test_a_narrow_prior_samples_cleanly_by_default():
         (dict(intercept=br.Gaussian([1.0, 2.0])), "one scale and one mean"),
         # X has 2 columns: a per-feature value is one per column, or it is refused
         (dict(prior=br.Gaussian([1.0, 2.0, 3.0])), "3 values of scale, and X has 2 columns"),
-        (dict(prior=br.Laplace(1.0, mean=[0.0])), "1 values of mean, and X has 2 columns"),
+        (dict(prior=br.Laplace(1.0, mean=[0.0])), "1 value of mean, and X has 2 columns"),
         (
             dict(prior=StudentT([3.0, 4.0, 5.0], 1.0), likelihood="bernoulli", sigma=None),
             "3 values of df, and X has 2 columns",

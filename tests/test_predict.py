@@ -237,7 +237,7 @@ def test_formula_fit_refuses_an_intercept_the_formula_removed(patients):
 
 
 def test_formula_fit_names_the_features_a_per_feature_prior_misses(patients, no_compute):
-    # C(sex) and the intercept make the columns: a scale per table column is one too few.
+    # Two scales, for age and dose, miss C(sex)'s indicator: the message names all 3 features.
     with pytest.raises(
         ValueError,
         match=r"2 values of scale, and the design has 3 features "
