@@ -280,15 +280,15 @@ def check_size(prior: Prior, features: int | Sequence[str]) -> None:
     n = features if isinstance(features, int) else len(features)
     for f in fields(prior):
         value = getattr(prior, f.name)
-        if np.ndim(value) > 0 and np.size(value) != n:
+        k = np.size(value)
+        if np.ndim(value) > 0 and k != n:
             design = (
                 f"X has {n} columns"
                 if isinstance(features, int)
                 else f"the design has {n} features ({', '.join(map(str, features))})"
             )
-            count = f"{np.size(value)} value{'s' if np.size(value) > 1 else ''}"
             raise ValueError(
-                f"{prior!r} has {count} of {f.name}, and {design}: give "
+                f"{prior!r} has {k} value{'s' if k > 1 else ''} of {f.name}, and {design}: give "
                 f"{f.name} as one number (the same for every weight) or one per feature"
             )
 

@@ -25,7 +25,6 @@ from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.posterior import sample_posterior
 from bayes_reg.linear.predict import predict, score
-from bayes_reg.priors import Prior, check_size
 
 __all__ = ["Fit", "fit", "original_units", "attach_design"]
 
@@ -138,8 +137,6 @@ def fit(
         data, formula, standardize=standardize, missing=missing, exposure=exposure, id=id
     )
     design = table.design
-    if isinstance(prior, Prior):  # here the features have names to show
-        check_size(prior, design.features)
     if not design.intercept:
         if model_kwargs.get("intercept", False) is not False:
             raise ValueError(f"formula {formula!r} removes the intercept, and intercept= gives one")

@@ -65,9 +65,9 @@ def _names(X, feature_names) -> list[str]:
     return names
 
 
-def _checked(X, y, kwargs: dict) -> dict:
+def _checked(X, y, kwargs: dict, feature_names=None) -> dict:
     """The linear model's arguments checked on their concrete values, the noise as a value."""
-    check_model(X, y, **kwargs)
+    check_model(X, y, feature_names=feature_names, **kwargs)
     if kwargs.get("sigma") is None:
         return kwargs
     return kwargs | {"sigma": as_noise(kwargs["sigma"])}
@@ -122,7 +122,7 @@ def run_nuts(
     sampler = as_sampler(sampler)
     names = _names(X, feature_names)
     if model is linear_regression:  # inside the compiled program its arguments are traced
-        model_kwargs = _checked(X, y, model_kwargs)
+        model_kwargs = _checked(X, y, model_kwargs, feature_names)
     key_run, key_pred = _split(_validate.key(seed))
     sampling_kwargs = model_kwargs
     if model is linear_regression:
@@ -261,7 +261,7 @@ def _laplace(X, y, kwargs, *, sampler, seed, feature_names) -> Posterior:
             "centre where the mode sits and the curvature does not exist; use method='nuts'"
         )
     X, y = _validate.design(X, y)
-    kwargs = _checked(X, y, kwargs) | {"parametrization": "direct"}
+    kwargs = _checked(X, y, kwargs, feature_names) | {"parametrization": "direct"}
     sampler = as_sampler(sampler)
     shape = (sampler.chains, sampler.draws)
     key_fit, key_pred = _split(_validate.key(seed))

@@ -298,20 +298,24 @@ def check_model(
     likelihood: str = "gaussian",
     intercept=True,
     intercept_scale=None,
+    feature_names=None,
     **_,
 ):
     """:func:`check_arguments` and :func:`check_data` on concrete values, before any
     computation; returns the intercept's prior. Other model arguments are ignored."""
     intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
-    check_data(X, y, prior, likelihood, intercept)
+    check_data(X, y, prior, likelihood, intercept, feature_names)
     return intercept
 
 
-def check_data(X: np.ndarray, y: np.ndarray, prior, likelihood: str, intercept=True) -> None:
+def check_data(
+    X: np.ndarray, y: np.ndarray, prior, likelihood: str, intercept=True, feature_names=None
+) -> None:
     """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
     a flat prior on more coefficients than rows, or on separable data under the Bernoulli;
-    and a prior whose per-feature values do not match the columns of ``X``."""
-    check_size(prior, X.shape[1])
+    and a prior whose per-feature values do not match the columns of ``X`` (named by
+    ``feature_names`` where given)."""
+    check_size(prior, X.shape[1] if feature_names is None else feature_names)
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
