@@ -29,6 +29,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayes_reg.data import Scaling
+from bayes_reg.design_checks import (
+    not_one_target,
+    plain,
+    quoted,
+    refuse_duplicates,
+    refuse_missing,
+    refuse_not_finite,
+    refuse_overlaps,
+    refuse_uninformative,
+    undefined_refused_later,
+)
 
 __all__ = ["Design", "DesignTable", "design_matrix", "MISSING"]
 
@@ -80,20 +91,22 @@ class Design:
                 f"the new rows lack column(s) {', '.join(map(repr, absent))} of the fitted design "
                 f"({self._spelled()}); they have {', '.join(map(repr, frame.columns))}"
             )
-        _refuse_missing(frame, self.variables)
+        refuse_duplicates(frame, self.variables)
+        refuse_missing(frame, self.variables)
         X = _materialize(self._spec(), frame, self.features, self.categories)
-        _refuse_not_finite(frame.index, self.features, X)
+        refuse_not_finite(frame.index, self.features, X)
         if self.standardized:
             X = (X - np.asarray(self.x_mean)) / np.asarray(self.x_sd)
         return X
 
     def response(self, frame) -> np.ndarray:
         """The target of ``frame``'s rows (the formula's left side, e.g. ``np.log(y)``)."""
-        from formulaic import model_matrix
+        from formulaic import Formula, model_matrix
 
-        with _undefined_refused_later():
+        refuse_duplicates(frame, Formula(self.target).required_variables)
+        with undefined_refused_later():
             y = model_matrix(f"{self.target} ~ 1", frame, na_action="ignore").lhs.to_numpy(float)
-        _refuse_not_finite(frame.index, (self.target,), y)
+        refuse_not_finite(frame.index, (self.target,), y)
         return y[:, 0]
 
     def offset(self, frame) -> np.ndarray | None:
@@ -174,10 +187,13 @@ def design_matrix(
     formula : str, optional
         ``"y ~ age + bmi + C(sex)"``: categories (``C(x)``, and text or boolean columns as they
         are), interactions (``a:b``, ``a*b``), transforms (``np.log(x)``, ``center(x)``,
-        ``poly(x, degree=2)``), ``- 1`` for no intercept. Default: ``target`` against every
-        other column (but ``exposure`` and ``id``). The target is one number per row: a
-        binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~ ...``).
-        A constant column is refused where the formula has an intercept (which covers it).
+        ``poly(x, degree=2)``), ``- 1`` for no intercept, ``.`` for every column the left
+        side does not read (but ``exposure`` and ``id``): ``"y ~ . - age"``. Default:
+        ``target ~ .``. The target is one number per row: a binary outcome is a 0/1 or
+        boolean column, or a comparison (``I(sex == "M") ~ ...``). Refused: a constant
+        column, or a category with one level, where the formula has an intercept (which
+        covers it); a column in two roles (the target's one column also a feature, the id in
+        the formula, the exposure as the target); a column name the table holds twice.
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
@@ -194,7 +210,7 @@ def design_matrix(
         A column naming the rows, carried to predictions and not used as a feature.
     """
     import pandas as pd
-    from formulaic import Formula, model_matrix
+    from formulaic import model_matrix
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
@@ -208,11 +224,12 @@ def design_matrix(
     if formula is None:
         if target is None:
             raise ValueError("give a formula ('y ~ a + b') or the target column")
-        others = [c for c in frame.columns if c not in (target, exposure, id)]
-        formula = f"{_quoted(target)} ~ " + " + ".join(map(_quoted, others))
-    parsed = Formula(formula)
+        formula = f"{quoted(target)} ~ ."
+    formula = _dot_written_out(formula, frame.columns, (exposure, id))
+    parsed = _parsed(formula, frame.columns)
     if not hasattr(parsed, "lhs") or not parsed.lhs.required_variables:
         raise ValueError(f"formula {formula!r} needs a target on its left: 'y ~ ...'")
+    refuse_overlaps(formula, parsed, exposure, id)
     used = sorted(parsed.required_variables) + ([exposure] if exposure else [])
     absent = [v for v in used if v not in frame.columns]
     if absent:
@@ -220,15 +237,16 @@ def design_matrix(
             f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
             f"lacks; it has {', '.join(map(repr, frame.columns))}"
         )
+    refuse_duplicates(frame, used)
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
-    _refuse_missing(rows, used)
+    refuse_missing(rows, used)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
-    with _undefined_refused_later():
+    with undefined_refused_later():
         matrices = model_matrix(formula, rows, na_action="ignore")
     if matrices.lhs.shape[1] != 1:
-        raise ValueError(_not_one_target(formula, matrices.lhs.model_spec))
+        raise ValueError(not_one_target(formula, matrices.lhs.model_spec))
     spec = matrices.rhs.model_spec
     columns = list(matrices.rhs.columns)
     intercept = "Intercept" in columns
@@ -237,13 +255,8 @@ def design_matrix(
         raise ValueError(f"formula {formula!r} has no feature on its right")
     X = matrices.rhs[list(features)].to_numpy(float)
     y = matrices.lhs.to_numpy(float)[:, 0]
-    _refuse_not_finite(rows.index, (matrices.lhs.columns[0], *features), np.column_stack([y, X]))
-    constant = [f for f, column in zip(features, X.T, strict=True) if np.ptp(column) == 0]
-    if intercept and constant:
-        raise ValueError(
-            f"constant column(s) {', '.join(constant)} carry no information (the intercept "
-            "covers them); remove them, or write '- 1' to drop the intercept"
-        )
+    refuse_not_finite(rows.index, (matrices.lhs.columns[0], *features), np.column_stack([y, X]))
+    refuse_uninformative(features, X, spec.encoder_state, intercept)
     scaling = Scaling.fit(X) if standardize else None
     design = Design(
         # The right side as written: formulaic's own spelling drops the backticks that quote
@@ -257,7 +270,7 @@ def design_matrix(
         x_mean=None if scaling is None else tuple(map(float, scaling.x_mean)),
         x_sd=None if scaling is None else tuple(map(float, scaling.x_sd)),
         categories={
-            factor: [_plain(v) for v in state["categories"]]
+            factor: [plain(v) for v in state["categories"]]
             for factor, (_, state) in spec.encoder_state.items()
             if "categories" in state
         },
@@ -273,24 +286,42 @@ def design_matrix(
     )
 
 
-def _not_one_target(formula: str, lhs_spec) -> str:
-    """Why the left of ``formula`` is not one column: most often a text or category target,
-    which formulaic encodes as one indicator column per level."""
-    levels = [
-        state["categories"] for _, state in lhs_spec.encoder_state.values() if "categories" in state
-    ]
-    variables = sorted(lhs_spec.required_variables)
-    if len(levels) == 1 and len(variables) == 1:
-        shown = ", ".join(repr(_plain(v)) for v in levels[0])
-        last = _plain(levels[0][-1])
-        last = f'"{last}"' if isinstance(last, str) else repr(last)
-        rewritten = f"I({_quoted(variables[0])} == {last}) ~ {formula.split('~', 1)[1].strip()}"
-        return (
-            f"formula {formula!r}: the target {variables[0]!r} is a category ({shown}), and a "
-            "model's target is one number per row. For a binary outcome give a 0/1 or boolean "
-            f"column, or compare it on the left: {rewritten}"
-        )
-    return f"formula {formula!r} must have one target column on its left"
+def _dot_written_out(formula: str, columns, roles) -> str:
+    """R's ``y ~ .``: the dot written out as every column that the left side does not read
+    (nor the exposure or id), so that the design's formula reads again without the table."""
+    from formulaic import Formula
+    from formulaic.parser.algos.tokenize import tokenize
+    from formulaic.parser.types import Token
+
+    dots = [t for t in tokenize(formula) if t.kind is Token.Kind.VALUE and t.token == "."]
+    if not dots:
+        return formula
+    left = formula.split("~", 1)[0] if "~" in formula else ""
+    read = Formula(left).required_variables if left.strip() else set()
+    others = " + ".join(quoted(c) for c in columns if c not in read and c not in roles)
+    if formula.split("~", 1)[-1].strip() != ".":  # in a longer right side, as one term
+        others = f"({others})"
+    for dot in reversed(dots):
+        formula = f"{formula[: dot.source_start]}{others}{formula[dot.source_end + 1 :]}"
+    return formula
+
+
+def _parsed(formula: str, columns):
+    """``formula`` parsed; where it fails on a column name that is not a Python name, say how
+    to write one (formulaic reads `mean radius` unquoted as two terms)."""
+    from formulaic import Formula
+    from formulaic.errors import FormulaSyntaxError
+
+    try:
+        return Formula(formula)
+    except FormulaSyntaxError as err:
+        for name in map(str, columns):
+            if not name.isidentifier() and name in formula and f"`{name}`" not in formula:
+                raise ValueError(
+                    f"formula {formula!r} cannot be read: column {name!r} is not a Python "
+                    f"name, so a formula writes it in backticks: {quoted(name)}"
+                ) from err
+        raise
 
 
 def _materialize(spec, frame, features, categories) -> np.ndarray:
@@ -298,7 +329,7 @@ def _materialize(spec, frame, features, categories) -> np.ndarray:
     from formulaic.errors import FactorEvaluationError
     from formulaic.transforms.contrasts import DataMismatchWarning
 
-    with warnings.catch_warnings(), _undefined_refused_later():
+    with warnings.catch_warnings(), undefined_refused_later():
         warnings.simplefilter("error", DataMismatchWarning)
         try:
             matrix = spec.get_model_matrix(frame)
@@ -317,46 +348,6 @@ def _materialize(spec, frame, features, categories) -> np.ndarray:
     return matrix[columns].to_numpy(float)
 
 
-def _refuse_missing(frame, columns) -> None:
-    bad = frame[columns].isna()
-    if bad.to_numpy().any():
-        row, column = bad.stack().loc[lambda s: s].index[0]
-        total = int(bad.any(axis=1).sum())
-        raise ValueError(
-            f"{frame.index.name or 'row'} {row!r}, column {column!r}: missing value ({total} "
-            "row(s) have one); fill them in, or drop those rows (missing='drop'; a card's "
-            '[data] missing = "drop")'
-        )
-
-
-def _undefined_refused_later():
-    """NumPy's warnings for ``np.log(0)`` and the like, silenced: the value they warn of is
-    refused with its row and column (:func:`_refuse_not_finite`)."""
-    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
-
-
-def _refuse_not_finite(index, columns, values: np.ndarray) -> None:
-    """Refuse an infinite or NaN value with its row and column: a transform (``np.log(x)``
-    of a 0, ``1 / x``) can make one of a complete row."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{index.name or 'row'} {_plain(index[i])!r}, column {columns[j]!r}: "
-            f"{values[i, j]} ({int(bad.any(axis=1).sum())} row(s) have a value that is missing "
-            "or not finite, in the table or after a transform in the formula)"
-        )
-
-
-def _quoted(name: str) -> str:
-    """A column name as a formula term (backticks where it is not a Python name)."""
-    return name if name.isidentifier() else f"`{name}`"
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
-
-
 def _tagged(value):
     """JSON-ready, keeping what JSON loses: dict keys that are not strings, arrays, tuples."""
     if isinstance(value, dict):
@@ -367,7 +358,7 @@ def _tagged(value):
         return {"__array__": value.tolist(), "dtype": str(value.dtype)}
     if isinstance(value, list | tuple):
         return [_tagged(v) for v in value]
-    return _plain(value)
+    return plain(value)
 
 
 def _untagged(value):

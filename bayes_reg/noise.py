@@ -191,7 +191,14 @@ def as_noise(sigma) -> Noise:
         return NumPyroNoise(sigma)
     if isinstance(sigma, jax.core.Tracer):
         return unchecked(Known, sigma)
-    return Known(sigma)
+    try:
+        return Known(sigma)
+    except TypeError as err:
+        raise TypeError(
+            f"{err}: a known noise scale, or a prior on it (HalfNormal, HalfCauchy, "
+            "HalfStudentT, Exponential, InverseGamma, FlatNoise, or a NumPyro distribution on "
+            "the positive reals)"
+        ) from None
 
 
 def noise_from_name(name: str, **params: float) -> Noise:

@@ -143,6 +143,21 @@ def test_a_constant_column_is_refused_where_the_intercept_covers_it(frame):
     np.testing.assert_array_equal(table.X[:, 1], 2.0)
 
 
+@pytest.mark.parametrize("formula", ["y ~ age + ward", "y ~ age + C(ward)", "y ~ age + age:ward"])
+def test_a_category_with_one_level_is_refused_where_the_intercept_covers_it(frame, formula):
+    # formulaic would leave the ward out of the matrix without a word.
+    with pytest.raises(ValueError, match=r"ward\)? \(only 'east'\) has one level in the fitted"):
+        design_matrix(frame.assign(ward="east"), formula)
+    table = design_matrix(frame.assign(ward="east"), "y ~ age + ward - 1")  # ward is the intercept
+    assert table.design.features == ("age", "ward[east]")
+    np.testing.assert_array_equal(table.X[:, 1], 1.0)
+    # Dropping rows can leave one level too.
+    ward = np.where(frame.index < 3, "west", "east")
+    y = frame.y.where(frame.index >= 3)
+    with pytest.raises(ValueError, match=r"ward \(only 'east'\) has one level"):
+        design_matrix(frame.assign(ward=ward, y=y), "y ~ age + ward", missing="drop")
+
+
 def test_a_value_a_transform_leaves_undefined_is_refused_by_row_and_column(frame):
     frame = frame.set_index(pd.Index([f"p{i}" for i in range(len(frame))], name="patient"))
     dose = frame.dose.where(frame.index != "p3", 0.0)
@@ -154,6 +169,80 @@ def test_a_value_a_transform_leaves_undefined_is_refused_by_row_and_column(frame
     design = design_matrix(frame, "y ~ age + np.log(dose)").design
     with pytest.raises(ValueError, match=r"patient 'p3', column 'np.log\(dose\)': -inf"):
         design.matrix(frame.assign(dose=dose))
+
+
+@pytest.mark.parametrize(
+    "formula, kwargs, message",
+    [
+        ("y ~ age + y", {}, r"reads the target's column 'y' on its right too"),
+        ("np.log(dose) ~ age + dose", {}, r"reads the target's column 'dose' on its right too"),
+        ('I(sex == "M") ~ age + sex', {}, r"reads the target's column 'sex' on its right too"),
+        ("y ~ age + dose", {"id": "dose"}, r"id column 'dose' names the rows"),
+        (None, {"target": "y", "id": "y"}, r"id column 'y' names the rows"),
+        ("dose ~ age", {"exposure": "dose"}, r"exposure column 'dose' is the target"),
+    ],
+)
+def test_a_column_in_two_roles_is_refused(frame, formula, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        design_matrix(frame, formula, **kwargs)
+
+
+def test_a_target_of_several_columns_may_share_one_with_the_features(frame):
+    # A rate per unit of a feature: the target is not that feature's column.
+    table = design_matrix(frame, "I(y / dose) ~ dose")
+    np.testing.assert_allclose(table.y, frame.y / frame.dose, rtol=1e-15)
+
+
+def test_a_column_name_twice_is_refused_where_it_is_read(frame):
+    twice = pd.concat([frame, 2 * frame[["age"]]], axis=1)
+    with pytest.raises(ValueError, match=r"more than one column named 'age'"):
+        design_matrix(twice, "y ~ age")
+    design_matrix(twice, "y ~ dose")  # the copies are not read
+    design = design_matrix(frame, "y ~ age").design
+    with pytest.raises(ValueError, match=r"more than one column named 'age'"):
+        design.matrix(twice)
+    with pytest.raises(ValueError, match=r"more than one column named 'y'"):
+        design.response(pd.concat([frame, frame[["y"]]], axis=1))
+
+
+def test_a_column_name_with_a_space_is_told_to_take_backticks(frame):
+    frame = frame.rename(columns={"age": "age at entry"})
+    with pytest.raises(ValueError, match=r"'age at entry' is not a Python name, .*`age at entry`"):
+        design_matrix(frame, "y ~ age at entry + dose")
+    table = design_matrix(frame, "y ~ `age at entry` + dose")
+    assert table.design.features == ("age at entry", "dose")
+
+
+def test_a_missing_value_is_named_by_its_plain_row_label(frame):
+    frame = frame.set_axis(pd.Index(np.arange(100, 100 + len(frame))))
+    with pytest.raises(ValueError, match=r"^row 102, column 'age': missing value"):
+        design_matrix(frame.assign(age=frame.age.where(frame.index != 102)), "y ~ age")
+
+
+@pytest.mark.parametrize(
+    "dotted, spelled, kwargs",
+    [
+        ("y ~ .", "y ~ age + dose + sex + site + smoker", {}),
+        ("y ~ . - sex", "y ~ age + dose + site + smoker", {}),
+        ("np.log(dose) ~ .", "np.log(dose) ~ y + age + sex + site + smoker", {}),
+        (
+            "y ~ . + I(sex + '.' == 'M.')",  # a dot in a string stays
+            "y ~ age + dose + sex + smoker + I(sex + '.' == 'M.')",
+            {"id": "site"},
+        ),
+        ("y ~ (. - dose)^2", "y ~ (age + site)^2", {"id": "sex", "exposure": "smoker"}),
+    ],
+)
+def test_a_dot_is_every_column_the_left_side_does_not_read(frame, dotted, spelled, kwargs):
+    frame = frame.assign(smoker=frame.smoker + 1.0)  # an exposure is positive
+    dot = design_matrix(frame, dotted, **kwargs)
+    written = design_matrix(frame, spelled, **kwargs)
+    assert dot.design.features == written.design.features
+    np.testing.assert_array_equal(dot.X, written.X)
+    np.testing.assert_array_equal(dot.y, written.y)
+    # The design keeps the dot written out: it reads new rows without the training table.
+    again = Design.from_json(dot.design.to_json())
+    np.testing.assert_array_equal(again.matrix(frame.iloc[:5]), written.X[:5])
 
 
 def test_a_table_without_rows_is_refused(frame):

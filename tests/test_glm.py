@@ -299,6 +299,15 @@ def test_a_narrow_prior_samples_cleanly_by_default():
         ),
         (dict(likelihood="bernoulli", sigma=1.0), "the bernoulli likelihood has no noise scale"),
         (dict(sigma=None), "the gaussian likelihood needs sigma"),
+        (
+            dict(sigma=br.Gaussian(1.0)),
+            r"sigma must be a number, got Gaussian\(scale=1.0\): .* a prior on it \(HalfNormal",
+        ),
+        (
+            dict(draws=500, warmup=100),
+            r"warmup, draws are settings of the sampler: "
+            r"give sampler=Sampler\(warmup=100, draws=500\)",
+        ),
         (dict(likelihood="poisson", sigma=None, y=-np.ones(12)), "needs counts .* got -1.0"),
         (dict(likelihood="bernoulli", sigma=None, y=np.full(12, 0.5)), r"y in \{0, 1\}, got 0.5"),
         (dict(likelihood="probit", sigma=None), "unknown likelihood 'probit'"),

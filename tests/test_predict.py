@@ -246,6 +246,18 @@ def test_formula_fit_names_the_features_a_per_feature_prior_misses(patients, no_
         fit("y ~ age + np.log(dose) + C(sex)", patients, prior=Gaussian([1.0, 1.0]), sigma=1.0)
 
 
+def test_formula_fit_refuses_an_exposure_outside_a_poisson_model(patients, no_compute):
+    with pytest.raises(ValueError, match=r"an exposure \('dose'\) scales a Poisson rate, and the"):
+        fit("y ~ age", patients, prior=Gaussian(1.0), sigma=1.0, exposure="dose")
+
+
+def test_a_sampler_setting_given_to_fit_says_where_it_goes(patients, no_compute):
+    with pytest.raises(
+        TypeError, match=r"chains is a setting of the sampler: give sampler=Sampler"
+    ):
+        fit("y ~ age", patients, prior=Gaussian(1.0), sigma=1.0, chains=2)
+
+
 def test_stored_posterior_predictive_replays_the_draws_of_a_centred_fit():
     """A wide prior on informative data: "auto" samples w centred, and the tree's replicated
     data must come from those very draws (they once came from a non-centred replay, 25×

@@ -152,3 +152,12 @@ def test_text_categories_missing_values_and_their_refusals(tmp_path):
         load_card(path)
     with pytest.raises(CardError, match=r"\[data\] target: given with a formula"):
         load_card(_csv_card(tmp_path, rows, 'target = "y"'))
+
+
+def test_a_dot_in_a_card_formula_reads_every_column_but_the_target_and_id(tmp_path):
+    rows = "pid,x,group,y\np1,1,a,2\np2,2,b,3\np3,3,a,4\np4,4,c,5\np5,5,b,7\n"
+    path = _csv_card(tmp_path, rows, 'id = "pid"')
+    path.write_text(path.read_text().replace("x + group", "."))
+    data = load_data(load_card(path))
+    assert data.feature_names == ["x", "group[T.b]", "group[T.c]"]
+    assert data.design.formula == "x + group"

@@ -125,7 +125,7 @@ def fit(
         A missing value in a column the model reads is refused with its row and column, or
         its row is dropped (``Fit.dropped`` lists them).
     exposure : str, optional
-        A column of exposures for a Poisson rate (the offset is its log).
+        A column of exposures for a Poisson rate (the offset is its log); Poisson only.
     id : str, optional
         A column naming the rows; it indexes :meth:`Fit.predict`'s table.
 
@@ -133,6 +133,11 @@ def fit(
     -------
     Fit
     """
+    if exposure is not None and likelihood != "poisson":
+        raise ValueError(
+            f"an exposure ({exposure!r}) scales a Poisson rate, and the likelihood is "
+            f"{likelihood!r}; leave exposure out, or set likelihood='poisson'"
+        )
     table = design_matrix(
         data, formula, standardize=standardize, missing=missing, exposure=exposure, id=id
     )

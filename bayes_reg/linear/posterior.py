@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import arviz_base
 import jax
@@ -214,6 +214,13 @@ def sample_posterior(
     Posterior
     """
     _validate.one_of("method", method, METHODS)
+    misplaced = [f.name for f in fields(Sampler) if f.name in model_kwargs]
+    if misplaced:
+        given = ", ".join(f"{name}={model_kwargs[name]!r}" for name in misplaced)
+        settings = "is a setting" if len(misplaced) == 1 else "are settings"
+        raise TypeError(
+            f"{', '.join(misplaced)} {settings} of the sampler: give sampler=Sampler({given})"
+        )
     noise = None if sigma is None else as_noise(sigma)
     conjugate = conjugate_family(prior, noise, **model_kwargs)
     if method == "exact" and conjugate is None:

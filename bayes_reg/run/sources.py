@@ -116,11 +116,17 @@ def _check_source_keys(data: dict, source: str) -> None:
             )
 
 
-def _check_formula(data: dict) -> None:
+def _formula(text: str):
+    """A card's formula parsed before its table is read: a dot (every other column) reads
+    no column yet."""
     from formulaic import Formula
 
+    return Formula(text, _context={"__formulaic_variables_available__": ()})
+
+
+def _check_formula(data: dict) -> None:
     try:
-        formula = Formula(data["formula"])
+        formula = _formula(data["formula"])
     except Exception as err:  # formulaic's parser raises several kinds
         raise fail(
             "[data] formula", f"cannot be read: {err}", 'write e.g. "y ~ a + C(b)"'
@@ -138,9 +144,7 @@ def _check_columns(data: dict, frame) -> None:
     path = data["_path"].name
     header = ", ".join(frame.columns)
     if "formula" in data:
-        from formulaic import Formula
-
-        absent = sorted(Formula(data["formula"]).required_variables - set(frame.columns))
+        absent = sorted(_formula(data["formula"]).required_variables - set(frame.columns))
         if absent:
             raise fail(
                 "[data] formula",
