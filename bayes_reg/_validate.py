@@ -265,3 +265,15 @@ def numbers(name: str, value):
         raise ValueError(f"{name} must be a number or a 1-D list of numbers, got shape {a.shape}")
     _finite(name, a)
     return a.astype(float)
+
+
+def feature_names(names, n_columns: int) -> list:
+    """``names`` as a list: one per column of X, no two alike (they label the posterior's
+    ``feature`` coordinate, which selects by name)."""
+    names = list(names)
+    if len(names) != n_columns:
+        raise ValueError(f"feature_names has {len(names)} entries but X has {n_columns} columns")
+    twice = sorted({str(n) for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"feature_names must differ; {', '.join(twice)} come(s) more than once")
+    return names

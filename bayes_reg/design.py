@@ -30,13 +30,15 @@ import numpy as np
 
 from bayes_reg.data import Scaling
 from bayes_reg.design_checks import (
-    not_one_target,
+    changed_kinds,
     plain,
     quoted,
     refuse_duplicates,
     refuse_missing,
+    refuse_not_a_table,
     refuse_not_finite,
     refuse_overlaps,
+    refuse_target_not_one_number,
     refuse_uninformative,
     undefined_refused_later,
 )
@@ -83,8 +85,10 @@ class Design:
     def matrix(self, frame) -> np.ndarray:
         """New rows as the fitted design's columns (standardised as the training rows were).
 
-        Refuses a missing column, a missing value and a category the fit never saw, naming them.
+        Refuses a missing column, a missing value, a category the fit never saw and a column
+        of another kind than the fit's (text where it read numbers), naming them.
         """
+        refuse_not_a_table(frame, "the new rows")
         absent = [v for v in self.variables if v not in frame.columns]
         if absent:
             raise ValueError(
@@ -100,12 +104,27 @@ class Design:
         return X
 
     def response(self, frame) -> np.ndarray:
-        """The target of ``frame``'s rows (the formula's left side, e.g. ``np.log(y)``)."""
+        """The target of ``frame``'s rows (the formula's left side, e.g. ``np.log(y)``): one
+        number per row, refused otherwise (absent, text, missing, undefined)."""
         from formulaic import Formula, model_matrix
+        from formulaic.errors import FactorEvaluationError
 
-        refuse_duplicates(frame, Formula(self.target).required_variables)
+        refuse_not_a_table(frame, "the rows")
+        variables = Formula(self.target).required_variables
+        absent = sorted(variables - set(frame.columns))
+        if absent:
+            raise ValueError(
+                f"the rows lack the target's column(s) {', '.join(map(repr, absent))}; a score "
+                "compares the predictions with it"
+            )
+        refuse_duplicates(frame, variables)
         with undefined_refused_later():
-            y = model_matrix(f"{self.target} ~ 1", frame, na_action="ignore").lhs.to_numpy(float)
+            try:
+                lhs = model_matrix(f"{self.target} ~ 1", frame, na_action="ignore").lhs
+            except FactorEvaluationError as err:
+                raise ValueError(f"the rows' target cannot be read: {err}") from None
+        refuse_target_not_one_number(self._spelled(), lhs)
+        y = lhs.to_numpy(float)
         refuse_not_finite(frame.index, (self.target,), y)
         return y[:, 0]
 
@@ -209,11 +228,9 @@ def design_matrix(
     id : str, optional
         A column naming the rows, carried to predictions and not used as a feature.
     """
-    import pandas as pd
     from formulaic import model_matrix
 
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    refuse_not_a_table(frame)
     if len(frame) == 0:
         raise ValueError("the table has no rows")
     if missing not in MISSING:
@@ -245,8 +262,7 @@ def design_matrix(
         raise ValueError("no rows left after dropping those with missing values")
     with undefined_refused_later():
         matrices = model_matrix(formula, rows, na_action="ignore")
-    if matrices.lhs.shape[1] != 1:
-        raise ValueError(not_one_target(formula, matrices.lhs.model_spec))
+    refuse_target_not_one_number(formula, matrices.lhs)
     spec = matrices.rhs.model_spec
     columns = list(matrices.rhs.columns)
     intercept = "Intercept" in columns
@@ -344,7 +360,11 @@ def _materialize(spec, frame, features, categories) -> np.ndarray:
             raise ValueError(f"the new rows do not fit the design: {err}") from None
     columns = [c for c in matrix.columns if c != "Intercept"]
     if tuple(columns) != tuple(features):
-        raise ValueError(f"the new rows give columns {columns}, the fitted design has {features}")
+        why = changed_kinds(frame, sorted(spec.required_variables), categories)
+        raise ValueError(
+            f"the new rows give columns {columns}, the fitted design has {features}"
+            + "".join(f"; {reason}" for reason in why)
+        )
     return matrix[columns].to_numpy(float)
 
 

@@ -3,16 +3,20 @@ column or the category, and says what to write instead."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 __all__ = [
-    "not_one_target",
+    "changed_kinds",
     "plain",
     "quoted",
     "refuse_duplicates",
     "refuse_missing",
+    "refuse_not_a_table",
     "refuse_not_finite",
     "refuse_overlaps",
+    "refuse_target_not_one_number",
     "refuse_uninformative",
     "undefined_refused_later",
 ]
@@ -106,24 +110,57 @@ def refuse_uninformative(features, X: np.ndarray, encoder_state: dict, intercept
         )
 
 
-def not_one_target(formula: str, lhs_spec) -> str:
-    """Why the left of ``formula`` is not one column: most often a text or category target,
-    which formulaic encodes as one indicator column per level."""
+def refuse_target_not_one_number(formula: str, lhs) -> None:
+    """The left of ``formula`` (formulaic's matrix ``lhs``) is one number per row: not a text or
+    category target, which formulaic encodes as one indicator column per level."""
+    spec = lhs.model_spec
     levels = [
-        state["categories"] for _, state in lhs_spec.encoder_state.values() if "categories" in state
+        state["categories"] for _, state in spec.encoder_state.values() if "categories" in state
     ]
-    variables = sorted(lhs_spec.required_variables)
+    variables = sorted(spec.required_variables)
     if len(levels) == 1 and len(variables) == 1:
         shown = ", ".join(repr(plain(v)) for v in levels[0])
         last = plain(levels[0][-1])
         last = f'"{last}"' if isinstance(last, str) else repr(last)
         rewritten = f"I({quoted(variables[0])} == {last}) ~ {formula.split('~', 1)[1].strip()}"
-        return (
+        raise ValueError(
             f"formula {formula!r}: the target {variables[0]!r} is a category ({shown}), and a "
             "model's target is one number per row. For a binary outcome give a 0/1 or boolean "
             f"column, or compare it on the left: {rewritten}"
         )
-    return f"formula {formula!r} must have one target column on its left"
+    if lhs.shape[1] != 1 or levels:
+        raise ValueError(f"formula {formula!r} must have one target column on its left")
+
+
+def refuse_not_a_table(frame, what: str = "frame") -> None:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+
+
+def changed_kinds(frame, variables, categories: dict) -> list[str]:
+    """The columns of ``frame`` that hold numbers where the fit read categories, or text where
+    it read numbers (formulaic then makes other columns than the fit's)."""
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    changed = []
+    for name in variables:
+        numbers = is_numeric_dtype(frame[name])
+        in_a_category = any(re.search(rf"\b{re.escape(name)}\b", f) for f in categories)
+        if name in categories and numbers:
+            levels = ", ".join(repr(plain(v)) for v in categories[name])
+            changed.append(f"column {name!r} held categories ({levels}) in the fit, numbers here")
+        elif not numbers and not in_a_category:
+            values = frame[name]
+            text = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+            shown = text if len(text) else values  # the first that is not a number
+            changed.append(
+                f"column {name!r} held numbers in the fit, text here ({frame.index.name or 'row'} "
+                f"{plain(shown.index[0])!r}: {plain(shown.iloc[0])!r})"
+            )
+    return changed
 
 
 def quoted(name: str) -> str:

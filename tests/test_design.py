@@ -119,6 +119,28 @@ def test_new_rows_are_checked_against_the_design(frame):
         design.matrix(new.assign(site=5))
     with pytest.raises(ValueError, match=r"row 1, column 'age': missing value"):
         design.matrix(new.assign(age=[1.0, np.nan, 2.0]))
+    with pytest.raises(TypeError, match=r"the new rows must be a pandas DataFrame, got ndarray"):
+        design.matrix(new.to_numpy())
+    # A column of another kind than the fit's: formulaic would make other columns.
+    with pytest.raises(
+        ValueError, match=r"'age' held numbers in the fit, text here \(row 1: 'n/a'\)"
+    ):
+        design.matrix(new.assign(age=["31", "n/a", "52"]))
+    with pytest.raises(ValueError, match=r"'sex' held categories \('F', 'M'\) in the fit, numbers"):
+        design.matrix(new.assign(sex=[0, 1, 1]))
+
+
+def test_the_target_of_rows_to_score_is_checked(frame):
+    design = design_matrix(frame, "np.log(dose) ~ age").design
+    np.testing.assert_allclose(design.response(frame), np.log(frame.dose), rtol=1e-15)
+    with pytest.raises(ValueError, match=r"the rows lack the target's column\(s\) 'dose'"):
+        design.response(frame.drop(columns="dose"))
+    with pytest.raises(ValueError, match=r"the rows' target cannot be read: .*np.log\(dose\)"):
+        design.response(frame.assign(dose="a"))
+    with pytest.raises(ValueError, match=r"the target 'y' is a category \('a'\)"):
+        design_matrix(frame, "y ~ age").design.response(frame.assign(y="a"))
+    with pytest.raises(TypeError, match=r"the rows must be a pandas DataFrame, got dict"):
+        design.response(frame.to_dict("list"))
 
 
 @pytest.mark.parametrize(
@@ -250,6 +272,12 @@ def test_a_table_without_rows_is_refused(frame):
         design_matrix(frame.iloc[:0], "y ~ age")
     with pytest.raises(ValueError, match="no rows left after dropping those with missing"):
         design_matrix(frame.assign(age=np.nan), "y ~ age", missing="drop")
+
+
+def test_a_text_target_of_one_level_is_refused_too(frame):
+    # formulaic encodes it as one column of ones, which read as a target of 1s.
+    with pytest.raises(ValueError, match=r"the target 'lab' is a category \('yes'\)"):
+        design_matrix(frame.assign(lab="yes"), "lab ~ age")
 
 
 @pytest.mark.parametrize("target", ["sex", "C(sex)"])

@@ -311,6 +311,7 @@ def test_a_narrow_prior_samples_cleanly_by_default():
         (dict(likelihood="poisson", sigma=None, y=-np.ones(12)), "needs counts .* got -1.0"),
         (dict(likelihood="bernoulli", sigma=None, y=np.full(12, 0.5)), r"y in \{0, 1\}, got 0.5"),
         (dict(likelihood="probit", sigma=None), "unknown likelihood 'probit'"),
+        (dict(feature_names=["a", "a"]), "feature_names must differ; a come"),
         (dict(intercept_scale=1.0, intercept=False), "either intercept or intercept_scale"),
         (dict(intercept=br.Laplace(1.0)), "intercept must be True"),
         (dict(intercept=br.Gaussian([1.0, 2.0])), "one scale and one mean"),

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+import xarray as xr
 from scipy.special import expit, logsumexp
 from sklearn.linear_model import Ridge
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss
 
-from bayes_reg import Gaussian, HalfCauchy, Sampler, fit, predict, sample_posterior, score
+from bayes_reg import Fit, Gaussian, HalfCauchy, Sampler, fit, predict, sample_posterior, score
 
 EXACT = Sampler(chains=4, draws=1000)
 
@@ -244,6 +245,56 @@ def test_formula_fit_names_the_features_a_per_feature_prior_misses(patients, no_
         r"\(age, np.log\(dose\), C\(sex\)\[T.M\]\)",
     ):
         fit("y ~ age + np.log(dose) + C(sex)", patients, prior=Gaussian([1.0, 1.0]), sigma=1.0)
+
+
+@pytest.mark.parametrize("method", ["exact", "nuts"])
+def test_a_data_frame_names_the_features_of_an_array_fit(patients, method):
+    X, y = patients[["age", "dose"]], patients["y"]
+    sampler = EXACT if method == "exact" else Sampler(chains=1, warmup=20, draws=20)
+    args = dict(prior=Gaussian(1.0), sigma=1.0, method=method, sampler=sampler, progress=False)
+    post = sample_posterior(X, y, **args)
+    assert list(post.tree["posterior"]["w"].feature.values) == ["age", "dose"]
+    # Names given win; an array has none.
+    post = sample_posterior(X, y, feature_names=["a", "d"], **args)
+    assert list(post.tree["posterior"]["w"].feature.values) == ["a", "d"]
+    post = sample_posterior(X.to_numpy(), y, **args)
+    assert list(post.tree["posterior"]["w"].feature.values) == ["x0", "x1"]
+
+
+@pytest.mark.parametrize("sampler", [EXACT, Sampler(chains=2, warmup=100, draws=100)])
+def test_a_saved_fit_read_back_answers_as_before(patients, sampler, tmp_path):
+    model = fit(
+        "y ~ age + np.log(dose) + C(sex)",
+        patients.iloc[:100],
+        prior=Gaussian(1.0),
+        sigma=0.5 if sampler is EXACT else HalfCauchy(1.0),
+        standardize=True,
+        id="id",
+        sampler=sampler,
+        progress=False,
+    )
+    path = tmp_path / "fit.nc"
+    model.tree.to_netcdf(path, engine="h5netcdf")
+    again = Fit.from_tree(xr.open_datatree(path, engine="h5netcdf"))
+    new = patients.iloc[100:]
+    pd.testing.assert_frame_equal(again.predict(new, seed=3), model.predict(new, seed=3))
+    pd.testing.assert_frame_equal(again.coefficients(), model.coefficients())
+    assert again.score(new) == model.score(new)
+    assert again.posterior.exact == model.posterior.exact == (sampler is EXACT)
+    assert again.posterior.diagnostics.max_rhat == model.posterior.diagnostics.max_rhat
+    with pytest.raises(ValueError, match="the tree holds no design"):
+        Fit.from_tree(
+            sample_posterior(
+                np.ones((4, 1)), np.arange(4.0), prior=Gaussian(1.0), sigma=1.0, progress=False
+            ).tree
+        )
+
+
+def test_coefficients_refuse_a_coverage_outside_the_unit_interval(patients):
+    model = fit("y ~ age", patients, prior=Gaussian(1.0), sigma=1.0, sampler=EXACT, progress=False)
+    assert model.coefficients(coverage=0.5).shape == (2, 4)
+    with pytest.raises(ValueError, match=r"coverage must lie in \(0, 1\), got 2.0"):
+        model.coefficients(coverage=2)
 
 
 def test_formula_fit_refuses_an_exposure_outside_a_poisson_model(patients, no_compute):

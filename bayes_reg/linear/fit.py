@@ -20,10 +20,12 @@ import jax
 import numpy as np
 import xarray as xr
 
+from bayes_reg import _validate
 from bayes_reg.design import Design, design_matrix
+from bayes_reg.inference.diagnostics import diagnose
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.posterior import sample_posterior
+from bayes_reg.linear.posterior import EXACT_DRAWS, sample_posterior
 from bayes_reg.linear.predict import predict, score
 
 __all__ = ["Fit", "fit", "original_units", "attach_design"]
@@ -43,6 +45,19 @@ class Fit:
         """The ArviZ DataTree: ``posterior`` on the design's columns (standardised where
         asked), ``original_units`` beside it when they were, the design in its attributes."""
         return self.posterior.tree
+
+    @classmethod
+    def from_tree(cls, tree) -> Fit:
+        """The fit whose :attr:`tree` was saved and read back, e.g.
+        ``fit.tree.to_netcdf(path, engine="h5netcdf")`` and then
+        ``xarray.open_datatree(path, engine="h5netcdf")``: the design comes back from the
+        tree's attributes, so :meth:`predict`, :meth:`score` and :meth:`coefficients` answer
+        as before. The tree does not keep which rows were dropped (``dropped`` is empty)."""
+        if "design" not in tree.attrs:
+            raise ValueError("the tree holds no design: give the tree of a fit (bayes_reg.fit)")
+        exact = tree.attrs.get("sampler") == EXACT_DRAWS
+        posterior = Posterior(tree, lambda: diagnose(tree), float("nan"), exact)
+        return cls(posterior, Design.from_json(tree.attrs["design"]), [])
 
     def predictive(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0) -> xr.Dataset:
         """:func:`~bayes_reg.linear.predict.predict` at the rows of ``frame``, with every draw."""
@@ -67,6 +82,7 @@ class Fit:
         ``coverage`` interval (``lower``, ``upper``)."""
         import pandas as pd
 
+        coverage = _validate.fraction("coverage", coverage, low_open=True, high_open=True)
         group = (
             self.tree["original_units"] if "original_units" in self.tree else self.tree["posterior"]
         )

@@ -295,9 +295,7 @@ def sgd_path(
     if batch_size > n:
         raise ValueError(f"batch_size must be <= n_samples ({n}), got {batch_size}")
     X_test, y_test = _validate.held_out(X_test, y_test, d)
-    names = list(feature_names) if feature_names is not None else list(range(d))
-    if len(names) != d:
-        raise ValueError(f"feature_names has {len(names)} entries but X has {d} columns")
+    names = list(range(d)) if feature_names is None else _validate.feature_names(feature_names, d)
 
     # NumPy arrays go straight into the compiled program (no conversion programs first).
     quick = epochs * (n // batch_size) <= _QUICK_STEPS
