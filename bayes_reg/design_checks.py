@@ -54,6 +54,7 @@ def refuse_duplicates(frame, columns) -> None:
 
 
 def refuse_missing(frame, columns) -> None:
+    """Refuse a missing value in ``columns`` with its row and column, and how many rows have one."""
     bad = frame[columns].isna()
     if bad.to_numpy().any():
         row, column = bad.stack().loc[lambda s: s].index[0]
@@ -133,6 +134,7 @@ def refuse_target_not_one_number(formula: str, lhs) -> None:
 
 
 def refuse_not_a_table(frame, what: str = "frame") -> None:
+    """Refuse anything but a DataFrame (an array has no column names to read a formula by)."""
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
@@ -169,4 +171,5 @@ def quoted(name: str) -> str:
 
 
 def plain(value):
+    """A NumPy scalar as the Python value it holds (``np.int64(3)`` prints as ``3``)."""
     return value.item() if hasattr(value, "item") else value
