@@ -282,6 +282,12 @@ def test_a_saved_fit_read_back_answers_as_before(patients, sampler, tmp_path):
     assert again.score(new) == model.score(new)
     assert again.posterior.exact == model.posterior.exact == (sampler is EXACT)
     assert again.posterior.diagnostics.max_rhat == model.posterior.diagnostics.max_rhat
+    kind = "4 chains x 1000 exact draws" if sampler is EXACT else "2 chains x 100 draws"
+    assert (
+        repr(again)
+        == repr(model)
+        == (f"Fit(y ~ age + np.log(dose) + C(sex), gaussian, {kind}, 3 features)")
+    )
     with pytest.raises(ValueError, match="the tree holds no design"):
         Fit.from_tree(
             sample_posterior(

@@ -46,6 +46,16 @@ class Fit:
         asked), ``original_units`` beside it when they were, the design in its attributes."""
         return self.posterior.tree
 
+    def __repr__(self) -> str:
+        # Short: the design's own repr holds every category and transform state.
+        posterior = self.tree["posterior"]
+        kind = "exact draws" if self.posterior.exact else "draws"
+        return (
+            f"Fit({self.design.target} ~ {self.design.formula}, "
+            f"{self.tree.attrs.get('likelihood', 'gaussian')}, {posterior.sizes['chain']} chains "
+            f"x {posterior.sizes['draw']} {kind}, {len(self.design.features)} features)"
+        )
+
     @classmethod
     def from_tree(cls, tree) -> Fit:
         """The fit whose :attr:`tree` was saved and read back, e.g.
