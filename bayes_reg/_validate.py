@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -273,7 +274,7 @@ def feature_names(names, n_columns: int) -> list:
     names = list(names)
     if len(names) != n_columns:
         raise ValueError(f"feature_names has {len(names)} entries but X has {n_columns} columns")
-    twice = sorted({str(n) for n in names if names.count(n) > 1})
+    twice = sorted(str(n) for n, k in Counter(names).items() if k > 1)
     if twice:
         raise ValueError(f"feature_names must differ; {', '.join(twice)} come(s) more than once")
     return names

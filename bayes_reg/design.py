@@ -79,6 +79,13 @@ class Design:
         return names + ([self.exposure] if self.exposure else [])
 
     @property
+    def target_variables(self) -> list[str]:
+        """The input columns the target is computed from (``y`` of ``np.log(y)``)."""
+        from formulaic import Formula
+
+        return sorted(Formula(self.target).required_variables)
+
+    @property
     def standardized(self) -> bool:
         return self.x_sd is not None
 
@@ -89,14 +96,15 @@ class Design:
         of another kind than the fit's (text where it read numbers), naming them.
         """
         refuse_not_a_table(frame, "the new rows")
-        absent = [v for v in self.variables if v not in frame.columns]
+        variables = self.variables  # parsed from the formula on each access
+        absent = [v for v in variables if v not in frame.columns]
         if absent:
             raise ValueError(
                 f"the new rows lack column(s) {', '.join(map(repr, absent))} of the fitted design "
                 f"({self._spelled()}); they have {', '.join(map(repr, frame.columns))}"
             )
-        refuse_duplicates(frame, self.variables)
-        refuse_missing(frame, self.variables)
+        refuse_duplicates(frame, variables)
+        refuse_missing(frame, variables)
         X = _materialize(self._spec(), frame, self.features, self.categories)
         refuse_not_finite(frame.index, self.features, X)
         if self.standardized:
@@ -106,12 +114,12 @@ class Design:
     def response(self, frame) -> np.ndarray:
         """The target of ``frame``'s rows (the formula's left side, e.g. ``np.log(y)``): one
         number per row, refused otherwise (absent, text, missing, undefined)."""
-        from formulaic import Formula, model_matrix
+        from formulaic import model_matrix
         from formulaic.errors import FactorEvaluationError
 
         refuse_not_a_table(frame, "the rows")
-        variables = Formula(self.target).required_variables
-        absent = sorted(variables - set(frame.columns))
+        variables = self.target_variables
+        absent = [v for v in variables if v not in frame.columns]
         if absent:
             raise ValueError(
                 f"the rows lack the target's column(s) {', '.join(map(repr, absent))}; a score "

@@ -45,7 +45,8 @@ def refuse_overlaps(formula: str, parsed, exposure, id) -> None:
 
 def refuse_duplicates(frame, columns) -> None:
     """A table may hold two columns of one name, and a formula would read one of them silently."""
-    twice = sorted({c for c in frame.columns[frame.columns.duplicated()] if c in set(columns)})
+    read = set(columns)
+    twice = sorted({c for c in frame.columns[frame.columns.duplicated()] if c in read})
     if twice:
         raise ValueError(
             f"the table has more than one column named {', '.join(map(repr, twice))}; rename "

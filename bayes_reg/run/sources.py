@@ -208,7 +208,7 @@ def load_data(card) -> Data:
         X_test = y_test = offset_test = ids_test = None
         if test is not None:
             if spec.get("missing") == "drop":
-                test = test[test[design.variables + _target_variables(design)].notna().all(axis=1)]
+                test = test[test[design.variables + design.target_variables].notna().all(axis=1)]
             X_test, y_test = design.matrix(test), design.response(test)
             offset_test = design.offset(test)
             ids_test = None if design.id is None else test[design.id].to_numpy()
@@ -227,12 +227,6 @@ def load_data(card) -> Data:
         offset_test=offset_test,
         ids_test=ids_test,
     )
-
-
-def _target_variables(design) -> list[str]:
-    from formulaic import Formula
-
-    return sorted(Formula(f"{design.target} ~ 1").lhs.required_variables)
 
 
 def _frames(card):
