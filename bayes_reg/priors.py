@@ -1,7 +1,10 @@
 """Prior families on the regression weights (and on the intercept).
 
 A prior here is a frozen, validated value object: the family, its scale and its mean. A
-scale or mean is one number for every weight or one per feature (a 1-D array). Each knows
+scale or mean is one number for every weight, or one per feature: by position (a 1-D array,
+in the design's order) or by name (a dict, a pandas Series labelled by feature, a DataArray
+over a labelled dim), which the fitting functions match to the design's features
+(:func:`~bayes_reg.per_feature.in_feature_order`) before anything is computed. Each knows
 its log density (in JAX, so it can sit inside a log joint) and the NumPyro distribution
 that the Bayesian models sample from. Conversions to penalty strengths live in
 :mod:`bayes_reg.conventions`; they exist only for a *penalty*: zero mean and one scale.
@@ -21,10 +24,9 @@ import numpy as np
 
 from bayes_reg import _validate
 from bayes_reg._values import register_values
+from bayes_reg.per_feature import by_name
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import numpyro.distributions as dist
     from jax.typing import ArrayLike
 
@@ -39,41 +41,89 @@ __all__ = [
     "prior_from_name",
     "is_penalty",
     "split_scales",
-    "check_size",
 ]
 
 
 class _Prior:
     """Validation, equality and hashing shared by the prior families (fields may be arrays)."""
 
+    #: The features that per-feature values given by name are for, in the order the values
+    #: are held; ``None`` where they are given by position (or are one number each).
+    names: tuple | None = None
+
     def __post_init__(self):
+        names, named_by, by_position = None, None, []
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "mean":
-                value = _validate.numbers(f.name, value)
-            else:
-                value = _validate.positives(f.name, value)
+            check = _validate.numbers if f.name == "mean" else _validate.positives
+            labels, value = by_name(f.name, getattr(self, f.name))
+            if labels is None:
+                value = check(f.name, value)
+            else:  # each entry checked under its name, then in the first named value's order
+                value = [
+                    _one(check, f"{f.name}[{label!r}]", v)
+                    for label, v in zip(labels, value, strict=True)
+                ]
+                if names is None:
+                    names, named_by = labels, f.name
+                elif set(labels) != set(names):
+                    raise ValueError(
+                        f"{f.name} names the features {list(labels)} and {named_by} names "
+                        f"{list(names)}: give each value for the same features"
+                    )
+                where = {label: i for i, label in enumerate(labels)}
+                value = np.asarray(value, dtype=float)[[where[name] for name in names]]
             object.__setattr__(self, f.name, value)
+            if labels is None and np.ndim(value) > 0:
+                by_position.append(f.name)
+        if names is not None and by_position:
+            raise ValueError(
+                f"{by_position[0]} is a list in the design's order and another value is given "
+                "by feature name: give both by name, or both as lists"
+            )
+        if names is not None:  # else the class's None: the instance holds its fields only
+            object.__setattr__(self, "names", names)
 
     def _values(self):
-        return tuple(np.asarray(getattr(self, f.name)) for f in fields(self))
+        """The names (or None) and the values, put in one order for comparing: sorted by name."""
+        if self.names is None:
+            return None, tuple(np.asarray(getattr(self, f.name)) for f in fields(self))
+        order = sorted(range(len(self.names)), key=lambda i: str(self.names[i]))
+        return tuple(self.names[i] for i in order), tuple(
+            np.asarray(v)[order] if np.ndim(v) else np.asarray(v)
+            for v in (getattr(self, f.name) for f in fields(self))
+        )
 
     def __eq__(self, other):
-        return type(self) is type(other) and all(
+        if type(self) is not type(other):
+            return False
+        (names, values), (other_names, other_values) = self._values(), other._values()
+        return names == other_names and all(
             a.shape == b.shape and np.array_equal(a, b)
-            for a, b in zip(self._values(), other._values(), strict=True)
+            for a, b in zip(values, other_values, strict=True)
         )
 
     def __hash__(self):
-        return hash((type(self), *(v.tobytes() for v in self._values())))
+        names, values = self._values()
+        return hash((type(self), names, *(v.tobytes() for v in values)))
 
     def __repr__(self):
         shown = [
-            f"{f.name}={getattr(self, f.name)!r}"
+            f"{f.name}={self._shown(getattr(self, f.name))}"
             for f in fields(self)
             if not (f.name == "mean" and np.ndim(self.mean) == 0 and self.mean == 0.0)
         ]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _shown(self, value) -> str:
+        if self.names is None or np.ndim(value) == 0:
+            return repr(value)
+        return repr(dict(zip(self.names, value.tolist(), strict=True)))
+
+
+def _one(check, name: str, value) -> float:
+    if np.ndim(value) > 0:
+        raise ValueError(f"{name} must be one number, got {value!r}")
+    return check(name, value)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -269,28 +319,6 @@ def is_penalty(prior) -> bool:
     if not isinstance(prior, Gaussian | Laplace):
         return False
     return np.ndim(prior.scale) == 0 and np.ndim(prior.mean) == 0 and float(prior.mean) == 0.0
-
-
-def check_size(prior: Prior, features: int | Sequence[str]) -> None:
-    """Refuse a prior whose per-feature values (a scale, a mean) are not one per feature.
-
-    ``features`` is the number of features, or their names (named in the message: a formula's
-    categories and interactions make more columns than the table has).
-    """
-    n = features if isinstance(features, int) else len(features)
-    for f in fields(prior):
-        value = getattr(prior, f.name)
-        k = np.size(value)
-        if np.ndim(value) > 0 and k != n:
-            design = (
-                f"X has {n} columns"
-                if isinstance(features, int)
-                else f"the design has {n} features ({', '.join(map(str, features))})"
-            )
-            raise ValueError(
-                f"{prior!r} has {k} value{'s' if k > 1 else ''} of {f.name}, and {design}: give "
-                f"{f.name} as one number (the same for every weight) or one per feature"
-            )
 
 
 def split_scales(prior: Prior) -> tuple[float | None, float | None]:

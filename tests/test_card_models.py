@@ -133,6 +133,22 @@ def test_a_prior_list_of_the_wrong_length_is_refused_before_computing(tmp_path, 
     assert "3 values of scale, and the design has 2 features (a, b)" in capsys.readouterr().err
 
 
+def test_a_card_gives_prior_values_by_feature_name_in_a_table(tmp_path, no_compute, capsys):
+    logistic = '[model]\nlikelihood = "bernoulli"\n[prior]\nfamily = "gaussian"\n'
+    card = load_card(
+        _card(tmp_path, logistic + "scale = {b = 1.0, a = 2.0}\nmean = {a = 1.0, b = 0.0}\n")
+    )
+    assert card.prior(80, ["a", "b"]) == br.Gaussian([2.0, 1.0], mean=[1.0, 0.0])
+    # A misspelt name is refused with the design's names, before computing.
+    out = tmp_path / "out"
+    misspelt = _card(tmp_path, logistic + "scale = {a = 1.0, B = 2.0}\n")
+    assert main(["run", str(misspelt), "--out", str(out), "--quiet"]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "names 'B' that the design does not have, and leaves out 'b'" in err
+    assert "a table names them" in err
+
+
 def test_a_logistic_card_runs_end_to_end(tmp_path):
     body = """
 [model]

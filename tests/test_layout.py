@@ -25,6 +25,7 @@ FLOORS = [
         "bayes_reg.design",
         "bayes_reg.design_checks",
         "bayes_reg.priors",
+        "bayes_reg.per_feature",
         "bayes_reg.noise",
         "bayes_reg.predictive",
     ),

@@ -12,7 +12,17 @@ from scipy.special import expit, logsumexp
 from sklearn.linear_model import Ridge
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss
 
-from bayes_reg import Fit, Gaussian, HalfCauchy, Sampler, fit, predict, sample_posterior, score
+from bayes_reg import (
+    Fit,
+    Gaussian,
+    HalfCauchy,
+    Sampler,
+    fit,
+    posterior_mode,
+    predict,
+    sample_posterior,
+    score,
+)
 
 EXACT = Sampler(chains=4, draws=1000)
 
@@ -245,6 +255,69 @@ def test_formula_fit_names_the_features_a_per_feature_prior_misses(patients, no_
         r"\(age, np.log\(dose\), C\(sex\)\[T.M\]\)",
     ):
         fit("y ~ age + np.log(dose) + C(sex)", patients, prior=Gaussian([1.0, 1.0]), sigma=1.0)
+
+
+# The design's features, and prior values given by name in another order.
+PATIENT_FEATURES = ["age", "np.log(dose)", "C(sex)[T.M]"]
+BY_NAME = {"C(sex)[T.M]": 0.05, "age": 0.02, "np.log(dose)": 3.0}
+MEANS_BY_NAME = {"np.log(dose)": 1.0, "C(sex)[T.M]": 0.5, "age": 0.0}
+
+
+def test_a_prior_by_feature_name_fits_as_its_list_in_the_designs_order(patients):
+    formula = "y ~ age + np.log(dose) + C(sex)"
+    args = dict(sigma=0.5, method="nuts", sampler=Sampler(chains=1, warmup=100, draws=100))
+    draws = {}
+    for label, prior in {
+        "by name": Gaussian(pd.Series(BY_NAME), mean=MEANS_BY_NAME),
+        "list": Gaussian(
+            [BY_NAME[f] for f in PATIENT_FEATURES],
+            mean=[MEANS_BY_NAME[f] for f in PATIENT_FEATURES],
+        ),
+        # The same numbers read by position in the dict's order: another model.
+        "misread": Gaussian(list(BY_NAME.values()), mean=list(MEANS_BY_NAME.values())),
+    }.items():
+        model = fit(formula, patients, prior=prior, progress=False, **args)
+        draws[label] = model.tree["posterior"]["w"].values
+    np.testing.assert_array_equal(draws["by name"], draws["list"])
+    assert np.abs(draws["misread"] - draws["list"]).max() > 0.1
+
+
+def test_a_prior_by_feature_name_has_the_closed_form_mode(patients):
+    # The MAP under w_j ~ N(m_j, s_j²), a flat intercept and a known sigma solves the normal
+    # equations with the prior's precision added, written out here.
+    X = pd.DataFrame(
+        {
+            "age": patients.age,
+            "np.log(dose)": np.log(patients.dose),
+            "C(sex)[T.M]": (patients.sex == "M").astype(float),
+        }
+    )
+    y, sigma = patients.y.to_numpy(), 0.5
+    mode = posterior_mode(X, y, Gaussian(BY_NAME, mean=pd.Series(MEANS_BY_NAME)), sigma=sigma)
+    s = np.array([BY_NAME[f] for f in PATIENT_FEATURES])
+    m = np.array([MEANS_BY_NAME[f] for f in PATIENT_FEATURES])
+    A = np.column_stack([np.ones(len(y)), X.to_numpy()])
+    precision = A.T @ A / sigma**2 + np.diag(np.r_[0.0, s**-2])
+    exact = np.linalg.solve(precision, A.T @ y / sigma**2 + np.r_[0.0, m / s**2])
+    np.testing.assert_allclose(np.r_[mode["b"], mode["w"]], exact, rtol=1e-6)
+
+
+def test_a_prior_by_feature_name_is_checked_against_the_design_before_computing(
+    patients, no_compute
+):
+    misspelt = Gaussian({"age": 1.0, "log(dose)": 1.0, "C(sex)[T.M]": 1.0})
+    with pytest.raises(ValueError, match=r"'log\(dose\)' \(did you mean 'np.log\(dose\)'\?\)"):
+        fit("y ~ age + np.log(dose) + C(sex)", patients, prior=misspelt, sigma=1.0)
+    # An array has no names to match; its DataFrame, or feature_names, has.
+    X, y = patients[["age", "dose"]], patients.y
+    prior = Gaussian({"dose": 1.0, "age": 2.0})
+    with pytest.raises(ValueError, match="X's 2 columns have no names"):
+        sample_posterior(X.to_numpy(), y, prior=prior, sigma=1.0, progress=False)
+    with pytest.raises(ValueError, match="X's 2 columns have no names"):
+        posterior_mode(X.to_numpy(), y, prior, sigma=1.0)
+    # The intercept takes one scale, by name or not.
+    with pytest.raises(ValueError, match="the intercept's prior takes one scale"):
+        sample_posterior(X, y, prior=prior, sigma=1.0, intercept=Gaussian({"b": 1.0}))
 
 
 @pytest.mark.parametrize("method", ["exact", "nuts"])

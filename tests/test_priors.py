@@ -1,9 +1,12 @@
 import jax
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.integrate
 import scipy.stats
+import xarray as xr
 
+from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import (
     ElasticNet,
     Flat,
@@ -146,3 +149,81 @@ def test_priors_with_arrays_compare_and_hash_by_value():
     assert a == b and hash(a) == hash(b) and a != Gaussian([1.0, 2.0]) and a != Laplace(1.0)
     assert repr(Gaussian(1.0)) == "Gaussian(scale=1.0)"
     assert repr(Laplace(2.0, mean=1.0)) == "Laplace(scale=2.0, mean=1.0)"
+
+
+FEATURES = ["age", "bmi", "C(sex)[T.2]"]
+
+
+@pytest.mark.parametrize(
+    "by_name",
+    [
+        lambda d: d,
+        lambda d: pd.Series(d),
+        lambda d: xr.DataArray(list(d.values()), coords={"feature": list(d)}, dims="feature"),
+    ],
+    ids=["dict", "series", "dataarray"],
+)
+def test_values_by_feature_name_come_back_in_the_features_order(by_name):
+    # Given in another order than the design's, scale and mean in two orders of their own.
+    scale = by_name({"C(sex)[T.2]": 3.0, "age": 1.0, "bmi": 2.0})
+    mean = by_name({"bmi": 0.2, "C(sex)[T.2]": 0.3, "age": 0.1})
+    prior = StudentT(4.0, scale, mean=mean)
+    assert prior.names == ("C(sex)[T.2]", "age", "bmi")
+    ordered = in_feature_order(prior, FEATURES)
+    assert ordered == StudentT(4.0, [1.0, 2.0, 3.0], mean=[0.1, 0.2, 0.3])
+    assert ordered.names is None
+    np.testing.assert_allclose(
+        ordered.log_prob([0.0, 0.0, 0.0]),
+        scipy.stats.t(4.0, [0.1, 0.2, 0.3], [1.0, 2.0, 3.0]).logpdf(0.0),
+        rtol=1e-12,
+    )
+
+
+def test_a_series_with_positions_for_its_index_is_a_list():
+    prior = Gaussian(pd.Series([1.0, 2.0]))
+    assert prior.names is None and prior == Gaussian([1.0, 2.0])
+    unnamed_dim = Gaussian(xr.DataArray([1.0, 2.0], dims="feature"))
+    assert unnamed_dim.names is None and unnamed_dim == Gaussian([1.0, 2.0])
+    assert in_feature_order(Gaussian([1.0, 2.0]), 2) == Gaussian([1.0, 2.0])
+
+
+def test_priors_by_name_compare_by_name_and_print_as_a_mapping():
+    a = Laplace({"a": 1.0, "b": 2.0}, mean={"a": 0.5, "b": 0.0})
+    b = Laplace({"b": 2.0, "a": 1.0}, mean={"b": 0.0, "a": 0.5})
+    assert a == b and hash(a) == hash(b)
+    assert a != Laplace([1.0, 2.0], mean=[0.5, 0.0]) and a != Laplace({"a": 2.0, "b": 1.0})
+    assert repr(a) == "Laplace(scale={'a': 1.0, 'b': 2.0}, mean={'a': 0.5, 'b': 0.0})"
+    assert repr(Gaussian({"a": 1.0}, mean=2.0)) == "Gaussian(scale={'a': 1.0}, mean=2.0)"
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Gaussian({"a": 1.0, "b": 2.0}, mean=[0.0, 1.0]), "mean is a list"),
+        (lambda: Gaussian([1.0, 2.0], mean={"a": 0.0, "b": 1.0}), "scale is a list"),
+        (
+            lambda: Gaussian({"a": 1.0, "b": 2.0}, mean={"a": 0.0, "c": 1.0}),
+            r"mean names the features \['a', 'c'\] and scale names \['a', 'b'\]",
+        ),
+        (lambda: Gaussian({"a": 1.0, "b": -2.0}), r"scale\['b'\] must be > 0, got -2.0"),
+        (lambda: Gaussian(1.0, mean={"a": float("inf")}), r"mean\['a'\] must be finite"),
+        (lambda: Gaussian({"a": [1.0, 2.0]}), r"scale\['a'\] must be one number"),
+        (lambda: Gaussian(pd.Series([1.0, 2.0], index=["a", "a"])), "names a more than once"),
+        (lambda: Gaussian({}), "scale names no feature"),
+    ],
+)
+def test_bad_values_by_name_are_refused_with_their_name(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_names_that_do_not_match_the_design_are_refused_naming_both():
+    prior = Gaussian({"bmii": 1.0, "age": 2.0, "height": 3.0})
+    with pytest.raises(ValueError) as err:
+        in_feature_order(prior, FEATURES)
+    message = str(err.value)
+    assert "names 'bmii' (did you mean 'bmi'?), 'height' that the design does not have" in message
+    assert "leaves out 'bmi', 'C(sex)[T.2]'" in message
+    assert "the design has 3 features (age, bmi, C(sex)[T.2])" in message
+    with pytest.raises(ValueError, match="X's 2 columns have no names"):
+        in_feature_order(Gaussian({"a": 1.0, "b": 2.0}), 2)

@@ -170,14 +170,19 @@ def posterior_mode(
     for its prior: the closed form or coordinate descent for a penalty on the Gaussian model
     (:func:`map_estimate`), the proximal method for a kink under any other known-noise model
     (:func:`~bayes_reg.linear.proximal.proximal_mode`), L-BFGS otherwise (:func:`map_model`).
+    A prior whose values are given by feature name needs ``X`` as a DataFrame: its columns
+    name the features.
 
     Returns
     -------
     dict
         ``w`` and ``b`` (absent without an intercept), and ``sigma`` when it is sampled.
     """
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
     X, y = _validate.design(X, y)
-    intercept = check_model(X, y, prior=prior, sigma=sigma, likelihood=likelihood, **model_kwargs)
+    intercept, prior = check_model(
+        X, y, prior=prior, sigma=sigma, likelihood=likelihood, feature_names=names, **model_kwargs
+    )
     noise = None if sigma is None else as_noise(sigma)
     known = noise is None or noise.known
     extra = set(model_kwargs) - {"intercept", "intercept_scale", "offset", "df"}

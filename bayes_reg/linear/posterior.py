@@ -72,8 +72,10 @@ def _table_names(X, feature_names):
 
 
 def _checked(X, y, kwargs: dict, feature_names=None) -> dict:
-    """The linear model's arguments checked on their concrete values, the noise as a value."""
-    check_model(X, y, feature_names=feature_names, **kwargs)
+    """The linear model's arguments checked on their concrete values: the prior in the
+    features' order, the noise as a value."""
+    _, prior = check_model(X, y, feature_names=feature_names, **kwargs)
+    kwargs = kwargs | {"prior": prior}
     if kwargs.get("sigma") is None:
         return kwargs
     return kwargs | {"sigma": as_noise(kwargs["sigma"])}
@@ -204,6 +206,9 @@ def sample_posterior(
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,)
     prior : Gaussian, Laplace, ElasticNet, StudentT or Flat
+        A scale or mean per feature is a list in the columns' order, or given by feature name
+        (a dict, a labelled Series, a DataArray over ``feature``), matched to the feature
+        names (:func:`~bayes_reg.per_feature.in_feature_order`).
     sigma : float, noise value or NumPyro distribution
         Known noise scale, or a prior on it (:mod:`bayes_reg.noise`); none for the
         Bernoulli and Poisson likelihoods.

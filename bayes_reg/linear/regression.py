@@ -21,7 +21,8 @@ from bayes_reg import _validate
 from bayes_reg.linear.gram import Gram
 from bayes_reg.linear.names import LIKELIHOODS, PARAMETRIZATIONS
 from bayes_reg.noise import InverseGamma, Noise, as_noise
-from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT, check_size
+from bayes_reg.per_feature import in_feature_order
+from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
 
 __all__ = [
     "linear_regression",
@@ -302,20 +303,21 @@ def check_model(
     **_,
 ):
     """:func:`check_arguments` and :func:`check_data` on concrete values, before any
-    computation; returns the intercept's prior. Other model arguments are ignored."""
+    computation; returns the intercept's prior and the weights' prior in the features' order
+    (:func:`~bayes_reg.per_feature.in_feature_order`). Other model arguments are ignored."""
     intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
-    check_data(X, y, prior, likelihood, intercept, feature_names)
-    return intercept
+    return intercept, check_data(X, y, prior, likelihood, intercept, feature_names)
 
 
 def check_data(
     X: np.ndarray, y: np.ndarray, prior, likelihood: str, intercept=True, feature_names=None
-) -> None:
+) -> Prior:
     """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
     a flat prior on more coefficients than rows, or on separable data under the Bernoulli;
     and a prior whose per-feature values do not match the columns of ``X`` (named by
-    ``feature_names`` where given)."""
-    check_size(prior, X.shape[1] if feature_names is None else feature_names)
+    ``feature_names`` where given). Returns the prior with its per-feature values in the
+    columns' order."""
+    prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
@@ -323,7 +325,7 @@ def check_data(
         bad = y[(y < 0) | (y != np.round(y))][0]
         raise ValueError(f"the poisson likelihood needs counts (whole numbers >= 0), got {bad}")
     if not isinstance(prior, Flat):
-        return
+        return prior
     n, d = X.shape
     k = d + (intercept is not False)
     if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
@@ -339,6 +341,7 @@ def check_data(
             "without bound along the separating direction: the posterior is improper. Give "
             "the weights a proper prior (e.g. Gaussian(2.5))"
         )
+    return prior
 
 
 def _separable(X, y, intercept: bool) -> bool:

@@ -30,6 +30,7 @@ from bayes_reg.linear.names import PARAMETRIZATIONS
 from bayes_reg.linear.posterior import run_nuts
 from bayes_reg.linear.regression import check_arguments, linear_regression
 from bayes_reg.noise import HalfNormal, Known, Noise, as_noise
+from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import Gaussian, Laplace, Prior
 
 __all__ = ["SBCRanks", "draw_truth", "ranks", "sbc_ranks", "simulate"]
@@ -202,6 +203,7 @@ def sbc_ranks(
     """
     X, _ = _validate.design(X)
     check_arguments(prior, sigma, intercept_scale, likelihood)
+    prior = in_feature_order(prior, X.shape[1])
     _validate.one_of("parametrization", parametrization, PARAMETRIZATIONS)
     df = _validate.positive("df", df)
     noise = _drawable(prior, sigma)

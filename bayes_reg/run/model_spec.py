@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from bayes_reg.conventions import ALL_CONVENTIONS, get_convention, to_prior
 from bayes_reg.linear.names import LIKELIHOODS
 from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
-from bayes_reg.priors import FAMILIES, Flat, Prior, check_size, prior_from_name
+from bayes_reg.per_feature import in_feature_order
+from bayes_reg.priors import FAMILIES, Flat, Prior, prior_from_name
 from bayes_reg.run.schema import CardError, fail, positive
 
 __all__ = ["ModelSpec", "model_spec", "prior_spec", "check_convention", "build_prior"]
@@ -106,7 +107,8 @@ def _intercept(model: dict) -> bool | Prior:
 
 
 def prior_spec(spec: dict) -> dict:
-    """``[prior]``, checked: a family with its scale, mean (one or one per feature) and df,
+    """``[prior]``, checked: a family with its scale, mean (one, a list of one per feature, or
+    a table by feature name) and df,
     or a penalty given as convention + strength."""
     family = spec.get("family", "gaussian")
     has_penalty = "convention" in spec or "strength" in spec
@@ -161,9 +163,11 @@ def build_prior(spec: dict, model: ModelSpec, n: int, features=None) -> Prior:
         prior = _build("[prior]", spec.get("family", "gaussian"), spec)
         if features is not None:
             try:
-                check_size(prior, features)
+                prior = in_feature_order(prior, features)
             except ValueError as err:
-                raise fail("[prior]", str(err), "a list follows the features' order") from None
+                raise fail(
+                    "[prior]", str(err), "a list follows the features' order; a table names them"
+                ) from None
         return prior
     if model.noise is not None and not model.noise.known:
         raise CardError(

@@ -32,8 +32,8 @@ _SCHEMA = {
     },
     "prior": {
         "family": str,
-        "scale": (float, list),
-        "mean": (float, list),
+        "scale": (float, list, dict),
+        "mean": (float, list, dict),
         "df": float,
         "convention": str,
         "strength": float,

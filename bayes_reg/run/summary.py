@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import fields
 from importlib.metadata import version
 
 import numpy as np
@@ -77,7 +78,9 @@ def design_json(data) -> dict:
 
 def prior_json(prior) -> dict:
     """The family and its numbers (a list where there is one per feature)."""
-    return {"family": prior.family} | {k: _number(v) for k, v in vars(prior).items()}
+    return {"family": prior.family} | {
+        f.name: _number(getattr(prior, f.name)) for f in fields(prior)
+    }
 
 
 def intercept_json(intercept) -> bool | dict:
