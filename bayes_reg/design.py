@@ -250,10 +250,10 @@ def design_matrix(
         if target is None:
             raise ValueError("give a formula ('y ~ a + b') or the target column")
         formula = f"{quoted(target)} ~ ."
-    formula = _dot_written_out(formula, frame.columns, (exposure, id))
+    written, formula = formula, _dot_written_out(formula, frame.columns, (exposure, id))
     parsed = _parsed(formula, frame.columns)
     if not hasattr(parsed, "lhs") or not parsed.lhs.required_variables:
-        raise ValueError(f"formula {formula!r} needs a target on its left: 'y ~ ...'")
+        raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
     refuse_overlaps(formula, parsed, exposure, id)
     used = sorted(parsed.required_variables) + ([exposure] if exposure else [])
     absent = [v for v in used if v not in frame.columns]
@@ -321,6 +321,11 @@ def _dot_written_out(formula: str, columns, roles) -> str:
     if not dots:
         return formula
     left = formula.split("~", 1)[0] if "~" in formula else ""
+    if dots[0].source_start < len(left):
+        raise ValueError(
+            f"formula {formula!r} has a dot on its left; a dot stands for the columns that the "
+            "left side does not read, so it goes on the right: 'y ~ .'"
+        )
     read = Formula(left).required_variables if left.strip() else set()
     others = " + ".join(quoted(c) for c in columns if c not in read and c not in roles)
     if formula.split("~", 1)[-1].strip() != ".":  # in a longer right side, as one term

@@ -147,6 +147,8 @@ def test_the_target_of_rows_to_score_is_checked(frame):
     "formula, kwargs, message",
     [
         ("~ age", {}, r"needs a target on its left"),
+        ("~ .", {}, r"formula '~ \.' needs a target on its left"),  # as written, not expanded
+        (". ~ age", {}, r"has a dot on its left; .* it goes on the right: 'y ~ \.'"),
         ("y ~ age + height", {}, r"reads column\(s\) 'height' that the table lacks"),
         (None, {}, r"give a formula"),
         ("y ~ age", {"missing": "impute"}, r"missing must be one of"),
