@@ -59,13 +59,14 @@ def in_feature_order(prior, features: int | Sequence):
     Gaussian(scale=array([ 1., 10.]))
     """
     n = features if isinstance(features, int) else len(features)
+    values = {f.name: getattr(prior, f.name) for f in fields(prior)}
     if prior.names is None:
-        for f in fields(prior):
-            k = np.size(getattr(prior, f.name))
-            if np.ndim(getattr(prior, f.name)) > 0 and k != n:
+        for name, value in values.items():
+            k = np.size(value)
+            if np.ndim(value) > 0 and k != n:
                 raise ValueError(
-                    f"{prior!r} has {k} value{'s' if k > 1 else ''} of {f.name}, and "
-                    f"{_described(features)}: give {f.name} as one number (the same for every "
+                    f"{prior!r} has {k} value{'s' if k > 1 else ''} of {name}, and "
+                    f"{_described(features)}: give {name} as one number (the same for every "
                     "weight) or one per feature"
                 )
         return prior
@@ -89,13 +90,7 @@ def in_feature_order(prior, features: int | Sequence):
         )
     where = {name: i for i, name in enumerate(prior.names)}
     order = [where[name] for name in features]
-    return type(prior)(
-        **{
-            f.name: np.asarray(v)[order] if np.ndim(v) else v
-            for f in fields(prior)
-            for v in [getattr(prior, f.name)]
-        }
-    )
+    return type(prior)(**{k: np.asarray(v)[order] if np.ndim(v) else v for k, v in values.items()})
 
 
 def _described(features: int | Sequence) -> str:
