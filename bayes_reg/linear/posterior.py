@@ -121,7 +121,9 @@ def run_nuts(
         Show a progress bar over all chains' iterations.
     **model_kwargs
         Passed to the model (``prior``, ``sigma``, ...). Arrays, priors and noise values are
-        traced inputs of the compiled program; strings and ``None`` are fixed into it.
+        traced inputs of the compiled program; strings and ``None`` are fixed into it. For
+        :func:`linear_regression` a prior given by feature name is put in the columns' order;
+        another model receives its values in the order they were given.
 
     Returns
     -------
