@@ -274,7 +274,20 @@ def feature_names(names, n_columns: int) -> list:
     names = list(names)
     if len(names) != n_columns:
         raise ValueError(f"feature_names has {len(names)} entries but X has {n_columns} columns")
-    twice = sorted(str(n) for n, k in Counter(names).items() if k > 1)
+    twice = repeated(names)
     if twice:
         raise ValueError(f"feature_names must differ; {', '.join(twice)} come(s) more than once")
     return names
+
+
+def repeated(names) -> list[str]:
+    """The names that come more than once, as sorted strings (one pass)."""
+    return sorted(str(n) for n, k in Counter(names).items() if k > 1)
+
+
+def table_names(X, feature_names=None):
+    """``feature_names``, or where none are given a DataFrame's column names (as scikit-learn
+    takes them); ``None`` for an array without names."""
+    if feature_names is None and hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    return feature_names

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 
 import numpy as np
+
+from bayes_reg import _validate
 
 __all__ = ["by_name", "in_feature_order"]
 
@@ -37,7 +38,7 @@ def by_name(name: str, value) -> tuple[tuple | None, object]:
         return None, value
     if not labels:
         raise ValueError(f"{name} names no feature")
-    twice = sorted(str(label) for label, k in Counter(labels).items() if k > 1)
+    twice = _validate.repeated(labels)
     if twice:
         raise ValueError(f"{name} names {', '.join(twice)} more than once")
     return labels, value

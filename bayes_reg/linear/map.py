@@ -178,7 +178,7 @@ def posterior_mode(
     dict
         ``w`` and ``b`` (absent without an intercept), and ``sigma`` when it is sampled.
     """
-    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    names = _validate.table_names(X)
     X, y = _validate.design(X, y)
     intercept, prior = check_model(
         X, y, prior=prior, sigma=sigma, likelihood=likelihood, feature_names=names, **model_kwargs

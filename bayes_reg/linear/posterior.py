@@ -64,13 +64,6 @@ def _names(X, feature_names) -> list[str]:
     return _validate.feature_names(feature_names, X.shape[1])
 
 
-def _table_names(X, feature_names):
-    """A DataFrame's column names, where none are given (as scikit-learn takes them)."""
-    if feature_names is None and hasattr(X, "columns"):
-        return [str(c) for c in X.columns]
-    return feature_names
-
-
 def _checked(X, y, kwargs: dict, feature_names=None) -> dict:
     """The linear model's arguments checked on their concrete values: the prior in the
     features' order, the noise as a value."""
@@ -129,7 +122,7 @@ def run_nuts(
     -------
     Posterior
     """
-    feature_names = _table_names(X, feature_names)
+    feature_names = _validate.table_names(X, feature_names)
     X, y = _validate.design(X, y)
     sampler = as_sampler(sampler)
     names = _names(X, feature_names)
@@ -236,7 +229,7 @@ def sample_posterior(
         raise TypeError(
             f"{', '.join(misplaced)} {settings} of the sampler: give sampler=Sampler({given})"
         )
-    feature_names = _table_names(X, feature_names)
+    feature_names = _validate.table_names(X, feature_names)
     noise = None if sigma is None else as_noise(sigma)
     conjugate = conjugate_family(prior, noise, **model_kwargs)
     if method == "exact" and conjugate is None:
