@@ -33,8 +33,10 @@ from bayes_reg.design_checks import (
     changed_kinds,
     plain,
     quoted,
+    refuse_column_named_one,
     refuse_duplicates,
     refuse_missing,
+    refuse_names_not_text,
     refuse_not_a_table,
     refuse_not_finite,
     refuse_overlaps,
@@ -220,7 +222,8 @@ def design_matrix(
         boolean column, or a comparison (``I(sex == "M") ~ ...``). Refused: a constant
         column, or a category with one level, where the formula has an intercept (which
         covers it); a column in two roles (the target's one column also a feature, the id in
-        the formula, the exposure as the target); a column name the table holds twice.
+        the formula, the exposure as the target); a column name the table holds twice; a
+        column named by a number, or named "1" (formulaic's intercept, even in backticks).
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
@@ -249,6 +252,7 @@ def design_matrix(
     if formula is None:
         if target is None:
             raise ValueError("give a formula ('y ~ a + b') or the target column")
+        refuse_names_not_text([target])
         formula = f"{quoted(target)} ~ ."
     written, formula = formula, _dot_written_out(formula, frame.columns, (exposure, id))
     parsed = _parsed(formula, frame.columns)
@@ -257,6 +261,7 @@ def design_matrix(
     refuse_overlaps(formula, parsed, exposure, id)
     used = sorted(parsed.required_variables) + ([exposure] if exposure else [])
     absent = [v for v in used if v not in frame.columns]
+    refuse_names_not_text(c for c in frame.columns if str(c) in absent)
     if absent:
         raise ValueError(
             f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
@@ -327,7 +332,9 @@ def _dot_written_out(formula: str, columns, roles) -> str:
             "left side does not read, so it goes on the right: 'y ~ .'"
         )
     read = Formula(left).required_variables if left.strip() else set()
-    others = " + ".join(quoted(c) for c in columns if c not in read and c not in roles)
+    others = [c for c in columns if c not in read and c not in roles]
+    refuse_names_not_text(others)
+    others = " + ".join(map(quoted, others))
     if formula.split("~", 1)[-1].strip() != ".":  # in a longer right side, as one term
         others = f"({others})"
     for dot in reversed(dots):
@@ -336,13 +343,28 @@ def _dot_written_out(formula: str, columns, roles) -> str:
 
 
 def _parsed(formula: str, columns):
-    """``formula`` parsed; where it fails on a column name that is not a Python name, say how
-    to write one (formulaic reads `mean radius` unquoted as two terms)."""
+    """``formula`` parsed, its terms' Python included. Where it fails on a column name that is
+    not a Python name, say how to write one (formulaic reads `mean radius` unquoted as two
+    terms); name a term that is not Python (formulaic lets Python's bare error through);
+    refuse to read a column named "1" (formulaic's intercept)."""
     from formulaic import Formula
     from formulaic.errors import FormulaSyntaxError
+    from formulaic.parser.algos.tokenize import tokenize
 
+    if "1" in columns:
+        refuse_column_named_one(tokenize(formula))
     try:
-        return Formula(formula)
+        parsed = Formula(formula)
+        _ = parsed.required_variables  # parses each term's Python here, inside the try
+        return parsed
+    except SyntaxError as err:
+        # A dot that is neither an attribute's nor a number's: the columns' dot inside a call.
+        dot = re.search(r"(?<![\w)\]])\.(?!\d)", err.text or "")
+        hint = " (a dot stands for the other columns only as a term of its own: 'y ~ .')"
+        raise ValueError(
+            f"formula {formula!r} cannot be read: {(err.text or '').strip()!r} is not a Python "
+            f"expression{hint if dot else ''}"
+        ) from None
     except FormulaSyntaxError as err:
         for name in map(str, columns):
             if not name.isidentifier() and name in formula and f"`{name}`" not in formula:

@@ -11,8 +11,10 @@ __all__ = [
     "changed_kinds",
     "plain",
     "quoted",
+    "refuse_column_named_one",
     "refuse_duplicates",
     "refuse_missing",
+    "refuse_names_not_text",
     "refuse_not_a_table",
     "refuse_not_finite",
     "refuse_overlaps",
@@ -140,6 +142,28 @@ def refuse_not_a_table(frame, what: str = "frame") -> None:
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+
+
+def refuse_names_not_text(names) -> None:
+    """A formula names columns by text, so a column named by a number (a table made from an
+    array has columns 0, 1, ...) cannot be read."""
+    numbers = [plain(n) for n in names if not isinstance(n, str)]
+    if numbers:
+        shown = ", ".join(map(repr, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
+        raise ValueError(
+            f"column name(s) {shown} are not text, and a formula names columns by text; name "
+            "them, e.g. frame.rename(columns=lambda c: c if isinstance(c, str) else f'x{c}')"
+        )
+
+
+def refuse_column_named_one(tokens) -> None:
+    """formulaic reads `1` as the intercept even in backticks, which would leave a column
+    named "1" out of the model without a word."""
+    if any(t.kind is t.Kind.NAME and t.token == "1" for t in tokens):
+        raise ValueError(
+            "a formula cannot read a column named '1': formulaic takes `1` for the intercept, "
+            "even in backticks; rename the column, e.g. frame.rename(columns={'1': 'x1'})"
+        )
 
 
 def changed_kinds(frame, variables, categories: dict) -> list[str]:

@@ -149,6 +149,9 @@ def test_the_target_of_rows_to_score_is_checked(frame):
         ("~ age", {}, r"needs a target on its left"),
         ("~ .", {}, r"formula '~ \.' needs a target on its left"),  # as written, not expanded
         (". ~ age", {}, r"has a dot on its left; .* it goes on the right: 'y ~ \.'"),
+        # formulaic lets Python's bare "invalid syntax" through for a term that is not Python.
+        ("np.log(.) ~ age", {}, r"'np.log\(\.\)' is not a Python .* only as a term of its own"),
+        ("y ~ age + np.log(age,,)", {}, r"'np.log\(age,,\)' is not a Python expression$"),
         ("y ~ age + height", {}, r"reads column\(s\) 'height' that the table lacks"),
         (None, {}, r"give a formula"),
         ("y ~ age", {"missing": "impute"}, r"missing must be one of"),
@@ -158,6 +161,33 @@ def test_the_target_of_rows_to_score_is_checked(frame):
 def test_bad_formulas_and_arguments(frame, formula, kwargs, message):
     with pytest.raises(ValueError, match=message):
         design_matrix(frame, formula, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "formula, kwargs",
+    [("y ~ .", {}), (None, {"target": "y"}), ("y ~ `0` + `2`", {}), ("y ~ `0`", {"id": 1})],
+)
+def test_a_table_made_from_an_array_is_refused_until_its_columns_are_named(formula, kwargs):
+    # pd.DataFrame(X) names its columns 0, 1, ...: a formula cannot name them (it used to fail
+    # inside with "'int' object has no attribute 'isidentifier'").
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame(rng.normal(size=(12, 3))).assign(y=rng.normal(size=12))
+    with pytest.raises(ValueError, match=r"column name\(s\) 0(, 1)?(, 2)? are not text"):
+        design_matrix(table, formula, **kwargs)
+    named = table.rename(columns=lambda c: c if isinstance(c, str) else f"x{c}")  # the hint's
+    assert design_matrix(named, "y ~ .").design.features == ("x0", "x1", "x2")
+
+
+def test_a_column_named_one_is_refused_rather_than_left_out(frame):
+    from formulaic import model_matrix
+
+    table = frame[["y", "age"]].assign(**{"1": frame["dose"]})
+    # Why: formulaic reads `1` as the intercept, backticks or not, and drops the column.
+    assert list(model_matrix("y ~ age + `1`", table).rhs.columns) == ["Intercept", "age"]
+    for formula in ("y ~ age + `1`", "y ~ .", "y ~ . - age"):
+        with pytest.raises(ValueError, match=r"cannot read a column named '1': .* intercept"):
+            design_matrix(table, formula)
+    assert design_matrix(table, "y ~ age + 1").design.features == ("age",)  # the intercept
 
 
 def test_a_constant_column_is_refused_where_the_intercept_covers_it(frame):
