@@ -31,6 +31,7 @@ import numpy as np
 from bayes_reg.data import Scaling
 from bayes_reg.design_checks import (
     changed_kinds,
+    columns_read,
     plain,
     quoted,
     refuse_column_named_one,
@@ -39,6 +40,7 @@ from bayes_reg.design_checks import (
     refuse_names_not_text,
     refuse_not_a_table,
     refuse_not_finite,
+    refuse_numbers_in_text,
     refuse_overlaps,
     refuse_target_not_one_number,
     refuse_uninformative,
@@ -75,17 +77,12 @@ class Design:
     @property
     def variables(self) -> list[str]:
         """The input columns that new rows must have (the exposure's included)."""
-        from formulaic import Formula
-
-        names = sorted(Formula(self.formula).required_variables)
-        return names + ([self.exposure] if self.exposure else [])
+        return sorted(columns_read(self.formula)) + ([self.exposure] if self.exposure else [])
 
     @property
     def target_variables(self) -> list[str]:
         """The input columns the target is computed from (``y`` of ``np.log(y)``)."""
-        from formulaic import Formula
-
-        return sorted(Formula(self.target).required_variables)
+        return sorted(columns_read(self.target))
 
     @property
     def standardized(self) -> bool:
@@ -223,7 +220,8 @@ def design_matrix(
         column, or a category with one level, where the formula has an intercept (which
         covers it); a column in two roles (the target's one column also a feature, the id in
         the formula, the exposure as the target); a column name the table holds twice; a
-        column named by a number, or named "1" (formulaic's intercept, even in backticks).
+        column named by a number, or named "1" (formulaic's intercept, even in backticks); a
+        column of text that holds numbers too, unless read as ``C(x)``.
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
@@ -256,10 +254,10 @@ def design_matrix(
         formula = f"{quoted(target)} ~ ."
     written, formula = formula, _dot_written_out(formula, frame.columns, (exposure, id))
     parsed = _parsed(formula, frame.columns)
-    if not hasattr(parsed, "lhs") or not parsed.lhs.required_variables:
+    if not hasattr(parsed, "lhs") or not columns_read(parsed.lhs):
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
     refuse_overlaps(formula, parsed, exposure, id)
-    used = sorted(parsed.required_variables) + ([exposure] if exposure else [])
+    used = sorted(columns_read(parsed)) + ([exposure] if exposure else [])
     absent = [v for v in used if v not in frame.columns]
     refuse_names_not_text(c for c in frame.columns if str(c) in absent)
     if absent:
@@ -270,6 +268,7 @@ def design_matrix(
     refuse_duplicates(frame, used)
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
     refuse_missing(rows, used)
+    refuse_numbers_in_text(parsed, rows)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
@@ -318,7 +317,6 @@ def design_matrix(
 def _dot_written_out(formula: str, columns, roles) -> str:
     """R's ``y ~ .``: the dot written out as every column that the left side does not read
     (nor the exposure or id), so that the design's formula reads again without the table."""
-    from formulaic import Formula
     from formulaic.parser.algos.tokenize import tokenize
     from formulaic.parser.types import Token
 
@@ -331,7 +329,7 @@ def _dot_written_out(formula: str, columns, roles) -> str:
             f"formula {formula!r} has a dot on its left; a dot stands for the columns that the "
             "left side does not read, so it goes on the right: 'y ~ .'"
         )
-    read = Formula(left).required_variables if left.strip() else set()
+    read = columns_read(left) if left.strip() else set()
     others = [c for c in columns if c not in read and c not in roles]
     refuse_names_not_text(others)
     others = " + ".join(map(quoted, others))
@@ -355,7 +353,7 @@ def _parsed(formula: str, columns):
         refuse_column_named_one(tokenize(formula))
     try:
         parsed = Formula(formula)
-        _ = parsed.required_variables  # parses each term's Python here, inside the try
+        columns_read(parsed)  # parses each term's Python here, inside the try
         return parsed
     except SyntaxError as err:
         # A dot that is neither an attribute's nor a number's: the columns' dot inside a call.
@@ -395,7 +393,7 @@ def _materialize(spec, frame, features, categories) -> np.ndarray:
             raise ValueError(f"the new rows do not fit the design: {err}") from None
     columns = [c for c in matrix.columns if c != "Intercept"]
     if tuple(columns) != tuple(features):
-        why = changed_kinds(frame, sorted(spec.required_variables), categories)
+        why = changed_kinds(frame, sorted(columns_read(spec.formula)), categories)
         raise ValueError(
             f"the new rows give columns {columns}, the fitted design has {features}"
             + "".join(f"; {reason}" for reason in why)

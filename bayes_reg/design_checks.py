@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "changed_kinds",
+    "columns_read",
     "plain",
     "quoted",
     "refuse_column_named_one",
@@ -17,6 +18,7 @@ __all__ = [
     "refuse_names_not_text",
     "refuse_not_a_table",
     "refuse_not_finite",
+    "refuse_numbers_in_text",
     "refuse_overlaps",
     "refuse_target_not_one_number",
     "refuse_uninformative",
@@ -24,17 +26,45 @@ __all__ = [
 ]
 
 
+def columns_read(formula) -> set[str]:
+    """The columns that ``formula`` (a string, a parsed formula, or one side of one) reads.
+
+    formulaic's ``required_variables`` leaves out a column inside a stateful transform
+    (``center(x)``, ``scale(x)``, ``poly(x)``, ``bs(x)``; formulaic 1.2.2): it calls the
+    transform's own lookup without the data, which fails, and then returns nothing. Here each
+    factor's Python is read for its names, with formulaic's rule for which are columns (a
+    name's root, unless it is one of formulaic's transforms or modules such as ``np``)."""
+    from formulaic import Formula
+
+    parsed = Formula(formula) if isinstance(formula, str) else formula
+    sides = (parsed.lhs, parsed.rhs) if hasattr(parsed, "lhs") else (parsed,)
+    return {name for side in sides for term in side for f in term.factors for name in _read(f)}
+
+
+def _read(factor) -> set[str]:
+    """The columns one factor of a formula reads (``x`` for ``x``, ``center(x)``, ``C(x)``)."""
+    from formulaic.transforms import TRANSFORMS
+    from formulaic.utils.variables import get_required_variables
+
+    if factor.eval_method is factor.EvalMethod.LOOKUP:
+        return {factor.expr}
+    if factor.eval_method is factor.EvalMethod.PYTHON:
+        names = get_required_variables(factor.expr, {})  # no transforms: none is evaluated
+        return {name.root for name in names if name.root not in TRANSFORMS}
+    return set()  # a literal
+
+
 def refuse_overlaps(formula: str, parsed, exposure, id) -> None:
     """A column read in two roles: the target also a feature (the model would be handed its
     answer), the id (which only names rows) in the model, the exposure as the target."""
-    target = parsed.lhs.required_variables
+    target = columns_read(parsed.lhs)
     # Only a target of one column: I(deaths / population) ~ population is a rate model.
-    if len(target) == 1 and target <= parsed.rhs.required_variables:
+    if len(target) == 1 and target <= columns_read(parsed.rhs):
         raise ValueError(
             f"formula {formula!r} reads the target's column {next(iter(target))!r} on its right "
             "too, which hands the model its answer; remove it from the right"
         )
-    if id is not None and id in parsed.required_variables:
+    if id is not None and id in columns_read(parsed):
         raise ValueError(
             f"id column {id!r} names the rows and is not read by the model; remove it from "
             "the formula, or name another id column"
@@ -121,7 +151,7 @@ def refuse_target_not_one_number(formula: str, lhs) -> None:
     levels = [
         state["categories"] for _, state in spec.encoder_state.values() if "categories" in state
     ]
-    variables = sorted(spec.required_variables)
+    variables = sorted(columns_read(spec.formula))
     if len(levels) == 1 and len(variables) == 1:
         shown = ", ".join(repr(plain(v)) for v in levels[0])
         last = plain(levels[0][-1])
@@ -142,6 +172,31 @@ def refuse_not_a_table(frame, what: str = "frame") -> None:
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+
+
+def refuse_numbers_in_text(parsed, frame) -> None:
+    """A column of text that also holds numbers (a column of numbers with a stray "n/a" or
+    "?") would be read as one category per distinct value without a word; ``C(x)`` says that
+    its values are categories."""
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    factors = [f for term in parsed.rhs for f in term.factors]
+    as_is = {name for f in factors if not f.expr.startswith("C(") for name in _read(f)}
+    for name in sorted(as_is):
+        column = frame[name]
+        if is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        text = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+        if text.any() and not text[column.notna()].all():
+            row = text.idxmax()
+            raise ValueError(
+                f"column {name!r} holds numbers and text ({frame.index.name or 'row'} "
+                f"{plain(row)!r}: {column[row]!r}), so each of its {column.nunique()} distinct "
+                f"values would be a category; make it numbers (frame[{name!r}] = "
+                f"pd.to_numeric(frame[{name!r}], errors='coerce'), then missing='drop'), or "
+                f"write C({quoted(name)}) if its values are categories"
+            )
 
 
 def refuse_names_not_text(names) -> None:

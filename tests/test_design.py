@@ -108,6 +108,42 @@ def test_missing_values_are_refused_by_row_and_column_or_dropped(frame):
     assert design_matrix(frame, "y ~ age").X.shape == (40, 1)
 
 
+@pytest.mark.parametrize("term", ["center(dose)", "scale(dose)", "poly(dose, degree=2)"])
+def test_a_column_inside_a_stateful_transform_is_read_like_any_other(frame, term):
+    # formulaic 1.2.2's required_variables leaves out the column of center(x), scale(x),
+    # poly(x): missing='drop' kept its gaps, and its mean (all NaN) was refused as "row 0".
+    frame.loc[[4, 11], "dose"] = np.nan
+    with pytest.raises(ValueError, match=r"row 4, column 'dose': missing value \(2 row"):
+        design_matrix(frame, f"y ~ age + {term}")
+    table = design_matrix(frame, f"y ~ age + {term}", missing="drop")
+    kept = frame.drop(index=[4, 11])
+    assert table.dropped == [4, 11] and table.design.variables == ["age", "dose"]
+    if term == "center(dose)":  # against the column centred by hand on the kept rows
+        np.testing.assert_allclose(table.X[:, 1], kept.dose - kept.dose.mean(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"reads column\(s\) 'height' that the table lacks"):
+        design_matrix(frame, f"y ~ {term.replace('dose', 'height')}")
+    with pytest.raises(ValueError, match=r"the new rows lack column\(s\) 'dose' of the fitted"):
+        table.design.matrix(kept[["age"]])
+    with pytest.raises(ValueError, match=r"reads the target's column 'y' on its right too"):
+        design_matrix(frame, f"y ~ {term.replace('dose', 'y')}")
+
+
+@pytest.mark.parametrize("formula", ["y ~ dose", "y ~ np.log(dose)", "y ~ age:dose", "y ~ ."])
+def test_a_column_of_numbers_with_text_in_it_is_refused_unless_it_is_a_category(frame, formula):
+    # Read as it is, each distinct value would be a category: 40 doses, 39 indicator columns.
+    dose = frame.dose.astype(object).where(frame.index != 7, "n/a")
+    with pytest.raises(ValueError, match=r"column 'dose' holds numbers and text \(row 7: 'n/a'\)"):
+        design_matrix(frame.assign(dose=dose), formula)
+    numbers = frame.assign(dose=pd.to_numeric(dose, errors="coerce"))  # the message's way out
+    assert design_matrix(numbers, "y ~ dose", missing="drop").dropped == [7]
+    # C() says the values are categories; a text column without numbers is one as it is.
+    codes = frame.assign(stage=frame.site.astype(str).where(frame.index != 7, "unknown"))
+    assert design_matrix(codes, "y ~ C(stage)").design.categories == {
+        "C(stage)": ["3", "7", "9", "unknown"]
+    }
+    assert design_matrix(frame, "y ~ sex").design.features == ("sex[T.M]",)
+
+
 def test_new_rows_are_checked_against_the_design(frame):
     design = design_matrix(frame, "y ~ age + sex + C(site)").design
     new = frame.drop(columns="y").iloc[:3]

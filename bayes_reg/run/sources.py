@@ -12,6 +12,7 @@ import numpy as np
 
 from bayes_reg.data import breast_cancer, d2l_synthetic, diabetes, linnerud, toy_gap
 from bayes_reg.design import MISSING, Design, design_matrix
+from bayes_reg.design_checks import columns_read
 from bayes_reg.run.schema import CardError, fail, positive
 from bayes_reg.uci import UCI_DIR, load_uci
 
@@ -135,7 +136,7 @@ def _check_formula(data: dict) -> None:
         raise fail(
             "[data] target", "given with a formula", "the formula names the target: keep one"
         )
-    if not hasattr(formula, "lhs") or not formula.lhs.required_variables:
+    if not hasattr(formula, "lhs") or not columns_read(formula.lhs):
         raise fail("[data] formula", "has no target on its left", 'write "y ~ ..."')
 
 
@@ -144,7 +145,7 @@ def _check_columns(data: dict, frame) -> None:
     path = data["_path"].name
     header = ", ".join(frame.columns)
     if "formula" in data:
-        absent = sorted(_formula(data["formula"]).required_variables - set(frame.columns))
+        absent = sorted(columns_read(_formula(data["formula"])) - set(frame.columns))
         if absent:
             raise fail(
                 "[data] formula",
