@@ -44,6 +44,8 @@ from bayes_reg.design_checks import (
     refuse_overlaps,
     refuse_target_not_one_number,
     refuse_uninformative,
+    refuse_unreadable_kinds,
+    refuse_unused_levels,
     undefined_refused_later,
 )
 
@@ -104,6 +106,7 @@ class Design:
             )
         refuse_duplicates(frame, variables)
         refuse_missing(frame, variables)
+        frame = _text_as_object(frame, variables)
         X = _materialize(self._spec(), frame, self.features, self.categories)
         refuse_not_finite(frame.index, self.features, X)
         if self.standardized:
@@ -125,6 +128,7 @@ class Design:
                 "compares the predictions with it"
             )
         refuse_duplicates(frame, variables)
+        frame = _text_as_object(frame, variables)
         with undefined_refused_later():
             try:
                 lhs = model_matrix(f"{self.target} ~ 1", frame, na_action="ignore").lhs
@@ -221,7 +225,8 @@ def design_matrix(
         covers it); a column in two roles (the target's one column also a feature, the id in
         the formula, the exposure as the target); a column name the table holds twice; a
         column named by a number, or named "1" (formulaic's intercept, even in backticks); a
-        column of text that holds numbers too, unless read as ``C(x)``.
+        column of text that holds numbers too, unless read as ``C(x)``; dates, durations or
+        complex numbers read as they are; a category level that no row holds.
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
@@ -269,6 +274,9 @@ def design_matrix(
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
     refuse_missing(rows, used)
     refuse_numbers_in_text(parsed, rows)
+    refuse_unreadable_kinds(parsed, rows)
+    refuse_unused_levels(rows, used)
+    rows = _text_as_object(rows, used)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
     if len(rows) == 0:
         raise ValueError("no rows left after dropping those with missing values")
@@ -371,6 +379,20 @@ def _parsed(formula: str, columns):
                     f"name, so a formula writes it in backticks: {quoted(name)}"
                 ) from err
         raise
+
+
+def _text_as_object(frame, columns):
+    """``frame`` with its columns of pandas' ``"string"`` dtype (missing as ``pd.NA``) among
+    ``columns`` as plain text, which formulaic reads as categories: it passes that dtype
+    through as if it held numbers (formulaic 1.2.2)."""
+    import pandas as pd
+
+    masked = [
+        c
+        for c in columns
+        if isinstance(frame[c].dtype, pd.StringDtype) and frame[c].dtype.na_value is pd.NA
+    ]
+    return frame.astype(dict.fromkeys(masked, object)) if masked else frame
 
 
 def _materialize(spec, frame, features, categories) -> np.ndarray:

@@ -22,6 +22,8 @@ __all__ = [
     "refuse_overlaps",
     "refuse_target_not_one_number",
     "refuse_uninformative",
+    "refuse_unreadable_kinds",
+    "refuse_unused_levels",
     "undefined_refused_later",
 ]
 
@@ -197,6 +199,47 @@ def refuse_numbers_in_text(parsed, frame) -> None:
                 f"pd.to_numeric(frame[{name!r}], errors='coerce'), then missing='drop'), or "
                 f"write C({quoted(name)}) if its values are categories"
             )
+
+
+def refuse_unreadable_kinds(parsed, frame) -> None:
+    """Dates, durations and complex numbers read as they are: formulaic fails inside on a
+    date, reads a duration as its nanoseconds, and drops a complex number's imaginary part.
+    (Read through Python they may give numbers: ``I(x.dt.day_of_year)``.)"""
+    from pandas.api.types import is_complex_dtype, is_datetime64_any_dtype, is_timedelta64_dtype
+
+    factors = [f for term in parsed.rhs for f in term.factors]
+    for name in sorted({f.expr for f in factors if f.eval_method is f.EvalMethod.LOOKUP}):
+        column, shown = frame[name], f"frame[{name!r}]"
+        if is_datetime64_any_dtype(column):
+            kind, how = "dates", f"e.g. days since the first, ({shown} - {shown}.min()).dt.days"
+            how = f"numbers, {how}, or I({quoted(name)}.dt.year) in the formula"
+        elif is_timedelta64_dtype(column):
+            kind, how = "durations", f"numbers, e.g. days, {shown}.dt.total_seconds() / 86400"
+        elif is_complex_dtype(column):
+            kind, how = "complex numbers", "its real and imaginary parts as two columns"
+        else:
+            continue
+        raise ValueError(
+            f"column {name!r} holds {kind}, and a model reads numbers or categories; give {how}"
+        )
+
+
+def refuse_unused_levels(frame, columns) -> None:
+    """A pandas Categorical keeps levels that no row holds (after a filter, or rows dropped for
+    missing values): each would be a column of zeros, whose coefficient no data informs."""
+    import pandas as pd
+
+    for name in columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            held = set(column.dropna())
+            unused = [plain(v) for v in column.cat.categories if v not in held]
+            if unused:
+                raise ValueError(
+                    f"category {name!r} has level(s) {', '.join(map(repr, unused))} that no "
+                    f"fitted row holds; drop them: frame[{name!r}] = "
+                    f"frame[{name!r}].cat.remove_unused_categories()"
+                )
 
 
 def refuse_names_not_text(names) -> None:

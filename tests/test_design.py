@@ -144,6 +144,55 @@ def test_a_column_of_numbers_with_text_in_it_is_refused_unless_it_is_a_category(
     assert design_matrix(frame, "y ~ sex").design.features == ("sex[T.M]",)
 
 
+def test_pandas_string_columns_are_categories_as_text_is(frame):
+    # formulaic passes pandas' "string" dtype (missing as pd.NA) through as if it held numbers
+    # (the matrix then failed: "could not convert string to float: 'F'").
+    as_string = frame.assign(sex=frame.sex.astype("string"))
+    table = design_matrix(as_string, "y ~ age + sex")
+    np.testing.assert_array_equal(table.X, design_matrix(frame, "y ~ age + sex").X)
+    np.testing.assert_array_equal(table.X[:, 1], (frame.sex == "M").to_numpy(float))
+    new = as_string.iloc[:5]
+    np.testing.assert_array_equal(table.design.matrix(new), table.X[:5])
+    as_target = frame.assign(sex=frame.sex.astype("string"))
+    with pytest.raises(ValueError, match=r"the target 'sex' is a category \('F', 'M'\)"):
+        design_matrix(as_target, "sex ~ age")
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (pd.date_range("2026-01-01", periods=40), r"holds dates, .*\.dt\.days, or I\(when\.dt"),
+        (pd.to_timedelta(np.arange(40), unit="D"), r"holds durations, .*\.total_seconds\(\)"),
+        (np.arange(40) + 1j, r"holds complex numbers, .* real and imaginary parts"),
+    ],
+)
+def test_dates_durations_and_complex_numbers_are_refused_as_they_are(frame, values, message):
+    # A date failed inside numpy, a duration was read as its nanoseconds, a complex number lost
+    # its imaginary part with a warning.
+    with pytest.raises(ValueError, match=rf"column 'when' {message}"):
+        design_matrix(frame.assign(when=values), "y ~ age + when")
+    design_matrix(frame.assign(when=values), "y ~ age")  # not read: no matter
+    if isinstance(values, pd.DatetimeIndex):  # through Python, as the message says
+        table = design_matrix(frame.assign(when=values), "y ~ age + I(when.dt.day_of_year)")
+        np.testing.assert_array_equal(table.X[:, 1], np.arange(1, 41))
+
+
+def test_a_category_level_that_no_row_holds_is_refused(frame):
+    # It made a column of zeros: refused as "constant (the intercept covers it)", or kept
+    # under '- 1' for a coefficient that no data informs.
+    sex = pd.Categorical(frame.sex, categories=["F", "M", "X"])
+    for formula in ("y ~ age + sex", "y ~ age + C(sex)", "y ~ age + sex - 1"):
+        with pytest.raises(ValueError, match=r"category 'sex' has level\(s\) 'X' that no fitted"):
+            design_matrix(frame.assign(sex=sex), formula)
+    # Dropping the rows with missing values can leave a level without rows, too.
+    ward = pd.Categorical(np.where(frame.index < 38, "east", "west"))
+    dropped = frame.assign(ward=ward, age=frame.age.where(frame.index < 38))
+    with pytest.raises(ValueError, match=r"category 'ward' has level\(s\) 'west'"):
+        design_matrix(dropped, "y ~ age + ward - 1", missing="drop")
+    table = design_matrix(frame.assign(sex=sex.remove_unused_categories()), "y ~ age + sex")
+    assert table.design.features == ("age", "sex[T.M]")
+
+
 def test_new_rows_are_checked_against_the_design(frame):
     design = design_matrix(frame, "y ~ age + sex + C(site)").design
     new = frame.drop(columns="y").iloc[:3]
