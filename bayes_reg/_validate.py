@@ -177,13 +177,35 @@ def informative(X: np.ndarray, y: np.ndarray, what: str) -> None:
 
 
 def _numeric(name: str, a) -> np.ndarray:
+    given = a
     try:
         a = np.asarray(a)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be a rectangular numeric array: {err}") from None
+    if a.dtype == object and hasattr(given, "dtypes"):  # a pandas table or column
+        a = _table_numbers(name, given)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
     return a.astype(np.result_type(a.dtype, np.float32))
+
+
+def _table_numbers(name: str, table) -> np.ndarray:
+    """A pandas table or column that NumPy reads as objects: its nullable numbers (``Int64``,
+    ``Float64``; a missing value becomes NaN, refused next by position) as floats, or the
+    columns that do not hold numbers named."""
+    from pandas.api.types import is_numeric_dtype
+
+    if not hasattr(table, "columns"):  # a column
+        if not is_numeric_dtype(table.dtype):
+            raise TypeError(f"{name} must be numeric, got dtype {table.dtype}")
+        return table.to_numpy(dtype=float, na_value=np.nan)
+    other = [str(column) for column, dtype in table.dtypes.items() if not is_numeric_dtype(dtype)]
+    if other:
+        raise TypeError(
+            f"{name} must be numeric, and its column(s) {', '.join(other[:5])} are not; a table "
+            "with text or categories reads through a formula: bayes_reg.fit('y ~ ...', frame)"
+        )
+    return table.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _finite(name: str, a: np.ndarray) -> None:

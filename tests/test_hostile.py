@@ -30,6 +30,7 @@ Constant columns, decided per function:
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import INF, NAN, SETTINGS, X0, Y0
 from hypothesis import given
@@ -78,6 +79,14 @@ ENTRY_POINTS = {
 }
 
 
+def _nullable(a, row):
+    """``a`` as pandas' nullable floats (a table, or a column), missing (``pd.NA``) in ``row``."""
+    table = pd.DataFrame(a, columns=["a", "b", "c"]) if np.ndim(a) == 2 else pd.Series(a)
+    table = table.astype("Float64")
+    table.loc[row] = pd.NA
+    return table
+
+
 def _with(a, index, value):
     a = np.array(a, dtype=float)
     a[index] = value
@@ -104,6 +113,22 @@ BAD_DATA = {
     "y-str": (X0, Y0.astype(str), "y must be numeric, got dtype <U"),
     "X-complex": (X0 + 0j, Y0, "X must be numeric, got dtype complex128"),
     "X-ragged": ([[1.0, 2.0, 3.0], [1.0]], [1.0, 2.0], "X must be a rectangular numeric array"),
+    # pandas: NumPy reads a table with text, or with a nullable column's pd.NA, as objects.
+    "X-table-text": (
+        pd.DataFrame(X0, columns=["a", "b", "c"]).assign(b=list("xyz") * 4),
+        Y0,
+        r"X must be numeric, and its column\(s\) b are not; .* bayes_reg.fit\('y ~ ...', frame\)",
+    ),
+    "X-table-nullable-missing": (
+        _nullable(X0, 4),
+        Y0,
+        r"X must be finite: 3 NaN or infinite value\(s\), the first at index \(4, 0\)",
+    ),
+    "y-nullable-missing": (
+        X0,
+        _nullable(Y0, 3),
+        r"y must be finite: .* index \(3,\)",
+    ),
 }
 
 
@@ -115,6 +140,18 @@ def test_bad_data_is_refused_before_computing(entry, case, no_compute):
         message = "X has 0 rows; at least 1 are needed"
     with pytest.raises((ValueError, TypeError), match=message):
         ENTRY_POINTS[entry](X, y)
+
+
+def test_a_table_of_nullable_numbers_is_read_as_its_floats():
+    # NumPy reads Int64 and Float64 columns with a pd.NA as objects, which were refused as
+    # "got dtype object" even where no value is missing.
+    table = pd.DataFrame(X0, columns=["a", "b", "c"]).astype("Float64")
+    table["a"] = pd.array(np.arange(12), dtype="Int64")
+    y = pd.Series(Y0).astype("Float64")
+    ours = br.map_estimate(table, y, br.Gaussian(1.0), 1.0)
+    floats = br.map_estimate(table.to_numpy(float), Y0, br.Gaussian(1.0), 1.0)
+    np.testing.assert_array_equal(ours.w, floats.w)
+    assert np.asarray(table).dtype == object  # why: what NumPy makes of it
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRY_POINTS if e != "exact_posterior"])
