@@ -1,6 +1,7 @@
 """Strict test environment: CPU only, float64, fixed seeds."""
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -87,6 +88,42 @@ def pytest_xdist_make_scheduler(config, log):
             return path if Path(path).stem in ONE_WORKER_FILES else nodeid
 
     return OneWorkerFiles(config, log)
+
+
+class _ReleaseCompiledPrograms:
+    """Each program XLA compiles for the CPU holds memory mappings of its own for as long as JAX
+    keeps it (about 300 for one NUTS model and shape), and a test worker compiles over a
+    thousand programs: by the end of a run a worker held 44,870 (JAX 0.12.1), near Linux's
+    ``vm.max_map_count`` (65,530 by default), past which XLA cannot map memory and fails or
+    crashes (twice at the floors: a segfault while writing an executable to the persistent
+    cache). Past half the limit, checked every ``EVERY`` tests (reading the count takes
+    milliseconds), the worker lets JAX drop the programs it keeps; a test that needs one again
+    compiles it, or reads it from the run's persistent cache. Registered as a plugin, so that
+    the doctests in ``bayes_reg/`` count too (``-p no:release-compiled-programs`` turns it off)."""
+
+    EVERY = 20
+
+    def __init__(self):
+        try:
+            limit = int(Path("/proc/sys/vm/max_map_count").read_text())
+        except (OSError, ValueError):  # not Linux: no such limit to keep away from
+            limit = None
+        self.budget = None if limit is None else limit // 2
+        self.tests = 0
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item):
+        self.tests += 1
+        if self.budget is None or self.tests % self.EVERY:
+            return
+        with open("/proc/self/maps", "rb") as maps:
+            if maps.read().count(b"\n") > self.budget:
+                jax.clear_caches()
+                gc.collect()
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_ReleaseCompiledPrograms(), "release-compiled-programs")
 
 
 def pytest_collection_modifyitems(config, items):
