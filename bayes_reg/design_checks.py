@@ -3,6 +3,7 @@ column or the category, and says what to write instead."""
 
 from __future__ import annotations
 
+import builtins
 import re
 
 import numpy as np
@@ -44,15 +45,21 @@ def columns_read(formula) -> set[str]:
 
 
 def _read(factor) -> set[str]:
-    """The columns one factor of a formula reads (``x`` for ``x``, ``center(x)``, ``C(x)``)."""
+    """The columns one factor of a formula reads (``x`` for ``x``, ``center(x)``, ``C(x)``,
+    ``abs(x)``: a Python builtin that is called is not a column)."""
     from formulaic.transforms import TRANSFORMS
-    from formulaic.utils.variables import get_required_variables
+    from formulaic.utils.variables import Variable, get_required_variables
 
     if factor.eval_method is factor.EvalMethod.LOOKUP:
         return {factor.expr}
     if factor.eval_method is factor.EvalMethod.PYTHON:
         names = get_required_variables(factor.expr, {})  # no transforms: none is evaluated
-        return {name.root for name in names if name.root not in TRANSFORMS}
+        return {
+            name.root
+            for name in names
+            if name.root not in TRANSFORMS
+            and not (name.root in vars(builtins) and Variable.Role.CALLABLE in name.roles)
+        }
     return set()  # a literal
 
 

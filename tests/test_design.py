@@ -310,6 +310,15 @@ def test_a_value_a_transform_leaves_undefined_is_refused_by_row_and_column(frame
         design.matrix(frame.assign(dose=dose))
 
 
+def test_a_python_builtin_in_a_formula_is_not_a_column(frame):
+    # It was refused as "reads column(s) 'abs' that the table lacks" (formulaic's own rule).
+    table = design_matrix(frame, "y ~ abs(age - 40) + round(dose)")
+    np.testing.assert_array_equal(
+        table.X, np.column_stack([abs(frame.age - 40), frame.dose.round()])
+    )
+    assert table.design.variables == ["age", "dose"]
+
+
 @pytest.mark.parametrize(
     "formula, kwargs, message",
     [
