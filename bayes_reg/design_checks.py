@@ -41,7 +41,12 @@ def columns_read(formula) -> set[str]:
 
     parsed = Formula(formula) if isinstance(formula, str) else formula
     sides = (parsed.lhs, parsed.rhs) if hasattr(parsed, "lhs") else (parsed,)
-    return {name for side in sides for term in side for f in term.factors for name in _read(f)}
+    return {name for side in sides for f in _factors(side) for name in _read(f)}
+
+
+def _factors(side) -> list:
+    """The factors of a formula's side, term by term (``a:b`` has two)."""
+    return [factor for term in side for factor in term.factors]
 
 
 def _read(factor) -> set[str]:
@@ -190,8 +195,7 @@ def refuse_numbers_in_text(parsed, frame) -> None:
     import pandas as pd
     from pandas.api.types import is_numeric_dtype
 
-    factors = [f for term in parsed.rhs for f in term.factors]
-    as_is = {name for f in factors if not f.expr.startswith("C(") for name in _read(f)}
+    as_is = {name for f in _factors(parsed.rhs) if not f.expr.startswith("C(") for name in _read(f)}
     for name in sorted(as_is):
         column = frame[name]
         if is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
@@ -214,8 +218,8 @@ def refuse_unreadable_kinds(parsed, frame) -> None:
     (Read through Python they may give numbers: ``I(x.dt.day_of_year)``.)"""
     from pandas.api.types import is_complex_dtype, is_datetime64_any_dtype, is_timedelta64_dtype
 
-    factors = [f for term in parsed.rhs for f in term.factors]
-    for name in sorted({f.expr for f in factors if f.eval_method is f.EvalMethod.LOOKUP}):
+    as_is = {f.expr for f in _factors(parsed.rhs) if f.eval_method is f.EvalMethod.LOOKUP}
+    for name in sorted(as_is):
         column, shown = frame[name], f"frame[{name!r}]"
         if is_datetime64_any_dtype(column):
             kind, how = "dates", f"e.g. days since the first, ({shown} - {shown}.min()).dt.days"
