@@ -214,8 +214,9 @@ def refuse_numbers_in_text(parsed, frame) -> None:
 
 def refuse_unreadable_kinds(parsed, frame) -> None:
     """Dates, durations and complex numbers read as they are: formulaic fails inside on a
-    date, reads a duration as its nanoseconds, and drops a complex number's imaginary part.
-    (Read through Python they may give numbers: ``I(x.dt.day_of_year)``.)"""
+    date, reads a duration as a count of its unit (a day as 8.64e10 µs), and drops a complex
+    number's imaginary part. (Read through Python they may give numbers:
+    ``I(x.dt.day_of_year)``.)"""
     from pandas.api.types import is_complex_dtype, is_datetime64_any_dtype, is_timedelta64_dtype
 
     as_is = {f.expr for f in _factors(parsed.rhs) if f.eval_method is f.EvalMethod.LOOKUP}

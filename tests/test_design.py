@@ -167,8 +167,8 @@ def test_pandas_string_columns_are_categories_as_text_is(frame):
     ],
 )
 def test_dates_durations_and_complex_numbers_are_refused_as_they_are(frame, values, message):
-    # A date failed inside numpy, a duration was read as its nanoseconds, a complex number lost
-    # its imaginary part with a warning.
+    # A date failed inside numpy, a duration was read as a count of its unit (a day as 8.64e10
+    # µs), a complex number lost its imaginary part with a warning.
     with pytest.raises(ValueError, match=rf"column 'when' {message}"):
         design_matrix(frame.assign(when=values), "y ~ age + when")
     design_matrix(frame.assign(when=values), "y ~ age")  # not read: no matter
