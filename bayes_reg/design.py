@@ -32,6 +32,7 @@ from bayes_reg.data import Scaling
 from bayes_reg.design_checks import (
     changed_kinds,
     columns_read,
+    formula_syntax,
     plain,
     quoted,
     refuse_column_named_one,
@@ -42,6 +43,7 @@ from bayes_reg.design_checks import (
     refuse_not_finite,
     refuse_numbers_in_text,
     refuse_overlaps,
+    refuse_parts,
     refuse_target_not_one_number,
     refuse_uninformative,
     refuse_unreadable_kinds,
@@ -257,12 +259,13 @@ def design_matrix(
             raise ValueError("give a formula ('y ~ a + b') or the target column")
         refuse_names_not_text([target])
         formula = f"{quoted(target)} ~ ."
-    written, formula = formula, _dot_written_out(formula, frame.columns, (exposure, id))
-    parsed = _parsed(formula, frame.columns)
-    if not hasattr(parsed, "lhs") or not columns_read(parsed.lhs):
+    written, (formula, parsed) = formula, _parsed(formula, frame.columns, (exposure, id))
+    target = columns_read(parsed.lhs) if hasattr(parsed, "lhs") else set()
+    if not target:
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
-    refuse_overlaps(formula, parsed, exposure, id)
-    used = sorted(columns_read(parsed)) + ([exposure] if exposure else [])
+    read = columns_read(parsed.rhs)
+    refuse_overlaps(formula, target, read, exposure, id)
+    used = sorted(target | read) + ([exposure] if exposure else [])
     absent = [v for v in used if v not in frame.columns]
     refuse_names_not_text(c for c in frame.columns if str(c) in absent)
     if absent:
@@ -272,14 +275,14 @@ def design_matrix(
         )
     refuse_duplicates(frame, used)
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
+    if len(rows) == 0:
+        raise ValueError("no rows left after dropping those with missing values")
     refuse_missing(rows, used)
     refuse_numbers_in_text(parsed, rows)
     refuse_unreadable_kinds(parsed, rows)
     refuse_unused_levels(rows, used)
     rows = _text_as_object(rows, used)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
-    if len(rows) == 0:
-        raise ValueError("no rows left after dropping those with missing values")
     with undefined_refused_later():
         matrices = model_matrix(formula, rows, na_action="ignore")
     refuse_target_not_one_number(formula, matrices.lhs)
@@ -348,37 +351,42 @@ def _dot_written_out(formula: str, columns, roles) -> str:
     return formula
 
 
-def _parsed(formula: str, columns):
-    """``formula`` parsed, its terms' Python included. Where it fails on a column name that is
-    not a Python name, say how to write one (formulaic reads `mean radius` unquoted as two
-    terms); name a term that is not Python (formulaic lets Python's bare error through);
-    refuse to read a column named "1" (formulaic's intercept)."""
+def _parsed(formula: str, columns, roles) -> tuple[str, object]:
+    """``formula`` with its dot written out (:func:`_dot_written_out`), and parsed, its terms'
+    Python included. Every way it fails to parse is said in words: a column name that is not a
+    Python name (formulaic reads `mean radius` unquoted as two terms) with how to write it, a
+    term that is not Python (formulaic lets Python's bare error through), formulaic's own
+    message without its terminal colours; a formula in parts and a column named "1"
+    (formulaic's intercept) are refused."""
     from formulaic import Formula
-    from formulaic.errors import FormulaSyntaxError
+    from formulaic.errors import FormulaParsingError
     from formulaic.parser.algos.tokenize import tokenize
 
-    if "1" in columns:
-        refuse_column_named_one(tokenize(formula))
+    written = formula
     try:
+        formula = _dot_written_out(formula, columns, roles)
+        if "1" in columns:  # the dot written out may name it
+            refuse_column_named_one(tokenize(formula))
         parsed = Formula(formula)
+        refuse_parts(written, parsed)
         columns_read(parsed)  # parses each term's Python here, inside the try
-        return parsed
+        return formula, parsed
     except SyntaxError as err:
         # A dot that is neither an attribute's nor a number's: the columns' dot inside a call.
         dot = re.search(r"(?<![\w)\]])\.(?!\d)", err.text or "")
         hint = " (a dot stands for the other columns only as a term of its own: 'y ~ .')"
         raise ValueError(
-            f"formula {formula!r} cannot be read: {(err.text or '').strip()!r} is not a Python "
+            f"formula {written!r} cannot be read: {(err.text or '').strip()!r} is not a Python "
             f"expression{hint if dot else ''}"
         ) from None
-    except FormulaSyntaxError as err:
+    except FormulaParsingError as err:
         for name in map(str, columns):
             if not name.isidentifier() and name in formula and f"`{name}`" not in formula:
                 raise ValueError(
-                    f"formula {formula!r} cannot be read: column {name!r} is not a Python "
+                    f"formula {written!r} cannot be read: column {name!r} is not a Python "
                     f"name, so a formula writes it in backticks: {quoted(name)}"
                 ) from err
-        raise
+        raise ValueError(f"formula {written!r} cannot be read: {formula_syntax(err)}") from None
 
 
 def _text_as_object(frame, columns):

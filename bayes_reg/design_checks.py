@@ -11,6 +11,7 @@ import numpy as np
 __all__ = [
     "changed_kinds",
     "columns_read",
+    "formula_syntax",
     "plain",
     "quoted",
     "refuse_column_named_one",
@@ -21,6 +22,7 @@ __all__ = [
     "refuse_not_finite",
     "refuse_numbers_in_text",
     "refuse_overlaps",
+    "refuse_parts",
     "refuse_target_not_one_number",
     "refuse_uninformative",
     "refuse_unreadable_kinds",
@@ -42,6 +44,13 @@ def columns_read(formula) -> set[str]:
     parsed = Formula(formula) if isinstance(formula, str) else formula
     sides = (parsed.lhs, parsed.rhs) if hasattr(parsed, "lhs") else (parsed,)
     return {name for side in sides for f in _factors(side) for name in _read(f)}
+
+
+def formula_syntax(err) -> str:
+    """formulaic's error for a formula it cannot parse, on one line and without the terminal
+    colour codes around the place it marks (⧛ ⧚), which a log or a notebook shows raw."""
+    message, _, place = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).partition("\n\n")
+    return f"{message.strip()} (marked: {place.strip()})" if place.strip() else message.strip()
 
 
 def _factors(side) -> list:
@@ -68,17 +77,17 @@ def _read(factor) -> set[str]:
     return set()  # a literal
 
 
-def refuse_overlaps(formula: str, parsed, exposure, id) -> None:
+def refuse_overlaps(formula: str, target: set, features: set, exposure, id) -> None:
     """A column read in two roles: the target also a feature (the model would be handed its
-    answer), the id (which only names rows) in the model, the exposure as the target."""
-    target = columns_read(parsed.lhs)
+    answer), the id (which only names rows) in the model, the exposure as the target;
+    ``target`` and ``features`` are the columns the formula's two sides read."""
     # Only a target of one column: I(deaths / population) ~ population is a rate model.
-    if len(target) == 1 and target <= columns_read(parsed.rhs):
+    if len(target) == 1 and target <= features:
         raise ValueError(
             f"formula {formula!r} reads the target's column {next(iter(target))!r} on its right "
             "too, which hands the model its answer; remove it from the right"
         )
-    if id is not None and id in columns_read(parsed):
+    if id is not None and id in target | features:
         raise ValueError(
             f"id column {id!r} names the rows and is not read by the model; remove it from "
             "the formula, or name another id column"
@@ -86,6 +95,16 @@ def refuse_overlaps(formula: str, parsed, exposure, id) -> None:
     if exposure is not None and exposure in target:
         raise ValueError(
             f"exposure column {exposure!r} is the target; name the column of exposures"
+        )
+
+
+def refuse_parts(formula: str, parsed) -> None:
+    """formulaic's ``|`` splits a side into parts (a tuple of formulas); a model here reads one
+    target and one right side."""
+    if any(isinstance(getattr(parsed, side, None), tuple) for side in ("lhs", "rhs")):
+        raise ValueError(
+            f"formula {formula!r} has a '|', which splits a side into parts; a model here reads "
+            "one target and one right side: join the terms with '+'"
         )
 
 

@@ -238,6 +238,14 @@ def test_the_target_of_rows_to_score_is_checked(frame):
         ("np.log(.) ~ age", {}, r"'np.log\(\.\)' is not a Python .* only as a term of its own"),
         ("y ~ age + np.log(age,,)", {}, r"'np.log\(age,,\)' is not a Python expression$"),
         ("y ~ age + height", {}, r"reads column\(s\) 'height' that the table lacks"),
+        # formulaic's syntax errors: a ValueError, the place marked without terminal colours
+        # (\x1b[1;31m), on one line.
+        ("y ~ age +", {}, r"cannot be read: Operator `\+` .* \(marked: y ~ age ⧛\+⧚\)$"),
+        ("y ~ `age", {}, r"'y ~ `age' cannot be read: .* \(marked: y ~ ⧛`age⧚\)$"),
+        ("y ~ . + (age", {}, r"'y ~ \. \+ \(age' cannot be read: .*⧛\(⧚"),  # as written
+        # Parts of a formula (formulaic's '|'): no model here reads them.
+        ("y ~ age | bmi", {}, r"has a '\|', which splits a side into parts; .* with '\+'"),
+        ("y | bmi ~ age", {}, r"has a '\|', which splits a side into parts"),
         (None, {}, r"give a formula"),
         ("y ~ age", {"missing": "impute"}, r"missing must be one of"),
         ("y ~ age", {"exposure": "time"}, r"exposure column 'time' is not in the table"),
@@ -398,6 +406,10 @@ def test_a_table_without_rows_is_refused(frame):
         design_matrix(frame.iloc[:0], "y ~ age")
     with pytest.raises(ValueError, match="no rows left after dropping those with missing"):
         design_matrix(frame.assign(age=np.nan), "y ~ age", missing="drop")
+    # Said before any check of the rows that are left: none holds a category's level then.
+    sex = pd.Categorical(frame.sex)
+    with pytest.raises(ValueError, match="no rows left after dropping those with missing"):
+        design_matrix(frame.assign(age=np.nan, sex=sex), "y ~ age + sex", missing="drop")
 
 
 def test_a_text_target_of_one_level_is_refused_too(frame):

@@ -12,7 +12,7 @@ import numpy as np
 
 from bayes_reg.data import breast_cancer, d2l_synthetic, diabetes, linnerud, toy_gap
 from bayes_reg.design import MISSING, Design, design_matrix
-from bayes_reg.design_checks import columns_read
+from bayes_reg.design_checks import columns_read, formula_syntax
 from bayes_reg.run.schema import CardError, fail, positive
 from bayes_reg.uci import UCI_DIR, load_uci
 
@@ -130,7 +130,7 @@ def _check_formula(data: dict) -> None:
         formula = _formula(data["formula"])
     except Exception as err:  # formulaic's parser raises several kinds
         raise fail(
-            "[data] formula", f"cannot be read: {err}", 'write e.g. "y ~ a + C(b)"'
+            "[data] formula", f"cannot be read: {formula_syntax(err)}", 'write e.g. "y ~ a + C(b)"'
         ) from None
     if "target" in data:
         raise fail(
