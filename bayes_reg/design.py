@@ -35,6 +35,7 @@ from bayes_reg.design_checks import (
     formula_syntax,
     plain,
     quoted,
+    refuse_absent,
     refuse_column_named_one,
     refuse_duplicates,
     refuse_missing,
@@ -245,6 +246,7 @@ def design_matrix(
         A column naming the rows, carried to predictions and not used as a feature.
     """
     from formulaic import model_matrix
+    from formulaic.errors import FactorEvaluationError
 
     refuse_not_a_table(frame)
     if len(frame) == 0:
@@ -266,13 +268,7 @@ def design_matrix(
     read = columns_read(parsed.rhs)
     refuse_overlaps(formula, target, read, exposure, id)
     used = sorted(target | read) + ([exposure] if exposure else [])
-    absent = [v for v in used if v not in frame.columns]
-    refuse_names_not_text(c for c in frame.columns if str(c) in absent)
-    if absent:
-        raise ValueError(
-            f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
-            f"lacks; it has {', '.join(map(repr, frame.columns))}"
-        )
+    refuse_absent(formula, parsed, frame, used)
     refuse_duplicates(frame, used)
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
     if len(rows) == 0:
@@ -284,7 +280,10 @@ def design_matrix(
     rows = _text_as_object(rows, used)
     dropped = [i.item() if hasattr(i, "item") else i for i in frame.index.difference(rows.index)]
     with undefined_refused_later():
-        matrices = model_matrix(formula, rows, na_action="ignore")
+        try:
+            matrices = model_matrix(formula, rows, na_action="ignore")
+        except FactorEvaluationError as err:  # a term's Python fails on the rows: np.logit(x)
+            raise ValueError(f"formula {written!r} cannot be evaluated: {err}") from None
     refuse_target_not_one_number(formula, matrices.lhs)
     spec = matrices.rhs.model_spec
     columns = list(matrices.rhs.columns)

@@ -14,6 +14,7 @@ __all__ = [
     "formula_syntax",
     "plain",
     "quoted",
+    "refuse_absent",
     "refuse_column_named_one",
     "refuse_duplicates",
     "refuse_missing",
@@ -75,6 +76,40 @@ def _read(factor) -> set[str]:
             and not (name.root in vars(builtins) and Variable.Role.CALLABLE in name.roles)
         }
     return set()  # a literal
+
+
+def refuse_absent(formula: str, parsed, frame, used) -> None:
+    """A name the formula reads that the table lacks. Where the formula calls it (``sqrt(x)``,
+    ``logit(p)``, ``scipy.special.expit(x)``), it is a function a formula does not know: a
+    fit's design must read new rows again, in another session too, so it calls only formulaic's
+    transforms and NumPy (``np.sqrt``)."""
+    from formulaic.utils.variables import Variable, get_required_variables
+
+    absent = [v for v in used if v not in frame.columns]
+    refuse_names_not_text(c for c in frame.columns if str(c) in absent)
+    called = sorted(
+        {
+            str(name)
+            for f in _factors(parsed.lhs) + _factors(parsed.rhs)
+            if f.eval_method is f.EvalMethod.PYTHON
+            for name in get_required_variables(f.expr, {})
+            if Variable.Role.CALLABLE in name.roles and name.root in absent
+        }
+    )
+    if called:
+        numpy = [name for name in called if callable(getattr(np, name, None))]
+        raise ValueError(
+            f"formula {formula!r} calls {', '.join(map(repr, called))}, which is neither "
+            "a column nor a function a formula knows (formulaic's transforms, such as log, "
+            "exp, center, poly, and NumPy's as np.*)"
+            + (f"; write {', '.join(f'np.{name}' for name in numpy)}" if numpy else "")
+            + "; or compute the column first: frame.assign(name=...)"
+        )
+    if absent:
+        raise ValueError(
+            f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
+            f"lacks; it has {', '.join(map(repr, frame.columns))}"
+        )
 
 
 def refuse_overlaps(formula: str, target: set, features: set, exposure, id) -> None:

@@ -238,6 +238,11 @@ def test_the_target_of_rows_to_score_is_checked(frame):
         ("np.log(.) ~ age", {}, r"'np.log\(\.\)' is not a Python .* only as a term of its own"),
         ("y ~ age + np.log(age,,)", {}, r"'np.log\(age,,\)' is not a Python expression$"),
         ("y ~ age + height", {}, r"reads column\(s\) 'height' that the table lacks"),
+        # A function the formula calls that is neither a column nor formulaic's or NumPy's (it
+        # was "reads column(s) 'sqrt' that the table lacks"; np.logit: formulaic's own error).
+        ("y ~ sqrt(age)", {}, r"calls 'sqrt', which is neither a column nor .*; write np.sqrt;"),
+        ("y ~ scipy.special.logit(age)", {}, r"calls 'scipy.special.logit', .* column first"),
+        ("y ~ np.logit(age)", {}, r"cannot be evaluated: .* has no attribute 'logit'"),
         # formulaic's syntax errors: a ValueError, the place marked without terminal colours
         # (\x1b[1;31m), on one line.
         ("y ~ age +", {}, r"cannot be read: Operator `\+` .* \(marked: y ~ age ⧛\+⧚\)$"),
@@ -254,6 +259,11 @@ def test_the_target_of_rows_to_score_is_checked(frame):
 def test_bad_formulas_and_arguments(frame, formula, kwargs, message):
     with pytest.raises(ValueError, match=message):
         design_matrix(frame, formula, **kwargs)
+
+
+def test_the_numpy_function_that_the_refusal_names_is_read(frame):
+    table = design_matrix(frame, "y ~ np.sqrt(age)")
+    np.testing.assert_array_equal(table.X[:, 0], np.sqrt(frame.age.to_numpy()))
 
 
 @pytest.mark.parametrize(
