@@ -160,6 +160,24 @@ def vector(name: str, value, size: int) -> np.ndarray:
     return a
 
 
+def sample_weight(value, n_rows: int) -> np.ndarray | None:
+    """``None``, or one finite weight >= 0 per row, not all 0, as a float array."""
+    if value is None:
+        return None
+    w = _numeric("sample_weight", value)
+    if w.shape != (n_rows,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_rows},) (one weight per row), got {w.shape}"
+        )
+    _finite("sample_weight", w)
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"sample_weight must be >= 0, got {w[i]} at row {i}")
+    if not w.any():
+        raise ValueError("sample_weight is zero for every row: no row would inform the fit")
+    return w
+
+
 def informative(X: np.ndarray, y: np.ndarray, what: str) -> None:
     """Refuse data on which ``what`` is undefined: a constant ``y``, or only constant columns.
 

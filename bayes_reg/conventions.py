@@ -114,7 +114,7 @@ def _sigma_for(conv: Convention, sigma: float | None) -> float | None:
     return None if sigma is None else _validate.positive("sigma", sigma)
 
 
-def _half_k(conv: Convention, n: int, sigma: float | None) -> float:
+def _half_k(conv: Convention, n: float, sigma: float | None) -> float:
     """Half of k, the factor in front of the summed NLL: sigma² D, or D / 2 for a GLM."""
     d = conv.data_weight(n, sigma)
     return d / 2 if sigma is None else sigma**2 * d
@@ -124,7 +124,7 @@ def to_prior(
     convention: str,
     strength: float,
     *,
-    n: int,
+    n: float,
     sigma: float | None = None,
     family: str | None = None,
     l1_ratio: float | None = None,
@@ -138,8 +138,11 @@ def to_prior(
     strength : float
         The framework's penalty strength (``alpha``, ``wd``, ``lambd``, ``l2``...), > 0;
         for ``sklearn-logistic`` its inverse strength ``C``.
-    n : int
-        Number of training rows (mean-loss conventions depend on it).
+    n : float
+        Number of training rows (mean-loss conventions depend on it), or the sum of their
+        sample weights where each row's loss is times its weight (a weight of 2 counts a row
+        twice: scikit-learn's Lasso rescales ``sample_weight`` to sum to the rows, which is the
+        same objective).
     sigma : float, optional
         Noise scale in the units of ``y``: required by least squares, ``None`` for a GLM.
     family : {"gaussian", "laplace", "elastic-net"}, optional
@@ -162,7 +165,7 @@ def to_prior(
     family = family or conv.default_family
     rho = _ratio_for(conv, family, l1_ratio)
     strength = _validate.positive("strength", strength)
-    n = _validate.positive_int("n", n)
+    n = _validate.positive("n", n)
     sigma = _sigma_for(conv, sigma)
     gaussian = laplace = None
     try:
@@ -179,7 +182,7 @@ def to_prior(
         raise ValueError(_out_of_range(f"strength {strength}", n, sigma)) from None
 
 
-def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float | None = None) -> Penalty:
+def to_penalty(convention: str, prior: Prior, *, n: float, sigma: float | None = None) -> Penalty:
     """The strength (and ``l1_ratio``) of ``convention`` that encodes ``prior``.
 
     The inverse of :func:`to_prior` (``sigma`` as there). For an :class:`ElasticNet` prior
@@ -191,7 +194,7 @@ def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float | None = N
     4.0
     """
     conv = get_convention(convention)
-    n = _validate.positive_int("n", n)
+    n = _validate.positive("n", n)
     sigma = _sigma_for(conv, sigma)
     gaussian, laplace = split_scales(prior)
     _ratio_for(conv, prior.family, 0.5)  # refuses a family the convention cannot express
@@ -211,6 +214,7 @@ def to_penalty(convention: str, prior: Prior, *, n: int, sigma: float | None = N
 
 
 def _out_of_range(what, n, sigma) -> str:
+    n = f"{n:.12g}"  # 10, not 10.0: a count of rows, or a sum of weights such as 2.5
     where, fix = (f"n={n}", "") if sigma is None else (f"n={n} and sigma={sigma}", _RESCALE)
     return f"{what} with {where} converts to a number outside the floating-point range{fix}"
 
@@ -223,7 +227,7 @@ def convert(
     *,
     source: str,
     target: str,
-    n: int,
+    n: float,
     sigma: float | None = None,
     family: str | None = None,
     l1_ratio: float | None = None,

@@ -13,19 +13,20 @@ MAP, but predictions average over the posterior (:func:`bayes_reg.linear.predict
 they differ from scikit-learn's plug-in ones, except Ridge's mean: a Gaussian posterior has its
 mean at its mode (the two agree up to the Monte Carlo error of the draws).
 
-The noise of least squares: the penalty is a prior in units of the noise sd :math:`\sigma`
-(ridge: :math:`w \sim N(0, \sigma^2/\alpha)`), so the MAP does not depend on :math:`\sigma` but
-the posterior does. ``noise`` is the known :math:`\sigma`, or ``"estimate"`` (default): after
-the MAP, :math:`\hat\sigma^2 = \mathrm{RSS} / (n - \mathrm{df})`, the fit's effective degrees of
-freedom :math:`\mathrm{df} = \mathrm{tr}\,X_A (X_A^\top X_A + \lambda_2 I)^{-1} X_A^\top` (+1 for
-an intercept, :math:`X` centred then) over the non-zero coefficients :math:`A`, with
-:math:`\lambda_2 = \sigma^2 / g^2` the prior's Gaussian part (the L2 penalty on the scale of
-:math:`\|y - Xw - b\|^2`). Ridge: :math:`\lambda_2 = \alpha`, the trace of the ridge hat matrix;
-Lasso: 0, the number of non-zero coefficients (Zou, Hastie & Tibshirani 2007); ElasticNet:
-:math:`n\alpha(1 - \rho)` (Tibshirani & Taylor 2012). It is kept as ``noise_``.
+The noise of least squares: the penalty is a prior in units of the noise sd :math:`\sigma`,
+so the MAP does not depend on :math:`\sigma` but the posterior does. ``noise`` is the known
+:math:`\sigma`, or ``"estimate"`` (default): after the MAP, :math:`\hat\sigma^2 = \mathrm{RSS}
+/ (n - \mathrm{df})` with the fit's effective degrees of freedom
+(:func:`~bayes_reg.linear.residual_noise.residual_noise`), kept as ``noise_``.
+
+``fit(X, y, sample_weight=...)`` multiplies each row's log likelihood by its weight, as
+scikit-learn's objectives weight each row's loss: ``coef_`` is scikit-learn's weighted fit, and a
+weight of 2 counts a row twice in the posterior and in the noise estimate too (the strength's row
+count :math:`n` is the weights' sum, which is scikit-learn's rescaling of Lasso's weights to sum
+to the rows). Rows of weight 0 are left out of ``posterior_``.
 
 Differences from scikit-learn: binary classes only; Poisson ``y`` must be whole-number counts
-(scikit-learn takes any ``y >= 0``); no ``sample_weight``, no sparse input; strengths > 0 and
+(scikit-learn takes any ``y >= 0``); no sparse input; strengths > 0 and
 finite (no penalty is a flat prior); Lasso's and ElasticNet's ``max_iter`` and ``tol`` are
 unused (the MAP is solved to ~1e-12); ``decision_function`` is the log-odds of
 ``predict_proba``, so that its sign is ``predict``'s class as scikit-learn requires.
@@ -58,7 +59,7 @@ from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.map import posterior_mode
 from bayes_reg.linear.posterior import METHODS, sample_posterior
 from bayes_reg.linear.predict import predict as predictive
-from bayes_reg.priors import split_scales
+from bayes_reg.linear.residual_noise import residual_noise
 
 __all__ = ["Ridge", "Lasso", "ElasticNet", "LogisticRegression", "PoissonRegressor"]
 
@@ -94,16 +95,6 @@ def _family(l1_ratio) -> tuple[str, float | None]:
     return ("laplace", None) if rho == 1 else ("elastic-net", rho)
 
 
-def _effective_df(X: np.ndarray, coef: np.ndarray, l2: float, intercept: bool) -> float:
-    """tr X_A (X_A'X_A + l2 I)^-1 X_A' over the non-zero coefficients A (+1 and centred with
-    an intercept): from the singular values s of X_A, the sum of s² / (s² + l2), s > 0."""
-    XA = X[:, coef != 0]
-    XA = XA - XA.mean(0) if intercept else XA
-    s = np.linalg.svd(XA, compute_uv=False) if XA.size else np.zeros(0)
-    s = s[s > 1e-12 * max(s.max(initial=0.0), 1e-300)]
-    return float(np.sum(s**2 / (s**2 + l2))) + intercept
-
-
 class _BayesLinear(BaseEstimator):
     """The shared ``fit``: validate, the prior, the MAP, the noise, the posterior."""
 
@@ -119,13 +110,17 @@ class _BayesLinear(BaseEstimator):
     def _target(self, X, y):
         return validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=2)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the MAP (scikit-learn's fit) and draw the posterior.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Each row's loss (log likelihood) times its weight, as in scikit-learn: a weight
+            of 2 counts a row twice, 0 leaves it out (rows of weight 0 are left out of
+            ``posterior_``); the strength's row count is the weights' sum.
 
         Returns
         -------
@@ -136,7 +131,14 @@ class _BayesLinear(BaseEstimator):
         sampler = Sampler(chains=self.chains, warmup=self.warmup, draws=self.draws)
         known = self._known_noise()
         X, y = self._target(X, y)
-        gaussian, n = self._likelihood == "gaussian", X.shape[0]
+        weight = _validate.sample_weight(sample_weight, X.shape[0])
+        if weight is not None:
+            # Rows of weight 0 are left out (the same posterior, and the same draws as
+            # without them); weights of 1 are no weights (the same draws as without).
+            X, y, weight = X[weight > 0], y[weight > 0], weight[weight > 0]
+            weight = None if (weight == 1).all() else weight
+        gaussian = self._likelihood == "gaussian"
+        n = X.shape[0] if weight is None else float(weight.sum())
         # The MAP does not depend on sigma (the prior scales with it): to estimate sigma, any
         # value near the data's scale serves for the MAP first.
         sigma = (known or float(np.std(y)) or 1.0) if gaussian else None
@@ -147,11 +149,21 @@ class _BayesLinear(BaseEstimator):
             )
 
         kw = {"likelihood": self._likelihood, "intercept": bool(self.fit_intercept)}
+        kw |= {} if weight is None else {"sample_weight": weight}
         mode = posterior_mode(X, y, prior(sigma), sigma=sigma, **kw)
         self.coef_ = np.asarray(mode["w"], float)
         self.intercept_ = float(mode["b"]) if self.fit_intercept else 0.0
         if gaussian:
-            sigma = self.noise_ = known or self._estimate_noise(X, y, prior(sigma), sigma)
+            sigma = self.noise_ = known or residual_noise(
+                X,
+                y,
+                self.coef_,
+                self.intercept_,
+                prior=prior(sigma),
+                sigma=sigma,
+                fit_intercept=bool(self.fit_intercept),
+                sample_weight=weight,
+            )
         self.posterior_ = sample_posterior(
             X,
             y,
@@ -176,21 +188,6 @@ class _BayesLinear(BaseEstimator):
                 f"noise must be 'estimate' or a positive number (the known noise sd), "
                 f"got {self.noise!r}"
             ) from None
-
-    def _estimate_noise(self, X, y, prior, sigma) -> float:
-        """sqrt(RSS / (n - df)) at the MAP (the module's formula; ``prior`` at ``sigma``)."""
-        gaussian, _ = split_scales(prior)
-        l2 = 0.0 if gaussian is None else (sigma / gaussian) ** 2
-        n = X.shape[0]
-        rss = float(np.sum((y - X @ self.coef_ - self.intercept_) ** 2))
-        df = _effective_df(X, self.coef_, l2, bool(self.fit_intercept))
-        if not (n - df > 0 and rss > 0):
-            raise ValueError(
-                f"cannot estimate the noise: {n} rows, {df:.3g} effective degrees of freedom and "
-                f"a residual sum of squares of {rss:.3g} leave no residual variance; give the "
-                "known noise sd as noise=<number>, more rows or a stronger penalty"
-            )
-        return float(np.sqrt(rss / (n - df)))
 
     def _predictive(self, X, coverage: float = 0.9):
         check_is_fitted(self, "posterior_")
@@ -423,8 +420,8 @@ class LogisticRegression(ClassifierMixin, _BayesLinear):
             )
         return X, (y == self.classes_[1]).astype(float)
 
-    def fit(self, X, y):  # the docstring is _BayesLinear.fit's
-        super().fit(X, y)
+    def fit(self, X, y, sample_weight=None):  # the docstring is _BayesLinear.fit's
+        super().fit(X, y, sample_weight)
         self.coef_, self.intercept_ = self.coef_[None, :], np.array([self.intercept_])
         return self
 

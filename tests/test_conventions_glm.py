@@ -547,7 +547,7 @@ def test_a_least_squares_convention_needs_sigma(name):
     [
         (lambda: to_prior("torch-bce", 0.1, n=10, family="laplace"), "has no laplace penalty"),
         (lambda: to_prior("sklearn-logistic", 0.0, n=10), "strength must be > 0, got 0.0"),
-        (lambda: to_prior("keras-poisson", 0.1, n=0), "n must be >= 1, got 0"),
+        (lambda: to_prior("keras-poisson", 0.1, n=0), "n must be > 0, got 0"),
         (lambda: to_prior("statsmodels-binomial", 0.1, n=10, family="elastic-net"), "l1_ratio"),
         (lambda: to_prior("sklearn-logistic", 1e-310, n=10), "outside the floating-point range"),
         (lambda: to_penalty("sklearn-poisson", Laplace(1.0), n=10), "has no laplace penalty"),

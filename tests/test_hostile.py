@@ -233,6 +233,9 @@ BAD_POSITIVE = [
 
 # name -> a call taking the bad value; every one expects a finite number > 0.
 POSITIVE_ARGS = {
+    # n: the rows, or the sum of their sample weights (a weighted fit's may be 2.5).
+    "n": lambda v: br.to_prior("d2l", 1.0, n=v, sigma=1.0),
+    "n ": lambda v: br.to_penalty("d2l", br.Gaussian(1.0), n=v, sigma=1.0),
     "strength": lambda v: br.to_prior("d2l", v, n=20, sigma=1.0),
     "sigma": lambda v: br.to_prior("d2l", 1.0, n=20, sigma=v),
     "sigma ": lambda v: br.to_penalty("d2l", br.Gaussian(1.0), n=20, sigma=v),
@@ -294,8 +297,6 @@ def test_bad_positive_numbers_are_refused(name, value, rule, no_compute):
 
 # name -> a call taking the bad value; every one expects a whole number >= 1.
 COUNT_ARGS = {
-    "n": lambda v: br.to_prior("d2l", 1.0, n=v, sigma=1.0),
-    "n ": lambda v: br.to_penalty("d2l", br.Gaussian(1.0), n=v, sigma=1.0),
     "n_old": lambda v: br.rescale_rows("d2l", 1.0, v, 10),
     "n_new": lambda v: br.rescale_rows("d2l", 1.0, 10, v),
     "max_sweeps": lambda v: br.map_estimate(X0, Y0, br.Laplace(1.0), 1.0, max_sweeps=v),

@@ -345,6 +345,15 @@ EXPECTED_FAILURES["PoissonRegressor"] = {
 }
 
 
+# Whole-number weights and the rows repeated are the same posterior (tests/test_sample_weight.py
+# checks every path to rounding), and exact draws match (Ridge passes); NUTS's draws of the
+# two differ by Monte Carlo error, and the predictions average the draws.
+for name in ("LogisticRegression", "Lasso", "ElasticNet", "PoissonRegressor"):
+    EXPECTED_FAILURES.setdefault(name, {})["check_sample_weight_equivalence_on_dense_data"] = (
+        "NUTS's draws for weights and for repeated rows differ by Monte Carlo error"
+    )
+
+
 def _expected_failures(estimator):
     return EXPECTED_FAILURES.get(type(estimator).__name__, {})
 

@@ -91,6 +91,7 @@ def exact_posterior(
     prior_scale: float,
     sigma: float,
     intercept_scale: float | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> ExactPosterior:
     """Closed-form posterior of :func:`~bayes_reg.linear.regression.linear_regression`.
 
@@ -104,6 +105,8 @@ def exact_posterior(
         Known noise scale.
     intercept_scale : float, optional
         Sd of the intercept's prior; ``None`` for flat (as in the model's default).
+    sample_weight : array of shape (n_samples,), optional
+        Each row's log likelihood times its weight (whole numbers: the rows repeated).
 
     Returns
     -------
@@ -129,6 +132,7 @@ def exact_posterior(
     except (OverflowError, ZeroDivisionError):
         raise ValueError(f"the prior precision is not finite: {hint}") from None
     Z, prior_prec = _with_intercept(X, b_prec, w_prec)
+    Z, y = _weighted(Z, y, _validate.sample_weight(sample_weight, X.shape[0]))
     post = _posterior(Z, y, prior_prec, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
@@ -140,6 +144,15 @@ def _with_intercept(X: np.ndarray, b_prec: float, w_prec: float):
     shape."""
     Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
     return Z, np.concatenate([[b_prec], np.full(X.shape[1], w_prec)])
+
+
+def _weighted(Z: np.ndarray, y: np.ndarray, weight: np.ndarray | None):
+    """The rows times the square roots of their weights: ``Z'Z`` and ``Z'y`` become the
+    weighted sums, and so does ``y'y``."""
+    if weight is None:
+        return Z, y
+    root = np.sqrt(weight)
+    return Z * root[:, None], y * root
 
 
 def _scales_hint(prior_scale, sigma) -> str:
@@ -191,6 +204,7 @@ def nig_posterior(
     concentration: float,
     rate: float,
     intercept_scale: float | None = None,
+    sample_weight: ArrayLike | None = None,
 ) -> NIGPosterior:
     r"""Closed-form posterior of the Normal–Inverse-Gamma linear model.
 
@@ -203,6 +217,8 @@ def nig_posterior(
     :math:`a_n = a_0 + (n - n_\text{flat})/2` and
     :math:`b_n = b_0 + (y^\top y - m^\top A m)/2`, where :math:`n_\text{flat}` is 1 for a
     flat intercept (integrating it out removes one degree of freedom) and 0 otherwise.
+    With ``sample_weight`` each row's log likelihood is times its weight: the sums over rows
+    are weighted, and ``n`` is the weights' sum (whole numbers: the rows repeated).
     """
     _validate.require_x64("nig_posterior")
     X, y = _validate.design(X, y, min_rows=1)
@@ -214,12 +230,14 @@ def nig_posterior(
         if intercept_scale is None
         else 1.0 / _validate.positive("intercept_scale", intercept_scale) ** 2
     )
+    weight = _validate.sample_weight(sample_weight, X.shape[0])
+    n = X.shape[0] if weight is None else float(weight.sum())
     Z, prior_prec = _with_intercept(X, b_prec, g**-2)
-    Z, yj = jnp.asarray(Z), jnp.asarray(y)
+    Z, yj = (jnp.asarray(a) for a in _weighted(Z, y, weight))
     A = Z.T @ Z + jnp.diag(prior_prec)
     L = jnp.linalg.cholesky(A)
     m = jax.scipy.linalg.cho_solve((L, True), Z.T @ yj)
-    a_n = a0 + (X.shape[0] - (intercept_scale is None)) / 2
+    a_n = a0 + (n - (intercept_scale is None)) / 2
     b_n = b0 + 0.5 * float(yj @ yj - m @ (A @ m))
     if not (np.all(np.isfinite(np.asarray(m))) and np.isfinite(b_n) and b_n > 0):
         raise ValueError(

@@ -54,6 +54,7 @@ def map_estimate(
     *,
     tol: float = 1e-12,
     max_sweeps: int = 100_000,
+    sample_weight: ArrayLike | None = None,
 ) -> MapEstimate:
     """The posterior mode of :func:`~bayes_reg.linear.regression.linear_regression`.
 
@@ -69,6 +70,8 @@ def map_estimate(
         largest weight in a sweep (Laplace and elastic-net priors).
     max_sweeps : int
         Cap on coordinate-descent sweeps.
+    sample_weight : array of shape (n_samples,), optional
+        Each row's log likelihood times its weight (whole numbers: the rows repeated).
 
     Returns
     -------
@@ -89,6 +92,7 @@ def map_estimate(
     gaussian, laplace = split_scales(prior)
     tol = _validate.positive("tol", tol, allow_zero=True)
     max_sweeps = _validate.positive_int("max_sweeps", max_sweeps)
+    weight = _validate.sample_weight(sample_weight, X.shape[0])
     n = X.shape[0]
     hint = (
         f"sigma={sigma} with {prior} (or the size of X and y) puts the fit outside the"
@@ -104,8 +108,13 @@ def map_estimate(
             l2 = penalty.strength * (1.0 - penalty.l1_ratio)
     except ValueError:  # outside the floating-point range
         raise ValueError(f"the MAP penalty is not finite: {hint}") from None
-    x_mean, y_mean = X.mean(0), y.mean()
-    Xc, yc = jnp.asarray(X - x_mean), jnp.asarray(y - y_mean)
+    if weight is None:
+        x_mean, y_mean = X.mean(0), y.mean()
+        Xc, yc = jnp.asarray(X - x_mean), jnp.asarray(y - y_mean)
+    else:  # centred at the weighted means, each row times the square root of its weight
+        x_mean, y_mean = weight @ X / weight.sum(), weight @ y / weight.sum()
+        root = np.sqrt(weight)
+        Xc, yc = jnp.asarray((X - x_mean) * root[:, None]), jnp.asarray((y - y_mean) * root)
     if laplace is None:
         w = _ridge(Xc, yc, alpha)
     else:
@@ -180,17 +189,20 @@ def posterior_mode(
     """
     names = _validate.table_names(X)
     X, y = _validate.design(X, y)
+    weight = _validate.sample_weight(model_kwargs.pop("sample_weight", None), X.shape[0])
+    if weight is not None:
+        model_kwargs["sample_weight"] = weight
     intercept, prior = check_model(
         X, y, prior=prior, sigma=sigma, likelihood=likelihood, feature_names=names, **model_kwargs
     )
     noise = None if sigma is None else as_noise(sigma)
     known = noise is None or noise.known
-    extra = set(model_kwargs) - {"intercept", "intercept_scale", "offset", "df"}
+    extra = set(model_kwargs) - {"intercept", "intercept_scale", "offset", "df", "sample_weight"}
     if extra:
         raise TypeError(f"unexpected arguments {sorted(extra)} for the linear model's mode")
     plain = intercept is True and model_kwargs.get("offset") is None
     if likelihood == "gaussian" and known and plain and is_penalty(prior):
-        fit = map_estimate(X, y, prior, noise.sigma)
+        fit = map_estimate(X, y, prior, noise.sigma, sample_weight=weight)
         return {"w": np.asarray(fit.w), "b": np.asarray(fit.b)}
     if isinstance(prior, Laplace | ElasticNet) and known:
         w, b = proximal_mode(
@@ -202,6 +214,7 @@ def posterior_mode(
             df=model_kwargs.get("df", 4.0),
             offset=model_kwargs.get("offset"),
             intercept=intercept,
+            sample_weight=weight,
         )
         return {"w": w} | ({} if b is None else {"b": np.asarray(b)})
     kw = {k: v for k, v in model_kwargs.items() if k != "intercept_scale"} | {

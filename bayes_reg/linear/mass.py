@@ -43,7 +43,8 @@ def dense_pays(X: np.ndarray, y: np.ndarray, model_kwargs: dict) -> bool:
 
 def correlation_condition(X: np.ndarray, y: np.ndarray, model_kwargs: dict, intercept) -> float:
     """Condition number of the correlation matrix of the Gaussian approximation
-    ``precision = information per row * X'X + prior precision`` (inf where it is singular)."""
+    ``precision = information per row * X'X + prior precision`` (inf where it is singular;
+    ``X'SX`` with the sample weights ``S``)."""
     likelihood = model_kwargs.get("likelihood", "gaussian")
     sigma = model_kwargs.get("sigma")
     noise = as_noise(sigma) if sigma is not None else None
@@ -53,7 +54,9 @@ def correlation_condition(X: np.ndarray, y: np.ndarray, model_kwargs: dict, inte
     if intercept is not False:
         X = np.column_stack([X, np.ones(len(X))])
         precisions = np.append(precisions, _precision(intercept, unit))
-    precision = per_row * X.T @ X + np.diag(precisions)
+    weight = model_kwargs.get("sample_weight")
+    gram = X.T @ X if weight is None else (X.T * np.asarray(weight)) @ X
+    precision = per_row * gram + np.diag(precisions)
     try:
         cov = np.linalg.inv(precision)
     except np.linalg.LinAlgError:

@@ -7,8 +7,8 @@ where the model is conjugate (Gaussian prior, known noise) and NUTS otherwise. B
 return a :class:`~bayes_reg.inference.result.Posterior` whose tree has the same layout:
 ``posterior``, ``sample_stats`` (with the fields ArviZ needs for divergences, tree depth and
 E-BFMI), ``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
-``constant_data`` (the design matrix ``X``), with the feature names as coordinates of dim
-``feature``.
+``constant_data`` (the design matrix ``X``, and ``sample_weight`` where given), with the
+feature names as coordinates of dim ``feature``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ _split = jax.jit(jax.random.split)
 _DIMS = {
     "X": ["obs", "feature"],
     "y": ["obs"],
+    "sample_weight": ["obs"],
     "w": ["feature"],
     "w_z": ["feature"],
     "w_mix": ["feature"],
@@ -67,6 +68,9 @@ def _names(X, feature_names) -> list[str]:
 def _checked(X, y, kwargs: dict, feature_names=None) -> dict:
     """The linear model's arguments checked on their concrete values: the prior in the
     features' order, the noise as a value."""
+    if kwargs.get("sample_weight") is not None:
+        weight = _validate.sample_weight(kwargs["sample_weight"], X.shape[0])
+        kwargs = kwargs | {"sample_weight": weight}
     _, prior = check_model(X, y, feature_names=feature_names, **kwargs)
     kwargs = kwargs | {"prior": prior}
     if kwargs.get("sigma") is None:
@@ -169,7 +173,7 @@ def _summed(X, y, model_kwargs) -> bool | gram.Gram:
     statistics where rows outnumber features, else summed over the rows (same density)."""
     gaussian = model_kwargs.get("likelihood", "gaussian") == "gaussian"
     if gaussian and model_kwargs.get("offset") is None and gram.worth_it(X):
-        return gram.Gram.of(X, y)
+        return gram.Gram.of(X, y, model_kwargs.get("sample_weight"))
     return True
 
 
@@ -249,7 +253,9 @@ def sample_posterior(
     names = _names(X, feature_names)
     key_draw, key_pred = _split(_validate.key(seed))
     start = time.perf_counter()
-    post = closed_form(X, y, prior, noise, model_kwargs.get("intercept_scale"), conjugate)
+    weight = _validate.sample_weight(model_kwargs.get("sample_weight"), X.shape[0])
+    kwargs = kwargs | ({} if weight is None else {"sample_weight": weight})
+    post = closed_form(X, y, prior, noise, model_kwargs.get("intercept_scale"), conjugate, weight)
     shape = (sampler.chains, sampler.draws)
     theta = jax.block_until_ready(post.sample(key_draw, shape))
     seconds = time.perf_counter() - start
@@ -325,20 +331,21 @@ def conjugate_family(prior, sigma, **model_kwargs) -> str | None:
     return "nig" if scale_with_sigma and isinstance(noise, InverseGamma) else None
 
 
-def closed_form(X, y, prior, sigma, intercept_scale=None, family: str = "gaussian"):
+def closed_form(
+    X, y, prior, sigma, intercept_scale=None, family: str = "gaussian", sample_weight=None
+):
     """The closed-form posterior of a conjugate model (see :func:`conjugate_family`)."""
     noise = as_noise(sigma)
+    common = {"intercept_scale": intercept_scale, "sample_weight": sample_weight}
     if family == "gaussian":
-        return exact_posterior(
-            X, y, prior_scale=prior.scale, sigma=noise.sigma, intercept_scale=intercept_scale
-        )
+        return exact_posterior(X, y, prior_scale=prior.scale, sigma=noise.sigma, **common)
     return nig_posterior(
         X,
         y,
         prior_scale=prior.scale,
         concentration=noise.concentration,
         rate=noise.rate,
-        intercept_scale=intercept_scale,
+        **common,
     )
 
 
@@ -363,7 +370,7 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
         "log_likelihood": draws_of({"y": predictive.variable(0, per_row)}),
         "posterior_predictive": draws_of({"y": predictive.variable(1, per_row)}),
         "observed_data": data_of({"y": observed}),
-        "constant_data": data_of({"X": X}),
+        "constant_data": data_of({"X": X} | _weights_given(model_kwargs)),
     }
     # (DataTree.from_dict would take twice as long: it copies each group's attributes deeply.)
     tree = xr.DataTree(children={name: xr.DataTree(group) for name, group in groups.items()})
@@ -376,6 +383,11 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
     tree.attrs.update(attrs)
     tree["posterior"].attrs.update(attrs)
     return tree
+
+
+def _weights_given(model_kwargs) -> dict:
+    weight = model_kwargs.get("sample_weight")
+    return {} if weight is None else {"sample_weight": np.asarray(weight)}
 
 
 @functools.lru_cache(maxsize=128)

@@ -53,6 +53,7 @@ def linear_regression(
     parametrization: str = "auto",
     scale_with_sigma: bool = False,
     summed: bool | Gram = False,
+    sample_weight: ArrayLike | None = None,
 ):
     r"""The linear model :math:`\eta_i = x_i^\top w + b` under a likelihood, ``w ~ prior``.
 
@@ -105,6 +106,12 @@ def linear_regression(
         ``Gram.of(X, y)`` computes the Gaussian one from the data's sufficient statistics
         (cheaper where rows outnumber features). Pointwise values and predictions need the
         default ``False``. :func:`~bayes_reg.linear.posterior.run_nuts` sets it.
+    sample_weight : array of shape (n_samples,), optional
+        Multiplies each row's log likelihood (brms's ``weights()``, scikit-learn's
+        ``sample_weight``): a weight of 2 counts a row twice, 0 leaves it out; the noise's
+        ``log sigma`` term is weighted too, so whole-number weights are the same posterior as
+        repeating the rows. The pointwise log likelihood (site ``y``) stays each row's own
+        density; the weights enter through the factor ``y_weight``.
 
     Examples
     --------
@@ -127,7 +134,9 @@ def linear_regression(
         raise ValueError("scale_with_sigma supports Gaussian and Laplace priors")
     centred = None
     if parametrization == "auto" and not isinstance(prior, Flat | ElasticNet):
-        centred = _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma)
+        centred = _likelihood_dominates(
+            X, y, prior, noise, likelihood, intercept, scale_with_sigma, sample_weight
+        )
     with numpyro.plate("feature", d):
         w = _weights(prior, parametrization, unit, centred)
     b = _intercept(intercept, unit) if intercept is not False else 0.0
@@ -140,10 +149,18 @@ def linear_regression(
     if offset is not None:
         eta = eta + offset
     if summed:
-        numpyro.factor("y_sum", observation(likelihood, eta, sigma, df).log_prob(y).sum())
+        log_lik = observation(likelihood, eta, sigma, df).log_prob(y)
+        if sample_weight is not None:
+            log_lik = sample_weight * log_lik
+        numpyro.factor("y_sum", log_lik.sum())
         return
     with numpyro.plate("obs", n):
         numpyro.sample("y", observation(likelihood, eta, sigma, df), obs=y)
+    if sample_weight is not None and y is not None:
+        # The rows' densities once more, times (weight - 1): weighted in all, while site y's
+        # pointwise values stay each row's own (numpyro's scale handler refuses a weight of 0).
+        log_lik = observation(likelihood, eta, sigma, df).log_prob(y)
+        numpyro.factor("y_weight", jnp.sum((sample_weight - 1.0) * log_lik))
 
 
 def observation(likelihood: str, eta, sigma=None, df: float = 4.0) -> dist.Distribution:
@@ -165,7 +182,7 @@ def _intercept(prior, unit):
     return numpyro.sample("b", dist.StudentT(prior.df, prior.mean, prior.scale * unit))
 
 
-def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma):
+def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma, weight):
     """Per coefficient: does the data's information exceed the prior's precision?
 
     Computed from the data alone (a sampled noise enters as the sd of ``y``), so the choice is
@@ -173,10 +190,14 @@ def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_
     """
     if y is None:
         return jnp.zeros(X.shape[1], bool)
-    Xc = X - X.mean(0) if intercept is not False else X
     per_row, scale = information_per_row(y, noise, likelihood)
     unit = scale if scale_with_sigma else 1.0
-    information = jnp.sum(Xc**2, axis=0) * per_row
+    if weight is None:
+        Xc = X - X.mean(0) if intercept is not False else X
+        information = jnp.sum(Xc**2, axis=0) * per_row
+    else:
+        Xc = X - weight @ X / jnp.sum(weight) if intercept is not False else X
+        information = weight @ Xc**2 * per_row
     return (prior.scale * unit) ** 2 * information > 1.0
 
 
@@ -300,24 +321,33 @@ def check_model(
     intercept=True,
     intercept_scale=None,
     feature_names=None,
+    sample_weight=None,
     **_,
 ):
     """:func:`check_arguments` and :func:`check_data` on concrete values, before any
     computation; returns the intercept's prior and the weights' prior in the features' order
     (:func:`~bayes_reg.per_feature.in_feature_order`). Other model arguments are ignored."""
     intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
-    return intercept, check_data(X, y, prior, likelihood, intercept, feature_names)
+    return intercept, check_data(X, y, prior, likelihood, intercept, feature_names, sample_weight)
 
 
 def check_data(
-    X: np.ndarray, y: np.ndarray, prior, likelihood: str, intercept=True, feature_names=None
+    X: np.ndarray,
+    y: np.ndarray,
+    prior,
+    likelihood: str,
+    intercept=True,
+    feature_names=None,
+    sample_weight=None,
 ) -> Prior:
     """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
-    a flat prior on more coefficients than rows, or on separable data under the Bernoulli;
-    and a prior whose per-feature values do not match the columns of ``X`` (named by
-    ``feature_names`` where given). Returns the prior with its per-feature values in the
-    columns' order."""
+    a flat prior on more coefficients than rows (of weight > 0), or on separable data under
+    the Bernoulli; and a prior whose per-feature values do not match the columns of ``X``
+    (named by ``feature_names`` where given). Returns the prior with its per-feature values in
+    the columns' order."""
     prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
+    if sample_weight is not None:  # a row of weight 0 informs nothing
+        X, y = X[np.asarray(sample_weight) > 0], y[np.asarray(sample_weight) > 0]
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
