@@ -49,6 +49,7 @@ from bayes_reg.design_checks import (
     refuse_uninformative,
     refuse_unreadable_kinds,
     refuse_unused_levels,
+    row_weights,
     undefined_refused_later,
 )
 
@@ -192,7 +193,7 @@ class Design:
 @dataclass(frozen=True)
 class DesignTable:
     """A table read through a :class:`Design`: ``X``, ``y``, the offset (log exposure), the
-    rows' ids, and the index labels of rows dropped for missing values."""
+    rows' ids, the index labels of rows dropped for missing values, and the sample weights."""
 
     design: Design
     X: np.ndarray
@@ -200,6 +201,7 @@ class DesignTable:
     offset: np.ndarray | None
     ids: np.ndarray | None
     dropped: list
+    sample_weight: np.ndarray | None = None
 
 
 def design_matrix(
@@ -211,6 +213,7 @@ def design_matrix(
     missing: str = "refuse",
     exposure: str | None = None,
     id: str | None = None,
+    sample_weight: str | None = None,
 ) -> DesignTable:
     """Read ``frame`` through ``formula`` into the model's matrices and their :class:`Design`.
 
@@ -221,12 +224,13 @@ def design_matrix(
         ``"y ~ age + bmi + C(sex)"``: categories (``C(x)``, and text or boolean columns as they
         are), interactions (``a:b``, ``a*b``), transforms (``np.log(x)``, ``center(x)``,
         ``poly(x, degree=2)``), ``- 1`` for no intercept, ``.`` for every column the left
-        side does not read (but ``exposure`` and ``id``): ``"y ~ . - age"``. Default:
-        ``target ~ .``. The target is one number per row: a binary outcome is a 0/1 or
-        boolean column, or a comparison (``I(sex == "M") ~ ...``). Refused: a constant
-        column, or a category with one level, where the formula has an intercept (which
-        covers it); a column in two roles (the target's one column also a feature, the id in
-        the formula, the exposure as the target); a column name the table holds twice; a
+        side does not read (but the ``exposure``, ``id`` and ``sample_weight`` columns):
+        ``"y ~ . - age"``. Default: ``target ~ .``. The target is one number per row: a
+        binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~ ...``).
+        Refused: a constant column, or a category with one level, where the formula has an
+        intercept (which covers it); a column in two roles (the target's one column also a
+        feature, the id or the weights in the formula, the exposure as the target); a column
+        name the table holds twice; a
         column named by a number, or named "1" (formulaic's intercept, even in backticks); a
         column of text that holds numbers too, unless read as ``C(x)``; dates, durations or
         complex numbers read as they are; a category level that no row holds.
@@ -244,6 +248,9 @@ def design_matrix(
         is its log.
     id : str, optional
         A column naming the rows, carried to predictions and not used as a feature.
+    sample_weight : str, optional
+        A column of weights >= 0, each multiplying its row's log likelihood (``sample_weight``
+        of :func:`~bayes_reg.linear.regression.linear_regression`); not a feature.
     """
     from formulaic import model_matrix
     from formulaic.errors import FactorEvaluationError
@@ -253,7 +260,8 @@ def design_matrix(
         raise ValueError("the table has no rows")
     if missing not in MISSING:
         raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
-    for name, column in (("exposure", exposure), ("id", id)):
+    roles = (exposure, id, sample_weight)
+    for name, column in zip(("exposure", "id", "sample_weight"), roles, strict=True):
         if column is not None and column not in frame.columns:
             raise ValueError(f"{name} column {column!r} is not in the table: {list(frame.columns)}")
     if formula is None:
@@ -261,13 +269,13 @@ def design_matrix(
             raise ValueError("give a formula ('y ~ a + b') or the target column")
         refuse_names_not_text([target])
         formula = f"{quoted(target)} ~ ."
-    written, (formula, parsed) = formula, _parsed(formula, frame.columns, (exposure, id))
+    written, (formula, parsed) = formula, _parsed(formula, frame.columns, roles)
     target = columns_read(parsed.lhs) if hasattr(parsed, "lhs") else set()
     if not target:
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
     read = columns_read(parsed.rhs)
-    refuse_overlaps(formula, target, read, exposure, id)
-    used = sorted(target | read) + ([exposure] if exposure else [])
+    refuse_overlaps(formula, target, read, exposure, id, sample_weight)
+    used = sorted(target | read) + [c for c in (exposure, sample_weight) if c is not None]
     refuse_absent(formula, parsed, frame, used)
     refuse_duplicates(frame, used)
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
@@ -321,6 +329,7 @@ def design_matrix(
         offset=design.offset(rows),
         ids=None if id is None else rows[id].to_numpy(),
         dropped=dropped,
+        sample_weight=None if sample_weight is None else row_weights(rows, sample_weight),
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "refuse_uninformative",
     "refuse_unreadable_kinds",
     "refuse_unused_levels",
+    "row_weights",
     "undefined_refused_later",
 ]
 
@@ -112,21 +113,22 @@ def refuse_absent(formula: str, parsed, frame, used) -> None:
         )
 
 
-def refuse_overlaps(formula: str, target: set, features: set, exposure, id) -> None:
+def refuse_overlaps(formula: str, target: set, features: set, exposure, id, weight=None) -> None:
     """A column read in two roles: the target also a feature (the model would be handed its
-    answer), the id (which only names rows) in the model, the exposure as the target;
-    ``target`` and ``features`` are the columns the formula's two sides read."""
+    answer), the id (which only names rows) or the sample weights in the model, the exposure as
+    the target; ``target`` and ``features`` are the columns the formula's two sides read."""
     # Only a target of one column: I(deaths / population) ~ population is a rate model.
     if len(target) == 1 and target <= features:
         raise ValueError(
             f"formula {formula!r} reads the target's column {next(iter(target))!r} on its right "
             "too, which hands the model its answer; remove it from the right"
         )
-    if id is not None and id in target | features:
-        raise ValueError(
-            f"id column {id!r} names the rows and is not read by the model; remove it from "
-            "the formula, or name another id column"
-        )
+    for role, column, what in (("id", id, "names"), ("sample_weight", weight, "weights")):
+        if column is not None and column in target | features:
+            raise ValueError(
+                f"{role} column {column!r} {what} the rows and is not read by the model; remove "
+                f"it from the formula, or name another {role} column"
+            )
     if exposure is not None and exposure in target:
         raise ValueError(
             f"exposure column {exposure!r} is the target; name the column of exposures"
@@ -141,6 +143,29 @@ def refuse_parts(formula: str, parsed) -> None:
             f"formula {formula!r} has a '|', which splits a side into parts; a model here reads "
             "one target and one right side: join the terms with '+'"
         )
+
+
+def row_weights(frame, column: str) -> np.ndarray:
+    """The sample-weight column's values: numbers >= 0, not 0 in every row; a bad one named by
+    its row (a missing one is refused, or its row dropped, with the model's columns)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    values = frame[column]
+    if not is_numeric_dtype(values.dtype) or is_bool_dtype(values.dtype):
+        raise ValueError(f"sample_weight column {column!r} must hold numbers, got {values.dtype}")
+    w = values.to_numpy(float)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{frame.index.name or 'row'} {plain(frame.index[i])!r}, column {column!r}: weight "
+            f"{w[i]} (a sample weight is a finite number >= 0)"
+        )
+    if not w.any():
+        raise ValueError(
+            f"sample_weight column {column!r} is zero in every row: no row would inform the fit"
+        )
+    return w
 
 
 def refuse_duplicates(frame, columns) -> None:

@@ -232,3 +232,65 @@ def test_weights_of_one_are_no_weights():
     plain = Ridge(alpha=3.0).fit(X, Y)
     np.testing.assert_array_equal(ours.predict(X), plain.predict(X))
     assert "sample_weight" not in ours.posterior_["constant_data"]
+
+
+# --- a weight column of a table (bayes_reg.fit, design_matrix) -------------------------------
+
+
+def _table():
+    import pandas as pd
+
+    return pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": Y, "w": FRACTIONAL})
+
+
+def test_a_weight_column_fits_as_the_weights_array():
+    frame = _table()
+    ours = br.fit("y ~ .", frame, prior=br.Gaussian(1.0), sigma=0.8, sample_weight="w")
+    theirs = sample_posterior(X, Y, prior=br.Gaussian(1.0), sigma=0.8, sample_weight=FRACTIONAL)
+    assert ours.design.features == ("a", "b", "c")  # the dot leaves the weights out
+    for site in ("w", "b"):
+        np.testing.assert_array_equal(
+            ours.tree["posterior"][site].values, theirs.tree["posterior"][site].values
+        )
+    np.testing.assert_array_equal(ours.tree["constant_data"]["sample_weight"].values, FRACTIONAL)
+
+
+def test_a_missing_weight_is_refused_or_its_row_dropped():
+    frame = _table()
+    frame.loc[3, "w"] = np.nan
+    with pytest.raises(ValueError, match=r"row 3, column 'w': missing value"):
+        br.design_matrix(frame, "y ~ a", sample_weight="w")
+    table = br.design_matrix(frame, "y ~ a", sample_weight="w", missing="drop")
+    assert table.dropped == [3]
+    np.testing.assert_array_equal(table.sample_weight, np.delete(FRACTIONAL, 3))
+
+
+@pytest.mark.parametrize(
+    "change, formula, message",
+    [
+        ({"w": -FRACTIONAL}, "y ~ a", r"row 4, column 'w': weight -[\d.]+ \(a sample weight is"),
+        # pandas 3 reads text as its "str" dtype, pandas 2 as object
+        ({"w": "heavy"}, "y ~ a", r"sample_weight column 'w' must hold numbers, got (str|object)"),
+        ({"w": True}, "y ~ a", r"sample_weight column 'w' must hold numbers, got bool"),
+        ({"w": 0.0}, "y ~ a", r"sample_weight column 'w' is zero in every row"),
+        ({}, "y ~ a + w", r"sample_weight column 'w' weights the rows and is not read by the"),
+        ({}, "w ~ a", r"sample_weight column 'w' weights the rows"),
+    ],
+)
+def test_a_bad_weight_column_is_refused_in_words(change, formula, message):
+    with pytest.raises(ValueError, match=message):
+        br.design_matrix(_table().assign(**change), formula, sample_weight="w")
+
+
+def test_the_weights_of_a_table_are_named_by_their_column():
+    with pytest.raises(ValueError, match=r"sample_weight column 'v' is not in the table"):
+        br.fit("y ~ a", _table(), prior=br.Gaussian(1.0), sigma=1.0, sample_weight="v")
+    with pytest.raises(TypeError, match=r"data.assign\(w=weights\), and give sample_weight='w'"):
+        br.fit("y ~ a", _table(), prior=br.Gaussian(1.0), sigma=1.0, sample_weight=FRACTIONAL)
+
+
+def test_a_flat_prior_counts_only_the_rows_of_weight_above_zero(no_compute):
+    # Three rows of weight > 0 cannot identify an intercept and three coefficients.
+    weights = np.where(np.arange(30) < 3, 1.0, 0.0)
+    with pytest.raises(ValueError, match=r"a flat prior on 4 coefficients needs a design of full"):
+        sample_posterior(X, Y, prior=br.Flat(), sigma=1.0, sample_weight=weights)

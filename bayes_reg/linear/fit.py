@@ -127,6 +127,7 @@ def fit(
     missing: str = "refuse",
     exposure: str | None = None,
     id: str | None = None,
+    sample_weight: str | None = None,
     method: str = "auto",
     sampler: Sampler | None = None,
     seed: int | jax.Array = 0,
@@ -154,6 +155,9 @@ def fit(
         A column of exposures for a Poisson rate (the offset is its log); Poisson only.
     id : str, optional
         A column naming the rows; it indexes :meth:`Fit.predict`'s table.
+    sample_weight : str, optional
+        A column of weights >= 0, each multiplying its row's log likelihood (a weight of 2
+        counts a row twice); kept in the tree's ``constant_data``.
 
     Returns
     -------
@@ -164,8 +168,20 @@ def fit(
             f"an exposure ({exposure!r}) scales a Poisson rate, and the likelihood is "
             f"{likelihood!r}; leave exposure out, or set likelihood='poisson'"
         )
+    if sample_weight is not None and not isinstance(sample_weight, str):
+        raise TypeError(
+            "sample_weight names a column of the table (rows dropped for missing values lose "
+            "their weights with them): add the weights as one, data.assign(w=weights), and give "
+            "sample_weight='w'"
+        )
     table = design_matrix(
-        data, formula, standardize=standardize, missing=missing, exposure=exposure, id=id
+        data,
+        formula,
+        standardize=standardize,
+        missing=missing,
+        exposure=exposure,
+        id=id,
+        sample_weight=sample_weight,
     )
     design = table.design
     if not design.intercept:
@@ -174,6 +190,8 @@ def fit(
         model_kwargs["intercept"] = False
     if table.offset is not None:
         model_kwargs["offset"] = table.offset
+    if table.sample_weight is not None:
+        model_kwargs["sample_weight"] = table.sample_weight
     post = sample_posterior(
         table.X,
         table.y,
