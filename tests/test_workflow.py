@@ -76,3 +76,33 @@ def test_every_workflow_figure_has_a_title(nuts_tree):
         assert fig._suptitle is not None and len(fig._suptitle.get_text()) > 5, name
         fig.canvas.draw()
         plt.close(fig)
+
+
+def test_the_checks_of_one_chain_leave_out_what_compares_chains():
+    # arviz-plots' rank plot raises for one chain (its multi-chain uniformity test): a card run
+    # with [posterior] chains = 1 failed there, after sampling.
+    from types import SimpleNamespace
+
+    from bayes_reg.run.workflow_stage import posterior_checks
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=30)
+    post = sample_posterior(
+        X,
+        y,
+        prior=Gaussian(2.0),
+        sigma=HalfCauchy(2.0),
+        sampler=Sampler(chains=1, warmup=200, draws=200),
+        progress=False,
+    )
+    result = SimpleNamespace(figures={}, sections=[], summary={})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Estimated shape parameter of Pareto", UserWarning)
+        posterior_checks(post, "gaussian", result)
+    assert "rank" not in result.figures and "trace" in result.figures
+    title, text, figures = result.sections[0]
+    assert "One chain: R-hat and the rank plots compare chains" in text
+    assert "rank" not in figures
+    for fig in result.figures.values():
+        plt.close(fig)

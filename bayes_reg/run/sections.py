@@ -65,10 +65,12 @@ CARD_SETTINGS = (
 
 
 def posterior_section(post, names: list[str]):
-    """The posterior's summary table and checks; its rank plots are the figure ``rank``."""
+    """The posterior's summary table and checks; its rank plots are the figure ``rank``
+    (none for one chain: they compare chains, as R-hat does)."""
     import arviz_stats
 
     d = post.diagnostics
+    chains = post.tree["posterior"].sizes["chain"]
     table = arviz_stats.summary(post.tree, var_names=names, ci_prob=0.94).head(25)
     if post.exact:
         how = (
@@ -88,17 +90,24 @@ def posterior_section(post, names: list[str]):
         warn = "<ul class='warn'>" + "".join(f"<li>{html.escape(p)}</li>" for p in d.problems)
         warn += "</ul>" + CARD_SETTINGS
     else:
+        rhat = f"max R-hat {d.max_rhat:.3f}" if chains > 1 else "no R-hat (one chain)"
         warn = (
-            f"<p class='ok'>All checks pass: max R-hat {d.max_rhat:.3f}, min bulk ESS "
-            f"{d.min_ess_bulk:.0f}, {d.divergences} divergences.</p>"
+            f"<p class='ok'>All checks pass: {rhat}, min bulk ESS {d.min_ess_bulk:.0f}, "
+            f"{d.divergences} divergences.</p>"
         )
+    rank = (
+        "<p>Rank plots: for well-mixed chains each chain's ranks are uniform (flat lines near "
+        "the middle).</p>"
+        if chains > 1
+        else "<p>One chain: R-hat and the rank plots compare chains, so neither can be "
+        "computed; run two or more ([posterior] chains) to check that they agree.</p>"
+    )
     text = (
         f"<p>{how} The table gives the posterior mean, sd, the central 94% interval, "
         "the effective sample sizes, R-hat and the Monte-Carlo standard errors (first 25 "
-        f"rows).</p>{warn}{table.to_html(classes='summary')}<p>Rank plots: for well-mixed "
-        "chains each chain's ranks are uniform (flat lines near the middle).</p>"
+        f"rows).</p>{warn}{table.to_html(classes='summary')}{rank}"
     )
-    return ("The posterior", text, ["rank"])
+    return ("The posterior", text, ["rank"] if chains > 1 else [])
 
 
 def predictive_check_section(likelihood: str):
