@@ -294,3 +294,48 @@ def test_a_flat_prior_counts_only_the_rows_of_weight_above_zero(no_compute):
     weights = np.where(np.arange(30) < 3, 1.0, 0.0)
     with pytest.raises(ValueError, match=r"a flat prior on 4 coefficients needs a design of full"):
         sample_posterior(X, Y, prior=br.Flat(), sigma=1.0, sample_weight=weights)
+
+
+# --- a card's weight column ---------------------------------------------------------------------
+
+CARD = """
+title = "weighted"
+[data]
+source = "csv:rows.csv"
+formula = "y ~ a + b + c"
+sample_weight = "w"
+[model]
+sigma = 0.8
+[prior]
+convention = "sklearn-lasso"
+strength = 0.05
+[posterior]
+chains = 1
+warmup = 100
+draws = 100
+"""
+
+
+def test_a_cards_weight_column_weights_its_map_and_posterior(tmp_path):
+    from bayes_reg.run.card import load_card
+    from bayes_reg.run.stages import run_card
+
+    _table().to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "card.toml").write_text(CARD)
+    result = run_card(load_card(tmp_path / "card.toml"), progress=False, log=lambda m: 0)
+    # The penalty's row count is the weights' sum, as in the drop-ins: its MAP is
+    # scikit-learn's weighted lasso at sigma 0.8 (its alpha is the card's strength).
+    theirs = sk.Lasso(alpha=0.05, **TIGHT).fit(X, Y, sample_weight=FRACTIONAL)
+    np.testing.assert_allclose(result.summary["map"]["w"], theirs.coef_, rtol=1e-6)
+    assert result.summary["map"]["b"] == pytest.approx(theirs.intercept_, rel=1e-6)
+    assert result.summary["sample_weight"] == "w"
+    np.testing.assert_array_equal(result.tree["constant_data"]["sample_weight"], FRACTIONAL)
+
+
+def test_a_card_refuses_weights_beside_the_unweighted_sgd_comparison(tmp_path):
+    from bayes_reg.run.card import CardError, load_card
+
+    _table().to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "card.toml").write_text(CARD + "[compare]\nstrengths = [0.1]\n")
+    with pytest.raises(CardError, match=r"\[compare\]: the SGD comparison trains unweighted"):
+        load_card(tmp_path / "card.toml")

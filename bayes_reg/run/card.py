@@ -144,10 +144,10 @@ class Card:
             )
         return "stage 'sgd' needs a [compare] table in the card"
 
-    def prior(self, n: int, features=None) -> Prior:
-        """The prior on the weights for ``n`` training rows and ``features`` (their count or
-        names); a penalty given as convention + strength is converted exactly for the card's
-        noise scale."""
+    def prior(self, n: float, features=None) -> Prior:
+        """The prior on the weights for ``n`` training rows (or the sum of their sample
+        weights) and ``features`` (their count or names); a penalty given as convention +
+        strength is converted exactly for the card's noise scale."""
         if self.dropout is not None:
             raise CardError(
                 "a [dropout] card has no linear-model prior: its prior is the one the weight "
@@ -206,6 +206,12 @@ def load_card(path: str | Path, overrides: Mapping[str, object] | None = None) -
     _validate_posterior(posterior)
     compare = raw.get("compare")
     if compare is not None:
+        if "sample_weight" in data:
+            raise fail(
+                "[compare]",
+                "the SGD comparison trains unweighted least squares, and [data] weights the rows",
+                "remove [compare] or [data] sample_weight",
+            )
         if model.likelihood != "gaussian":
             raise fail(
                 "[compare]",

@@ -156,9 +156,10 @@ def check_convention(spec: dict, model: ModelSpec) -> None:
         )
 
 
-def build_prior(spec: dict, model: ModelSpec, n: int, features=None) -> Prior:
-    """The weights' prior for ``n`` rows and ``features`` (their count or names: lists of one
-    value per feature are checked against them when given); a penalty is converted exactly."""
+def build_prior(spec: dict, model: ModelSpec, n: float, features=None) -> Prior:
+    """The weights' prior for ``n`` rows (or the sum of their weights) and ``features`` (their
+    count or names: lists of one value per feature are checked against them when given); a
+    penalty is converted exactly."""
     if "convention" not in spec:
         prior = _build("[prior]", spec.get("family", "gaussian"), spec)
         if features is not None:

@@ -16,6 +16,7 @@ _SCHEMA = {
         "missing": str,
         "id": str,
         "exposure": str,
+        "sample_weight": str,
         "scale_y": float,
         "standardize": bool,
         "test_fraction": float,

@@ -38,6 +38,7 @@ class Data:
     dropped: list = field(default_factory=list)
     offset_test: np.ndarray | None = None
     ids_test: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None  # of the training rows (a csv column)
 
 
 def check_source(data: dict, base: Path) -> None:
@@ -97,6 +98,7 @@ def check_source(data: dict, base: Path) -> None:
 _SOURCE_KEYS = {
     "target": (lambda s: s.startswith("csv:"), "csv sources"),
     "exposure": (lambda s: s.startswith("csv:"), "csv sources"),
+    "sample_weight": (lambda s: s.startswith("csv:"), "csv sources"),
     "id": (lambda s: s.startswith("csv:"), "csv sources"),
     "split": (lambda s: s.startswith("uci:"), "uci sources"),
     "n": (lambda s: s == "toy-gap", "the toy-gap source"),
@@ -158,7 +160,7 @@ def _check_columns(data: dict, frame) -> None:
             f"column {data['target']!r} is not in {path}",
             f"choose one of {header}",
         )
-    for key in ("exposure", "id"):
+    for key in ("exposure", "id", "sample_weight"):
         if key in data and data[key] not in frame.columns:
             raise fail(
                 f"[data] {key}", f"column {data[key]!r} is not in {path}", f"choose one of {header}"
@@ -204,6 +206,7 @@ def load_data(card) -> Data:
             missing=spec.get("missing", "refuse"),
             exposure=spec.get("exposure"),
             id=spec.get("id"),
+            sample_weight=spec.get("sample_weight"),
         )
         design = table.design
         X_test = y_test = offset_test = ids_test = None
@@ -227,6 +230,7 @@ def load_data(card) -> Data:
         dropped=table.dropped,
         offset_test=offset_test,
         ids_test=ids_test,
+        sample_weight=table.sample_weight,
     )
 
 

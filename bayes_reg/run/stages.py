@@ -80,8 +80,15 @@ def run_card(
         summary["timings_s"] = timings
         return result
 
-    prior, noise, key = card.prior(n, data.feature_names), card.noise, jax.random.key(seed)
+    # A penalty's row count is the weights' sum where rows are weighted (a weight of 2 counts
+    # a row twice), as in the scikit-learn drop-ins.
+    weight = data.sample_weight
+    rows = n if weight is None else float(weight.sum())
+    prior, noise, key = card.prior(rows, data.feature_names), card.noise, jax.random.key(seed)
     model_kw = card.model.kwargs | ({} if data.offset is None else {"offset": data.offset})
+    if weight is not None:
+        model_kw["sample_weight"] = weight
+        summary["sample_weight"] = card.data["sample_weight"]
     if not data.design.intercept:
         if card.model.intercept is not True and card.model.intercept is not False:
             raise CardError(
