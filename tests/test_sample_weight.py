@@ -329,6 +329,8 @@ def test_a_cards_weight_column_weights_its_map_and_posterior(tmp_path):
     np.testing.assert_allclose(result.summary["map"]["w"], theirs.coef_, rtol=1e-6)
     assert result.summary["map"]["b"] == pytest.approx(theirs.intercept_, rel=1e-6)
     assert result.summary["sample_weight"] == "w"
+    intro = result.sections[0][1]
+    assert f"weighted by its sample weight (sum {FRACTIONAL.sum():.6g} over 30 rows)" in intro
     np.testing.assert_array_equal(result.tree["constant_data"]["sample_weight"], FRACTIONAL)
 
 

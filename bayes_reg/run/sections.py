@@ -41,7 +41,8 @@ def intro_section(card: Card, prior, data) -> str:
 
 
 def _design_note(data) -> str:
-    """The formula, the standardising and the rows dropped for missing values, in words."""
+    """The formula, the standardising, the rows dropped for missing values and the sample
+    weights, in words."""
     design = data.design
     note = f"<p>Design: <code>{html.escape(design.target)} ~ {html.escape(design.formula)}</code>"
     if design.standardized:
@@ -53,6 +54,11 @@ def _design_note(data) -> str:
     if data.dropped:
         shown = ", ".join(map(str, data.dropped[:10])) + (", ..." if len(data.dropped) > 10 else "")
         note += f"; {len(data.dropped)} row(s) dropped for missing values ({html.escape(shown)})"
+    if data.sample_weight is not None:
+        note += (
+            f"; each row's likelihood weighted by its sample weight (sum "
+            f"{data.sample_weight.sum():.6g} over {len(data.sample_weight)} rows)"
+        )
     return note + ".</p>"
 
 
