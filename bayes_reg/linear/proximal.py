@@ -71,8 +71,16 @@ def proximal_mode(
     # Every number is a traced input of the compiled programs below (None and the intercept
     # prior's kind are part of their structure): a new fit of the same likelihood and shape,
     # any strength, reuses them.
-    data = {"X": X, "y": y, "offset": offset, "sigma": sigma, "df": df, "g": g, "b": b_prior}
-    data["weight"] = sample_weight
+    data = {
+        "X": X,
+        "y": y,
+        "offset": offset,
+        "sigma": sigma,
+        "df": df,
+        "g": g,
+        "b": b_prior,
+        "weight": sample_weight,
+    }
     theta = np.asarray(_fista(likelihood, data, weights, centre, theta0, tol, max_steps))
     theta = _polish(likelihood, data, weights, centre, theta)
     return theta[:d], (float(theta[d]) if has_b else None)
