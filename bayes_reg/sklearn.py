@@ -136,6 +136,10 @@ class _BayesLinear(BaseEstimator):
             # Rows of weight 0 are left out (the same posterior, and the same draws as
             # without them); weights of 1 are no weights (the same draws as without).
             X, y, weight = X[weight > 0], y[weight > 0], weight[weight > 0]
+            if len(y) < 2:
+                raise ValueError(
+                    f"sample_weight is above zero for {len(y)} row: at least 2 are needed"
+                )
             weight = None if (weight == 1).all() else weight
         gaussian = self._likelihood == "gaussian"
         n = X.shape[0] if weight is None else float(weight.sum())

@@ -156,6 +156,15 @@ def test_bad_weights_are_refused_before_any_computation(entry, weights, message,
         ENTRY_POINTS[entry](weights)
 
 
+def test_a_row_of_weight_zero_must_still_hold_a_possible_value(no_compute):
+    # Its density is computed, and 0 times an impossible value's -inf is NaN.
+    y = TARGETS["bernoulli"].copy()
+    y[0] = 2.0
+    weights = np.where(np.arange(30) == 0, 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"the bernoulli likelihood needs y in \{0, 1\}, got 2"):
+        posterior_mode(X, y, br.Gaussian(1.0), likelihood="bernoulli", sample_weight=weights)
+
+
 # --- the scikit-learn drop-ins ------------------------------------------------------------------
 
 COUNTS = np.round(np.abs(Y)).astype(float)
@@ -225,6 +234,12 @@ def test_whole_number_weights_are_the_rows_repeated_in_the_noise_too():
     repeated = Lasso(alpha=0.1, **BUDGET).fit(*_repeated(X, Y))
     np.testing.assert_allclose(ours.coef_, repeated.coef_, rtol=1e-8)
     assert ours.noise_ == pytest.approx(repeated.noise_, rel=1e-8)
+
+
+def test_a_drop_in_needs_two_rows_of_weight_above_zero(no_compute):
+    weights = np.where(np.arange(30) == 3, 2.0, 0.0)
+    with pytest.raises(ValueError, match=r"sample_weight is above zero for 1 row: at least 2"):
+        Ridge().fit(X, Y, sample_weight=weights)
 
 
 def test_weights_of_one_are_no_weights():

@@ -346,8 +346,8 @@ def check_data(
     (named by ``feature_names`` where given). Returns the prior with its per-feature values in
     the columns' order."""
     prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
-    if sample_weight is not None:  # a row of weight 0 informs nothing
-        X, y = X[np.asarray(sample_weight) > 0], y[np.asarray(sample_weight) > 0]
+    # Every row's value, its weight 0 or not: its density is computed (and 0 times an
+    # impossible value's -inf is NaN).
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
@@ -356,6 +356,8 @@ def check_data(
         raise ValueError(f"the poisson likelihood needs counts (whole numbers >= 0), got {bad}")
     if not isinstance(prior, Flat):
         return prior
+    if sample_weight is not None:  # a row of weight 0 informs nothing
+        X, y = X[np.asarray(sample_weight) > 0], y[np.asarray(sample_weight) > 0]
     n, d = X.shape
     k = d + (intercept is not False)
     if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
