@@ -269,11 +269,9 @@ def design_matrix(
             raise ValueError("give a formula ('y ~ a + b') or the target column")
         refuse_names_not_text([target])
         formula = f"{quoted(target)} ~ ."
-    written, (formula, parsed) = formula, _parsed(formula, frame.columns, roles)
-    target = columns_read(parsed.lhs) if hasattr(parsed, "lhs") else set()
+    written, (formula, parsed, target, read) = formula, _parsed(formula, frame.columns, roles)
     if not target:
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
-    read = columns_read(parsed.rhs)
     refuse_overlaps(formula, target, read, exposure, id, sample_weight)
     used = sorted(target | read) + [c for c in (exposure, sample_weight) if c is not None]
     refuse_absent(formula, parsed, frame, used)
@@ -359,13 +357,13 @@ def _dot_written_out(formula: str, columns, roles) -> str:
     return formula
 
 
-def _parsed(formula: str, columns, roles) -> tuple[str, object]:
-    """``formula`` with its dot written out (:func:`_dot_written_out`), and parsed, its terms'
-    Python included. Every way it fails to parse is said in words: a column name that is not a
-    Python name (formulaic reads `mean radius` unquoted as two terms) with how to write it, a
-    term that is not Python (formulaic lets Python's bare error through), formulaic's own
-    message without its terminal colours; a formula in parts and a column named "1"
-    (formulaic's intercept) are refused."""
+def _parsed(formula: str, columns, roles) -> tuple[str, object, set, set]:
+    """``formula`` with its dot written out (:func:`_dot_written_out`), parsed, and the columns
+    its left and right sides read (its terms' Python parsed for them). Every way it fails to
+    parse is said in words: a column name that is not a Python name (formulaic reads
+    `mean radius` unquoted as two terms) with how to write it, a term that is not Python
+    (formulaic lets Python's bare error through), formulaic's own message without its terminal
+    colours; a formula in parts and a column named "1" (formulaic's intercept) are refused."""
     from formulaic import Formula
     from formulaic.errors import FormulaParsingError
     from formulaic.parser.algos.tokenize import tokenize
@@ -377,8 +375,10 @@ def _parsed(formula: str, columns, roles) -> tuple[str, object]:
             refuse_column_named_one(tokenize(formula))
         parsed = Formula(formula)
         refuse_parts(written, parsed)
-        columns_read(parsed)  # parses each term's Python here, inside the try
-        return formula, parsed
+        # Each term's Python is parsed here, inside the try.
+        has_left = hasattr(parsed, "lhs")
+        target = columns_read(parsed.lhs) if has_left else set()
+        return formula, parsed, target, columns_read(parsed.rhs if has_left else parsed)
     except SyntaxError as err:
         # A dot that is neither an attribute's nor a number's: the columns' dot inside a call.
         dot = re.search(r"(?<![\w)\]])\.(?!\d)", err.text or "")

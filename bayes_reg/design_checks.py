@@ -87,6 +87,8 @@ def refuse_absent(formula: str, parsed, frame, used) -> None:
     from formulaic.utils.variables import Variable, get_required_variables
 
     absent = [v for v in used if v not in frame.columns]
+    if not absent:
+        return
     refuse_names_not_text(c for c in frame.columns if str(c) in absent)
     called = sorted(
         {
@@ -106,11 +108,10 @@ def refuse_absent(formula: str, parsed, frame, used) -> None:
             + (f"; write {', '.join(f'np.{name}' for name in numpy)}" if numpy else "")
             + "; or compute the column first: frame.assign(name=...)"
         )
-    if absent:
-        raise ValueError(
-            f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
-            f"lacks; it has {', '.join(map(repr, frame.columns))}"
-        )
+    raise ValueError(
+        f"formula {formula!r} reads column(s) {', '.join(map(repr, absent))} that the table "
+        f"lacks; it has {', '.join(map(repr, frame.columns))}"
+    )
 
 
 def refuse_overlaps(formula: str, target: set, features: set, exposure, id, weight=None) -> None:

@@ -260,12 +260,17 @@ def plot_posterior_vs_map(
 
 def plot_rank(
     tree, var_names: list[str], coords: dict | None = None, *, title: str, compact: bool = True
-) -> plt.Figure:
-    """ArviZ's rank plots of each chain's draws (arviz-plots ``plot_rank_dist``), titled.
+) -> plt.Figure | None:
+    """ArviZ's rank plots of each chain's draws (arviz-plots ``plot_rank_dist``), titled;
+    ``None`` for one chain, whose ranks have no other chain to be compared with (arviz-plots
+    1.3.2 raises there, in its multi-chain uniformity test).
 
     For well-mixed chains every chain's ranks are uniform: flat lines near the middle.
     """
     import arviz_plots
+
+    if tree["posterior"].sizes["chain"] < 2:
+        return None
 
     plot = arviz_plots.plot_rank_dist(
         tree, var_names=var_names, coords=coords, compact=compact, backend="matplotlib"

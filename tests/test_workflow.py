@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bayes_reg import Gaussian, HalfCauchy, Sampler, sample_posterior, workflow
+from bayes_reg import Gaussian, HalfCauchy, Sampler, figures, sample_posterior, workflow
 
 
 def test_least_converged_picks_the_chains_that_disagree():
@@ -106,3 +106,17 @@ def test_the_checks_of_one_chain_leave_out_what_compares_chains():
     assert "rank" not in figures
     for fig in result.figures.values():
         plt.close(fig)
+
+
+def test_a_rank_plot_of_one_chain_is_none_for_every_caller():
+    # The rank plot is where one chain failed (arviz-plots' multi-chain uniformity test); both
+    # report stages, the linear and the dropout one, leave the figure out when it is None.
+    tree = arviz_base.from_dict({"posterior": {"f": np.random.default_rng(3).normal(size=(1, 50))}})
+    assert figures.plot_rank(tree, ["f"], title="one chain") is None
+    fig = figures.plot_rank(
+        arviz_base.from_dict({"posterior": {"f": np.random.default_rng(3).normal(size=(2, 50))}}),
+        ["f"],
+        title="two chains",
+    )
+    assert fig is not None
+    plt.close(fig)

@@ -25,6 +25,7 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg._random import normal_from_precision
+from bayes_reg.linear.gram import weighted_rows
 
 __all__ = [
     "ExactPosterior",
@@ -132,7 +133,8 @@ def exact_posterior(
     except (OverflowError, ZeroDivisionError):
         raise ValueError(f"the prior precision is not finite: {hint}") from None
     Z, prior_prec = _with_intercept(X, b_prec, w_prec)
-    Z, y = _weighted(Z, y, _validate.sample_weight(sample_weight, X.shape[0]))
+    weight = _validate.sample_weight(sample_weight, X.shape[0])
+    Z, y = (weighted_rows(a, weight, centre=False)[0] for a in (Z, y))  # rows times sqrt(weight)
     post = _posterior(Z, y, prior_prec, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
@@ -144,15 +146,6 @@ def _with_intercept(X: np.ndarray, b_prec: float, w_prec: float):
     shape."""
     Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
     return Z, np.concatenate([[b_prec], np.full(X.shape[1], w_prec)])
-
-
-def _weighted(Z: np.ndarray, y: np.ndarray, weight: np.ndarray | None):
-    """The rows times the square roots of their weights: ``Z'Z`` and ``Z'y`` become the
-    weighted sums, and so does ``y'y``."""
-    if weight is None:
-        return Z, y
-    root = np.sqrt(weight)
-    return Z * root[:, None], y * root
 
 
 def _scales_hint(prior_scale, sigma) -> str:
@@ -233,7 +226,7 @@ def nig_posterior(
     weight = _validate.sample_weight(sample_weight, X.shape[0])
     n = X.shape[0] if weight is None else float(weight.sum())
     Z, prior_prec = _with_intercept(X, b_prec, g**-2)
-    Z, yj = (jnp.asarray(a) for a in _weighted(Z, y, weight))
+    Z, yj = (jnp.asarray(weighted_rows(a, weight, centre=False)[0]) for a in (Z, y))
     A = Z.T @ Z + jnp.diag(prior_prec)
     L = jnp.linalg.cholesky(A)
     m = jax.scipy.linalg.cho_solve((L, True), Z.T @ yj)

@@ -20,7 +20,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-__all__ = ["Gram", "worth_it"]
+__all__ = ["Gram", "weighted_rows", "worth_it"]
+
+
+def weighted_rows(A: np.ndarray, weight: np.ndarray | None = None, *, centre: bool = True):
+    """``A`` (rows, or rows x columns) centred at its column means, and each row times the
+    square root of its weight, so that ``A'A`` is the weighted sum of squares about the weighted
+    mean; and those means (0 where not centred). Without weights, ``A`` minus its plain mean."""
+    if not centre and weight is None:
+        return A, 0.0
+    if weight is None:
+        mean = A.mean(0)
+        return A - mean, mean
+    mean = weight @ A / weight.sum() if centre else 0.0
+    root = np.sqrt(weight)
+    return (A - mean) * (root[:, None] if A.ndim == 2 else root), mean
 
 
 class Gram(NamedTuple):
@@ -39,17 +53,11 @@ class Gram(NamedTuple):
         that JAX would dispatch one at a time (0.8 ms before each NUTS run). With
         ``sample_weight`` each row counts its weight's times (``n`` the weights' sum)."""
         X, y = np.asarray(X), np.asarray(y)
-        if sample_weight is None:
-            x_mean, y_mean = X.mean(0), y.mean()
-            Xc, yc = X - x_mean, y - y_mean
-            n = np.asarray(X.shape[0], X.dtype)
-            return cls(n, x_mean, np.asarray(y_mean), Xc.T @ Xc, Xc.T @ yc, np.asarray(yc @ yc))
-        s = np.asarray(sample_weight, X.dtype)
-        n = s.sum()
-        x_mean, y_mean = s @ X / n, s @ y / n
-        Xc, yc = X - x_mean, y - y_mean
-        sXc = s[:, None] * Xc
-        return cls(n, x_mean, np.asarray(y_mean), sXc.T @ Xc, sXc.T @ yc, np.asarray(s @ yc**2))
+        s = None if sample_weight is None else np.asarray(sample_weight, X.dtype)
+        Xc, x_mean = weighted_rows(X, s)
+        yc, y_mean = weighted_rows(y, s)
+        n = np.asarray(X.shape[0] if s is None else s.sum(), X.dtype)
+        return cls(n, x_mean, np.asarray(y_mean), Xc.T @ Xc, Xc.T @ yc, np.asarray(yc @ yc))
 
     def log_likelihood(self, w, b, sigma):
         """``sum_i log N(y_i | x_i w + b, sigma)``; ``b`` 0 for a model without intercept."""

@@ -31,6 +31,7 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
 from bayes_reg.inference.optimize import model_problem
+from bayes_reg.linear.gram import weighted_rows
 from bayes_reg.linear.proximal import proximal_mode
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import as_noise
@@ -108,13 +109,8 @@ def map_estimate(
             l2 = penalty.strength * (1.0 - penalty.l1_ratio)
     except ValueError:  # outside the floating-point range
         raise ValueError(f"the MAP penalty is not finite: {hint}") from None
-    if weight is None:
-        x_mean, y_mean = X.mean(0), y.mean()
-        Xc, yc = jnp.asarray(X - x_mean), jnp.asarray(y - y_mean)
-    else:  # centred at the weighted means, each row times the square root of its weight
-        x_mean, y_mean = weight @ X / weight.sum(), weight @ y / weight.sum()
-        root = np.sqrt(weight)
-        Xc, yc = jnp.asarray((X - x_mean) * root[:, None]), jnp.asarray((y - y_mean) * root)
+    (Xc, x_mean), (yc, y_mean) = weighted_rows(X, weight), weighted_rows(y, weight)
+    Xc, yc = jnp.asarray(Xc), jnp.asarray(yc)
     if laplace is None:
         w = _ridge(Xc, yc, alpha)
     else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayes_reg.linear.gram import weighted_rows
 from bayes_reg.priors import Prior, split_scales
 
 __all__ = ["effective_df", "residual_noise"]
@@ -58,12 +59,7 @@ def effective_df(
 ) -> float:
     """tr X_A (X_A'X_A + l2 I)^-1 X_A' over the non-zero coefficients A (+1 and centred with
     an intercept): from the singular values s of X_A, the sum of s² / (s² + l2), s > 0."""
-    XA = X[:, coef != 0]
-    weight = sample_weight
-    if weight is None:
-        XA = XA - XA.mean(0) if intercept else XA
-    else:
-        XA = (XA - weight @ XA / weight.sum() if intercept else XA) * np.sqrt(weight)[:, None]
+    XA, _ = weighted_rows(X[:, coef != 0], sample_weight, centre=intercept)
     s = np.linalg.svd(XA, compute_uv=False) if XA.size else np.zeros(0)
     s = s[s > 1e-12 * max(s.max(initial=0.0), 1e-300)]
     return float(np.sum(s**2 / (s**2 + l2))) + intercept

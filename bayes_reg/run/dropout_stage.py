@@ -109,13 +109,15 @@ def dropout_stage(card: Card, data, seed: int, progress: bool, log, result, timi
     result.figures["calibration"] = net_figures.plot_calibration(cmp.calibration, cmp.metrics)
     n_test = result.tree["posterior"].sizes["test_obs"]
     shown = sorted({int(i) for i in np.linspace(0, n_test - 1, 4)})
-    result.figures["rank_f"] = figures.plot_rank(
+    rank = figures.plot_rank(
         result.tree,
         ["f"],
         {"test_obs": shown},
         title=f"Rank plots of each chain's draws of f at test points {shown}",
         compact=False,
     )
+    if rank is not None:  # one chain has none
+        result.figures["rank_f"] = rank
     summary = result.summary["dropout"]
     result.sections.append(approximations_section(summary, data, truth is not None))
     loo, numbers = workflow.loo_summary(result.tree)

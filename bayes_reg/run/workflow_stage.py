@@ -26,13 +26,14 @@ def posterior_checks(post, likelihood: str, result) -> None:
     which = ", ".join(str(f) for f in shown["feature"])
     if n_features > SHOWN:
         which = f"the {SHOWN} of {n_features} whose chains agree least (highest R-hat): {which}"
-    if tree["posterior"].sizes["chain"] > 1:  # ranks compare chains (posterior_section says)
-        result.figures["rank"] = figures.plot_rank(
-            tree,
-            names,
-            shown,
-            title=f"Rank plots of each chain's draws: {', '.join(names)} (w at {which})",
-        )
+    rank = figures.plot_rank(
+        tree,
+        names,
+        shown,
+        title=f"Rank plots of each chain's draws: {', '.join(names)} (w at {which})",
+    )
+    if rank is not None:  # one chain has none (posterior_section says why)
+        result.figures["rank"] = rank
     sampled = not post.exact and "log_evidence" not in tree.attrs  # NUTS drew them
     if sampled:
         result.figures["trace"] = workflow.plot_trace(
