@@ -12,6 +12,7 @@ import xarray as xr
 from matplotlib import ticker
 
 from bayes_reg.linear.compare import INTERVAL
+from bayes_reg.linear.names import COUNTS
 
 __all__ = [
     "plot_path",
@@ -313,7 +314,7 @@ def plot_predictive_check(tree, likelihood: str) -> plt.Figure:
             tree, var_names=["y"], data_type="binary", backend="matplotlib"
         )
         title = "Calibration: observed event rate against predicted probability"
-    elif likelihood == "poisson":
+    elif likelihood in COUNTS:
         plot = arviz_plots.plot_ppc_rootogram(tree, var_names=["y"], backend="matplotlib")
         title = "Rootogram: observed (dots) and predicted frequency of each count"
     else:

@@ -209,7 +209,9 @@ def test_flat_draws_are_jaxs_own_to_rounding(shape, dtype):
         np.testing.assert_array_max_ulp(np.asarray(got), np.asarray(expected), maxulp=4)
 
 
-@pytest.mark.parametrize("likelihood", ["gaussian", "student-t", "bernoulli", "poisson"])
+@pytest.mark.parametrize(
+    "likelihood", ["gaussian", "student-t", "bernoulli", "poisson", "negative-binomial"]
+)
 def test_predictions_draw_what_the_distribution_of_every_row_draws(likelihood, rng):
     X = rng.normal(size=(40, 3))
     eta = 0.5 * X @ np.array([0.3, -0.2, 0.1])
@@ -218,8 +220,9 @@ def test_predictions_draw_what_the_distribution_of_every_row_draws(likelihood, r
         "student-t": eta + rng.standard_t(4, size=40),
         "bernoulli": (rng.random(40) < 1 / (1 + np.exp(-eta))).astype(float),
         "poisson": rng.poisson(np.exp(eta)).astype(float),
+        "negative-binomial": rng.poisson(np.exp(eta) * rng.gamma(2.0, 0.5, 40)).astype(float),
     }[likelihood]
-    noisy = likelihood in ("gaussian", "student-t")
+    noisy = likelihood in ("gaussian", "student-t", "negative-binomial")
     post = sample_posterior(
         X,
         y,

@@ -1,7 +1,8 @@
 """Every likelihood under every weight-prior family: the mode satisfies the optimality
 conditions written out here in numpy (gradient zero off the kink, the kink's slope bound on
 it), and NUTS's posterior matches NumPyro's own sampler on the model written here (20 pairs,
-~40 s of CPU; five by default, the other fifteen with ``-m slow``)."""
+~40 s of CPU; five by default, the other fifteen with ``-m slow``; the negative binomial's
+sampler is checked in ``test_negative_binomial.py``)."""
 
 import itertools
 
@@ -23,6 +24,8 @@ FAMILIES = {
     "elastic-net": br.ElasticNet(1.0, 0.2),
     "student-t": br.StudentT(3.0, 1.0, mean=0.2),
 }
+#: The mode's conditions are checked for the negative binomial (known sigma) too.
+WITH_MODES = (*LIKELIHOODS, "negative-binomial")
 SIGMA, DF = 0.8, 4.0
 
 
@@ -36,13 +39,15 @@ def _data(likelihood, n=60, seed=0):
         y = eta + SIGMA * rng.standard_t(DF, size=n)
     elif likelihood == "bernoulli":
         y = (rng.random(n) < expit(eta)).astype(float)
+    elif likelihood == "negative-binomial":  # gamma multipliers of mean 1 and sd SIGMA
+        y = rng.poisson(np.exp(eta) * rng.gamma(SIGMA**-2, SIGMA**2, n)).astype(float)
     else:
         y = rng.poisson(np.exp(eta)).astype(float)
     return X, y
 
 
 def _kw(likelihood):
-    if likelihood in ("gaussian", "student-t"):
+    if likelihood in ("gaussian", "student-t", "negative-binomial"):
         return {"sigma": SIGMA} | ({"df": DF} if likelihood == "student-t" else {})
     return {}
 
@@ -57,6 +62,9 @@ def _nll_gradient(likelihood, X, y, w, b):
         r = -(DF + 1) * d / (DF * SIGMA**2 + d**2)
     elif likelihood == "bernoulli":
         r = expit(eta) - y
+    elif likelihood == "negative-binomial":  # log link, variance mu + SIGMA² mu²
+        mu = np.exp(eta)
+        r = (mu - y) / (1 + SIGMA**2 * mu)
     else:
         r = np.exp(eta) - y
     return X.T @ r, r.sum()
@@ -76,7 +84,7 @@ def _prior_gradient(prior, w):
     return w / prior.gaussian_scale**2, 1.0 / prior.laplace_scale, 0.0
 
 
-@pytest.mark.parametrize(("likelihood", "family"), list(itertools.product(LIKELIHOODS, FAMILIES)))
+@pytest.mark.parametrize(("likelihood", "family"), list(itertools.product(WITH_MODES, FAMILIES)))
 def test_the_mode_satisfies_its_optimality_conditions(likelihood, family):
     X, y = _data(likelihood)
     prior = FAMILIES[family]

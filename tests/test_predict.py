@@ -376,8 +376,9 @@ def test_coefficients_refuse_a_coverage_outside_the_unit_interval(patients):
         model.coefficients(coverage=2)
 
 
-def test_formula_fit_refuses_an_exposure_outside_a_poisson_model(patients, no_compute):
-    with pytest.raises(ValueError, match=r"an exposure \('dose'\) scales a Poisson rate, and the"):
+def test_formula_fit_refuses_an_exposure_outside_a_count_model(patients, no_compute):
+    message = r"an exposure \('dose'\) scales the rate of counts, .*'negative-binomial'"
+    with pytest.raises(ValueError, match=message):
         fit("y ~ age", patients, prior=Gaussian(1.0), sigma=1.0, exposure="dose")
 
 

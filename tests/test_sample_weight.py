@@ -32,6 +32,7 @@ TARGETS = {
     "student-t": Y,
     "bernoulli": (Y > 2.0).astype(float),
     "poisson": np.round(np.abs(Y)),
+    "negative-binomial": np.round(np.abs(Y)),
 }
 
 
@@ -42,7 +43,7 @@ def _repeated(*arrays):
 @pytest.mark.parametrize("likelihood", list(TARGETS))
 def test_the_models_log_density_is_the_repeated_rows_one(likelihood):
     y = TARGETS[likelihood]
-    noisy = likelihood in ("gaussian", "student-t")
+    noisy = likelihood in ("gaussian", "student-t", "negative-binomial")
     kwargs = {
         "prior": br.Gaussian(1.0),
         "sigma": br.HalfCauchy(2.0) if noisy else None,
@@ -85,6 +86,12 @@ MODES = {
     "logistic": ("bernoulli", br.Gaussian(1.0), {}),  # L-BFGS
     "logistic lasso": ("bernoulli", br.Laplace(0.5), {}),
     "poisson lasso": ("poisson", br.Laplace(0.5), {}),
+    "negative binomial lasso": ("negative-binomial", br.Laplace(0.5), {"sigma": 0.5}),
+    "negative binomial, sampled noise": (
+        "negative-binomial",
+        br.Gaussian(1.0),
+        {"sigma": br.HalfNormal(1.0)},
+    ),
     "sampled noise": ("gaussian", br.Gaussian(1.0), {"sigma": br.HalfCauchy(2.0)}),
 }
 

@@ -25,6 +25,7 @@ from bayes_reg.design import Design, design_matrix
 from bayes_reg.inference.diagnostics import diagnose
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler
+from bayes_reg.linear.names import COUNTS
 from bayes_reg.linear.posterior import EXACT_DRAWS, sample_posterior
 from bayes_reg.linear.predict import predict, score
 
@@ -163,10 +164,11 @@ def fit(
     -------
     Fit
     """
-    if exposure is not None and likelihood != "poisson":
+    if exposure is not None and likelihood not in COUNTS:
         raise ValueError(
-            f"an exposure ({exposure!r}) scales a Poisson rate, and the likelihood is "
-            f"{likelihood!r}; leave exposure out, or set likelihood='poisson'"
+            f"an exposure ({exposure!r}) scales the rate of counts, and the likelihood is "
+            f"{likelihood!r}; leave exposure out, or set likelihood='poisson' or "
+            "'negative-binomial'"
         )
     if sample_weight is not None and not isinstance(sample_weight, str):
         raise TypeError(

@@ -176,7 +176,9 @@ def posterior_mode(
     (:func:`map_estimate`), the proximal method for a kink under any other known-noise model
     (:func:`~bayes_reg.linear.proximal.proximal_mode`), L-BFGS otherwise (:func:`map_model`).
     A prior whose values are given by feature name needs ``X`` as a DataFrame: its columns
-    name the features.
+    name the features. A sampled noise scale is found where the sampler moves it, on the log
+    scale: the mode of ``p(w, b, log sigma | y)`` (under a flat prior on ``sigma``, the
+    maximum of the likelihood times ``sigma``), the centre of the Laplace approximation.
 
     Returns
     -------

@@ -5,10 +5,25 @@ The modules that do the work (:mod:`~bayes_reg.linear.regression`,
 here, so a card is checked against the same lists before any of them is loaded.
 """
 
-__all__ = ["LIKELIHOODS", "PARAMETRIZATIONS", "POSTERIOR_METHODS", "OPTIMIZERS"]
+__all__ = [
+    "LIKELIHOODS",
+    "WITH_NOISE",
+    "COUNTS",
+    "DISCRETE",
+    "PARAMETRIZATIONS",
+    "POSTERIOR_METHODS",
+    "OPTIMIZERS",
+]
 
 #: The likelihoods and their links: identity for the first two, logit and log for the GLMs.
-LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "poisson")
+LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "poisson", "negative-binomial")
+#: Those with a noise scale ``sigma`` (for the negative binomial, the sd of the rate's
+#: gamma-distributed multiplier: variance ``mu + sigma² mu²``).
+WITH_NOISE = ("gaussian", "student-t", "negative-binomial")
+#: Counts, with a log link and an optional exposure.
+COUNTS = ("poisson", "negative-binomial")
+#: A probability mass rather than a density.
+DISCRETE = ("bernoulli", *COUNTS)
 PARAMETRIZATIONS = ("auto", "non-centred", "direct")
 
 #: How :func:`~bayes_reg.linear.posterior.sample_posterior` draws: exact where conjugate else

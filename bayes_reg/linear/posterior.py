@@ -34,6 +34,7 @@ from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear import gram, mass
 from bayes_reg.linear.exact import exact_posterior, nig_posterior
+from bayes_reg.linear.names import DISCRETE
 from bayes_reg.linear.names import POSTERIOR_METHODS as METHODS
 from bayes_reg.linear.predict import model_attrs
 from bayes_reg.linear.regression import check_model, linear_regression
@@ -354,7 +355,7 @@ def _tree(model, samples, sample_stats, X, y, names, key, model_kwargs, attrs):
     when first read (:mod:`bayes_reg.inference.deferred`): a repeat fit of a small model
     would otherwise spend as long drawing them as sampling."""
     chains, draws = next(iter(samples.values())).shape[:2]
-    discrete = model_kwargs.get("likelihood") in ("bernoulli", "poisson")
+    discrete = model_kwargs.get("likelihood") in DISCRETE
     predictive = _deferred_predictive(model, samples, X, y, key, model_kwargs, discrete)
     coords = functools.partial(_coordinates, chains, draws, tuple(names), X.shape[0])
     created = arviz_base.make_attrs()

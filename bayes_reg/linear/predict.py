@@ -19,6 +19,7 @@ import xarray as xr
 from jax.scipy.special import logsumexp
 
 from bayes_reg import _validate
+from bayes_reg.linear.names import WITH_NOISE
 from bayes_reg.linear.regression import observation
 
 __all__ = ["predict", "score", "model_attrs"]
@@ -84,7 +85,7 @@ def predict(
     if offset is not None:
         eta = eta + np.broadcast_to(np.asarray(offset, float), (X.shape[0],))
     sigma = None
-    if likelihood in ("gaussian", "student-t"):
+    if likelihood in WITH_NOISE:
         sigma = (
             post["sigma"].values
             if "sigma" in post

@@ -113,6 +113,9 @@ def simulate(
         return eta + truth["sigma"] * rng.standard_t(df, size=X.shape[0])
     if likelihood == "bernoulli":
         return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-eta))).astype(float)
+    if likelihood == "negative-binomial":  # the Poisson-gamma mixture: gamma of mean 1, sd sigma
+        shape = 1.0 / truth["sigma"] ** 2
+        return rng.poisson(np.exp(eta) * rng.gamma(shape, 1.0 / shape, X.shape[0])).astype(float)
     return rng.poisson(np.exp(eta)).astype(float)
 
 
@@ -158,8 +161,8 @@ def sbc_ranks(
     intercept_scale : float
         ``b ~ N(0, intercept_scale²)``: SBC needs a proper prior on every parameter.
     sigma : float, Known or HalfNormal, optional
-        The noise scale (Gaussian and Student-t likelihoods): known, or sampled under a
-        half-normal prior. ``None`` for the Bernoulli and Poisson.
+        The noise scale (Gaussian, Student-t and negative binomial likelihoods): known, or
+        sampled under a half-normal prior. ``None`` for the Bernoulli and Poisson.
     likelihood, df, parametrization
         As in :func:`linear_regression`.
     replicates : int

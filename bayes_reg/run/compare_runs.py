@@ -24,11 +24,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bayes_reg.linear.names import DISCRETE
 from bayes_reg.run.results_dir import MANIFEST, check_out_dir, result_dir
 
 __all__ = ["CompareError", "compare_runs"]
-
-_DISCRETE = ("bernoulli", "poisson")  # a probability mass, not a density: never compared to one
 
 
 class CompareError(ValueError):
@@ -128,10 +127,10 @@ def _same_rows(runs: list[_Run]) -> list[_Run]:
     """The runs, if all were fitted to the same rows (the same observed ``y``, value for
     value; their designs may differ: that is what is compared); else :class:`CompareError`."""
     first = runs[0]
-    kinds = {r.name: r.tree.attrs.get("likelihood", "gaussian") in _DISCRETE for r in runs}
+    kinds = {r.name: r.tree.attrs.get("likelihood", "gaussian") in DISCRETE for r in runs}
     if len(set(kinds.values())) > 1:
         raise CompareError(
-            "runs with a discrete likelihood (bernoulli, poisson: probabilities) and a "
+            f"runs with a discrete likelihood ({', '.join(DISCRETE)}: probabilities) and a "
             "continuous one (densities) cannot be compared by LOO: "
             + ", ".join(f"{n!r} {'discrete' if d else 'continuous'}" for n, d in kinds.items())
         )

@@ -6,15 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bayes_reg.conventions import ALL_CONVENTIONS, get_convention, to_prior
-from bayes_reg.linear.names import LIKELIHOODS
+from bayes_reg.linear.names import LIKELIHOODS, WITH_NOISE
 from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
 from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import FAMILIES, Flat, Prior, prior_from_name
 from bayes_reg.run.schema import CardError, fail, positive
 
 __all__ = ["ModelSpec", "model_spec", "prior_spec", "check_convention", "build_prior"]
-
-_WITH_NOISE = ("gaussian", "student-t")
 
 
 @dataclass(frozen=True)
@@ -43,13 +41,13 @@ def model_spec(model: dict) -> ModelSpec:
             f"unknown likelihood {likelihood!r}",
             f"choose one of {LIKELIHOODS}",
         )
-    if likelihood in _WITH_NOISE and "sigma" not in model:
+    if likelihood in WITH_NOISE and "sigma" not in model:
         raise fail(
             "[model] sigma",
             "missing",
             'give the noise scale (a number) or a prior, e.g. {prior = "half-cauchy", scale = 2.5}',
         )
-    if likelihood not in _WITH_NOISE and "sigma" in model:
+    if likelihood not in WITH_NOISE and "sigma" in model:
         raise fail(
             "[model] sigma",
             f"the {likelihood} likelihood has no noise scale",

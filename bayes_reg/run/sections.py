@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from bayes_reg.linear.names import COUNTS
 from bayes_reg.run.card import Card
 
 __all__ = [
@@ -28,7 +29,8 @@ def intro_section(card: Card, prior, data) -> str:
         else "given directly"
     )
     model = card.model
-    noise = "" if model.noise is None else f", noise {html.escape(repr(model.noise))}"
+    spread = "overdispersion σ (variance μ + σ²μ²)" if model.likelihood in COUNTS else "noise"
+    noise = "" if model.noise is None else f", {spread} {html.escape(repr(model.noise))}"
     intercept = {True: "flat prior", False: "none"}.get(model.intercept, repr(model.intercept))
     return (
         f"<p>{html.escape(card.description)}</p><p>Data: <code>{card.data['source']}"
@@ -126,8 +128,14 @@ def predictive_check_section(likelihood: str):
         if likelihood == "bernoulli"
         else "the rootogram: how often each count was observed (dots) and how often the "
         "posterior predictive expects it (diamonds, with intervals), on a square-root "
-        "scale. Observed zeros above their interval are excess zeros; a heavier observed "
-        "tail is overdispersion the Poisson likelihood does not have."
+        "scale. Observed zeros above their interval are excess zeros; "
+        + (
+            "a heavier observed tail is overdispersion the Poisson likelihood does not have "
+            "(the negative binomial has)."
+            if likelihood == "poisson"
+            else "a heavier observed tail is more overdispersion than the negative binomial's "
+            "σ allows where the counts are small."
+        )
     )
     return (
         "Posterior predictive check",

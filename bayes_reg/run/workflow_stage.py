@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 from bayes_reg import figures, workflow
+from bayes_reg.linear.names import DISCRETE
 from bayes_reg.run.sections import posterior_section, predictive_check_section
 
 __all__ = ["posterior_checks", "loo_section"]
@@ -42,7 +43,7 @@ def posterior_checks(post, likelihood: str, result) -> None:
         result.figures["energy"] = workflow.plot_energy(tree)
     result.sections.append(_with_figures(posterior_section(post, names), sampled))
 
-    if likelihood in ("bernoulli", "poisson"):
+    if likelihood in DISCRETE:
         result.figures["predictive_check"] = figures.plot_predictive_check(tree, likelihood)
         result.sections.append(predictive_check_section(likelihood))
     else:
