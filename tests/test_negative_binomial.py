@@ -220,6 +220,27 @@ def test_a_table_with_exposures_is_the_arrays_fit():
         )
 
 
+def test_the_coefficients_table_ends_with_the_overdispersion():
+    X, y, exposure = _counts(seed=4)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y, years=exposure)
+    model = br.fit(
+        "y ~ a + b + c",
+        frame,
+        prior=br.Gaussian(2.0),
+        likelihood="negative-binomial",
+        sigma=br.HalfNormal(1.0),
+        exposure="years",
+        method="laplace",
+        standardize=True,
+    )
+    table = model.coefficients(coverage=0.8)
+    assert list(table.index) == ["Intercept", "a", "b", "c", "sigma"]
+    sigma = model.tree["posterior"]["sigma"].values.ravel()
+    np.testing.assert_allclose(table.loc["sigma", "mean"], sigma.mean(), rtol=1e-12)
+    np.testing.assert_allclose(table.loc["sigma", "upper"], np.quantile(sigma, 0.9), rtol=1e-12)
+    assert 0.4 < table.loc["sigma", "mean"] < 0.8  # the counts were drawn with sigma = 0.6
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

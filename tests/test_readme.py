@@ -27,6 +27,9 @@ README = ROOT / "README.md"
 #: 10-15 s, the dropout pieces (approximate-posteriors-...-3) 8-12 s.
 SLOW = {
     "the-python-api-2": "22-26 s: sample_posterior twice and run_nuts, NUTS on diabetes",
+    "your-own-model-likelihoods-priors-intercepts-2": (
+        "26 s: NUTS under the Poisson and the negative binomial, and PSIS-LOO"
+    ),
     "approximate-posteriors-of-a-network-against-its-nuts-posterior-1": (
         "60-90 s: 2000 epochs of dropout training, every approximation and NUTS on the "
         "1-50-1 network"

@@ -90,7 +90,9 @@ class Fit:
 
     def coefficients(self, *, coverage: float = 0.9):
         """Per coefficient, in the original units: posterior ``mean``, ``sd`` and the central
-        ``coverage`` interval (``lower``, ``upper``)."""
+        ``coverage`` interval (``lower``, ``upper``); and a last row ``sigma`` where the model
+        samples it (the noise scale in the units of ``y``, or the negative binomial's
+        overdispersion)."""
         import pandas as pd
 
         coverage = _validate.fraction("coverage", coverage, low_open=True, high_open=True)
@@ -104,6 +106,9 @@ class Fit:
         w = group["w"].values.reshape(-1, group.sizes["feature"])
         names += [str(f) for f in group["feature"].values]
         draws += list(w.T)
+        if "sigma" in self.tree["posterior"]:  # y is not standardised: the same in both groups
+            names.append("sigma")
+            draws.append(self.tree["posterior"]["sigma"].values.reshape(-1))
         draws = np.asarray(draws)
         q = (1 - coverage) / 2
         return pd.DataFrame(
