@@ -303,4 +303,4 @@ def test_the_report_calls_sigma_the_overdispersion(tmp_path):
     intro = intro_section(card, br.Gaussian(0.5), load_data(card))
     assert "overdispersion σ (variance μ + σ²μ²) HalfNormal(scale=1.0)" in intro
     check = predictive_check_section("negative-binomial")[1]
-    assert "rootogram" in check and "more overdispersion than the negative binomial" in check
+    assert "rootogram" in check and "more spread than the fitted σ gives" in check

@@ -63,6 +63,10 @@ def test_a_shipped_card_runs_end_to_end(name, tmp_path):
     summary = json.loads(Path(out, "summary.json").read_text(), parse_constant=_not_json)
     assert summary["stages"] == list(card.stages)
     assert (out / "posterior.nc").is_file()
+    if "posterior" in summary and card.dropout is None:  # sigma's summary where it is sampled
+        sigma = result.tree["posterior"].get("sigma")
+        expected = None if sigma is None else float(sigma.mean())
+        assert summary["posterior"]["sigma_mean"] == expected
     page = (out / "report.html").read_text()
     # Every image says what it shows, and no two say the same.
     alts = re.findall(r'<img alt="([^"]*)"', page)

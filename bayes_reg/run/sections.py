@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 
-from bayes_reg.linear.names import COUNTS
 from bayes_reg.run.card import Card
 
 __all__ = [
@@ -29,7 +28,8 @@ def intro_section(card: Card, prior, data) -> str:
         else "given directly"
     )
     model = card.model
-    spread = "overdispersion σ (variance μ + σ²μ²)" if model.likelihood in COUNTS else "noise"
+    negative_binomial = model.likelihood == "negative-binomial"
+    spread = "overdispersion σ (variance μ + σ²μ²)" if negative_binomial else "noise"
     noise = "" if model.noise is None else f", {spread} {html.escape(repr(model.noise))}"
     intercept = {True: "flat prior", False: "none"}.get(model.intercept, repr(model.intercept))
     return (
@@ -133,8 +133,8 @@ def predictive_check_section(likelihood: str):
             "a heavier observed tail is overdispersion the Poisson likelihood does not have "
             "(the negative binomial has)."
             if likelihood == "poisson"
-            else "a heavier observed tail is more overdispersion than the negative binomial's "
-            "σ allows where the counts are small."
+            else "a heavier observed tail than the predicted one is more spread than the "
+            "fitted σ gives."
         )
     )
     return (

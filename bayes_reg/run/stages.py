@@ -134,6 +134,8 @@ def run_card(
             "w_mean": floats(post.tree["posterior"]["w"].mean(("chain", "draw"))),
             "w_sd": floats(post.tree["posterior"]["w"].std(("chain", "draw"))),
             "b_mean": _mean(post.tree["posterior"], "b"),
+            "sigma_mean": _mean(post.tree["posterior"], "sigma"),  # null where known or absent
+            "sigma_sd": _sd(post.tree["posterior"], "sigma"),
         }
         if "original_units" in post.tree:
             raw = post.tree["original_units"]
@@ -322,3 +324,7 @@ def _laplace_vs_nuts(laplace, nuts) -> dict:
 
 def _mean(posterior, name: str) -> float | None:
     return float(posterior[name].mean()) if name in posterior else None
+
+
+def _sd(posterior, name: str) -> float | None:
+    return float(posterior[name].std()) if name in posterior else None
