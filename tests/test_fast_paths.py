@@ -34,8 +34,8 @@ from bayes_reg.cache import MAX_CACHE_BYTES
 from bayes_reg.inference import _program, optimize
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear import proximal, sgd
+from bayes_reg.linear.distributions import observation
 from bayes_reg.linear.posterior import run_nuts
-from bayes_reg.linear.regression import observation
 
 
 @pytest.fixture(scope="module")

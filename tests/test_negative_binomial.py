@@ -21,8 +21,9 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import bayes_reg as br
+from bayes_reg.linear.distributions import observation
 from bayes_reg.linear.map import posterior_mode
-from bayes_reg.linear.regression import linear_regression, observation
+from bayes_reg.linear.regression import linear_regression
 from bayes_reg.linear.sbc import simulate
 from bayes_reg.run.card import load_card
 from bayes_reg.run.schema import CardError

@@ -19,8 +19,8 @@ import xarray as xr
 from jax.scipy.special import logsumexp
 
 from bayes_reg import _validate
+from bayes_reg.linear.distributions import observation
 from bayes_reg.linear.names import WITH_NOISE
-from bayes_reg.linear.regression import observation
 
 __all__ = ["predict", "score", "model_attrs"]
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayes_reg.linear.regression import observation
+from bayes_reg.linear.distributions import observation
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, StudentT
 
 __all__ = ["proximal_mode"]

@@ -15,10 +15,10 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import scipy.optimize
-from jax.scipy.special import gammaln
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
+from bayes_reg.linear.distributions import Either, observation
 from bayes_reg.linear.gram import Gram
 from bayes_reg.linear.names import COUNTS, LIKELIHOODS, PARAMETRIZATIONS, WITH_NOISE
 from bayes_reg.noise import InverseGamma, Noise, as_noise
@@ -31,7 +31,6 @@ __all__ = [
     "check_arguments",
     "check_data",
     "check_model",
-    "observation",
     "LIKELIHOODS",
     "PARAMETRIZATIONS",
 ]
@@ -167,39 +166,6 @@ def linear_regression(
         numpyro.factor("y_weight", jnp.sum((sample_weight - 1.0) * log_lik))
 
 
-def observation(likelihood: str, eta, sigma=None, df: float = 4.0) -> dist.Distribution:
-    """The distribution of ``y`` given the linear predictor ``eta`` under ``likelihood``."""
-    if likelihood == "gaussian":
-        return dist.Normal(eta, sigma)
-    if likelihood == "student-t":
-        return dist.StudentT(df, eta, sigma)
-    if likelihood == "bernoulli":
-        return dist.BernoulliLogits(eta)
-    if likelihood == "negative-binomial":
-        return _NegativeBinomial(jnp.exp(eta), 1.0 / sigma**2)
-    return dist.Poisson(jnp.exp(eta))
-
-
-class _NegativeBinomial(dist.NegativeBinomial2):
-    """NumPyro's negative binomial of mean ``mu`` and shape ``phi``, its log mass in scipy's
-    ``lgamma`` form, ``lgamma(y + phi) - lgamma(phi) - lgamma(y + 1) - phi log1p(1 / rate) -
-    y log1p(rate)`` with ``rate = phi / mu``. NumPyro's ``betaln`` form made the gradient
-    compile 8 times slower and the Hessian (a mode, the Laplace approximation) 14 times (7 s
-    on one core here, for every new model); this one is as accurate as scipy's (measured
-    against 50-digit arithmetic: 1e-13 at ``phi <= 400``, 1e-9 at ``phi = 1e6``; NumPyro's
-    1e-14 and 1e-10)."""
-
-    def log_prob(self, value):
-        phi, rate = self.concentration, self.rate
-        return (
-            gammaln(value + phi)
-            - gammaln(phi)
-            - gammaln(value + 1.0)
-            - phi * jnp.log1p(1.0 / rate)
-            - value * jnp.log1p(rate)
-        )
-
-
 def _intercept(prior, unit):
     if prior is True or isinstance(prior, Flat):
         return numpyro.sample("b", dist.ImproperUniform(dist.constraints.real, (), ()))
@@ -257,7 +223,7 @@ def _weights(prior: Prior, parametrization: str, unit, centred):
         centred = False
     scale = prior.scale * unit
     if isinstance(prior, Laplace):
-        z = numpyro.sample("w_z", _Either(centred, dist.Laplace(prior.mean, scale), _STD_NORMAL))
+        z = numpyro.sample("w_z", Either(centred, dist.Laplace(prior.mean, scale), _STD_NORMAL))
         mix = numpyro.sample("w_mix", dist.Exponential(1.0))
         spread = scale * jnp.sqrt(2.0 * mix)
     else:
@@ -269,7 +235,7 @@ def _weights(prior: Prior, parametrization: str, unit, centred):
                 dist.StudentT(prior.df, 0.0, 1.0),
                 dist.StudentT(prior.df, prior.mean, scale),
             )
-        z = numpyro.sample("w_z", _Either(centred, direct, base))
+        z = numpyro.sample("w_z", Either(centred, direct, base))
     return numpyro.deterministic("w", jnp.where(centred, z, prior.mean + spread * z))
 
 
@@ -281,26 +247,6 @@ def _rescaled(prior, scale):
     out = copy.copy(prior)
     object.__setattr__(out, "scale", scale)
     return out
-
-
-class _Either(dist.Distribution):
-    """Per element: ``first`` where ``choose`` is true, else ``second`` (both scalar, real)."""
-
-    support = dist.constraints.real
-
-    def __init__(self, choose, first, second, *, validate_args=None):
-        self.choose, self.first, self.second = choose, first, second
-        shape = jax.lax.broadcast_shapes(jnp.shape(choose), first.batch_shape, second.batch_shape)
-        super().__init__(batch_shape=shape, validate_args=validate_args)
-
-    def sample(self, key, sample_shape=()):
-        k1, k2 = jax.random.split(key)
-        shape = sample_shape + self.batch_shape
-        a, b = self.first.expand(shape).sample(k1), self.second.expand(shape).sample(k2)
-        return jnp.where(self.choose, a, b)
-
-    def log_prob(self, value):
-        return jnp.where(self.choose, self.first.log_prob(value), self.second.log_prob(value))
 
 
 def check_arguments(
