@@ -82,7 +82,7 @@ def test_non_conjugate_models_fall_back_to_nuts(problem):
         X, y, prior=Laplace(1.0), sigma=0.5, sampler=Sampler(warmup=200, draws=200), progress=False
     )
     assert not result.exact
-    with pytest.raises(ValueError, match="method 'exact' needs a Gaussian prior"):
+    with pytest.raises(ValueError, match="needs the gaussian likelihood, a Gaussian prior"):
         sample_posterior(X, y, prior=Laplace(1.0), sigma=0.5, method="exact")
 
 

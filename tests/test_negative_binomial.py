@@ -249,6 +249,7 @@ def test_the_coefficients_table_ends_with_the_overdispersion():
         ({"sigma": 0.5, "y": np.full(12, 1.5)}, r"needs counts \(whole numbers >= 0\), got 1.5"),
         ({"sigma": 0.5, "y": -np.ones(12)}, r"needs counts .* got -1.0"),
         ({"sigma": br.HalfNormal(1.0), "scale_with_sigma": True}, "Gaussian or Student-t"),
+        ({"sigma": 0.5, "method": "exact"}, "got the negative-binomial likelihood"),
     ],
 )
 def test_bad_models_are_refused(kwargs, match, no_compute):

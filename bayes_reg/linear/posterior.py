@@ -239,9 +239,10 @@ def sample_posterior(
     conjugate = conjugate_family(prior, noise, **model_kwargs)
     if method == "exact" and conjugate is None:
         raise ValueError(
-            "method 'exact' needs a Gaussian prior and either a known sigma (a number) or "
-            "sigma=InverseGamma(...) with scale_with_sigma=True; "
-            f"got prior {prior!r} and sigma {sigma!r}; use method='nuts'"
+            "method 'exact' needs the gaussian likelihood, a Gaussian prior and either a known "
+            "sigma (a number) or sigma=InverseGamma(...) with scale_with_sigma=True; got the "
+            f"{model_kwargs.get('likelihood', 'gaussian')} likelihood, prior {prior!r} and "
+            f"sigma {sigma!r}; use method='nuts'"
         )
     kwargs = {"prior": prior, "sigma": noise} | model_kwargs
     common = {"sampler": sampler, "seed": seed, "feature_names": feature_names}
