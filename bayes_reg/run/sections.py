@@ -118,25 +118,31 @@ def posterior_section(post, names: list[str]):
     return ("The posterior", text, ["rank"] if chains > 1 else [])
 
 
+#: What a rootogram's observed tail above the predicted one says, per count likelihood.
+_HEAVIER_TAIL = {
+    "poisson": "a heavier observed tail is overdispersion the Poisson likelihood does not have "
+    "(the negative binomial has).",
+    "negative-binomial": "a heavier observed tail than the predicted one is more spread than "
+    "the fitted σ gives.",
+}
+
+
 def predictive_check_section(likelihood: str):
     """The posterior predictive check of a GLM: the figure ``predictive_check``."""
-    what = (
-        "the calibration curve: for observations grouped by their predicted probability "
-        "(pooled adjacent violators), the observed share of events; the band is what data "
-        "replicated from the posterior give. A curve outside the band means the model's "
-        "probabilities are off where it leaves it."
-        if likelihood == "bernoulli"
-        else "the rootogram: how often each count was observed (dots) and how often the "
-        "posterior predictive expects it (diamonds, with intervals), on a square-root "
-        "scale. Observed zeros above their interval are excess zeros; "
-        + (
-            "a heavier observed tail is overdispersion the Poisson likelihood does not have "
-            "(the negative binomial has)."
-            if likelihood == "poisson"
-            else "a heavier observed tail than the predicted one is more spread than the "
-            "fitted σ gives."
+    if likelihood == "bernoulli":
+        what = (
+            "the calibration curve: for observations grouped by their predicted probability "
+            "(pooled adjacent violators), the observed share of events; the band is what data "
+            "replicated from the posterior give. A curve outside the band means the model's "
+            "probabilities are off where it leaves it."
         )
-    )
+    else:
+        what = (
+            "the rootogram: how often each count was observed (dots) and how often the "
+            "posterior predictive expects it (diamonds, with intervals), on a square-root "
+            "scale. Observed zeros above their interval are excess zeros; "
+            + _HEAVIER_TAIL[likelihood]
+        )
     return (
         "Posterior predictive check",
         f"<p>The check that suits the outcome: {what}</p>",

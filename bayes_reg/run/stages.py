@@ -133,16 +133,16 @@ def run_card(
             "diagnostics": diagnostics_json(d),
             "w_mean": floats(post.tree["posterior"]["w"].mean(("chain", "draw"))),
             "w_sd": floats(post.tree["posterior"]["w"].std(("chain", "draw"))),
-            "b_mean": _mean(post.tree["posterior"], "b"),
-            "sigma_mean": _mean(post.tree["posterior"], "sigma"),  # null where known or absent
-            "sigma_sd": _sd(post.tree["posterior"], "sigma"),
+            "b_mean": _moment(post.tree["posterior"], "b"),
+            "sigma_mean": _moment(post.tree["posterior"], "sigma"),  # null: known or absent
+            "sigma_sd": _moment(post.tree["posterior"], "sigma", "std"),
         }
         if "original_units" in post.tree:
             raw = post.tree["original_units"]
             summary["posterior"]["original_units"] = {
                 "w_mean": floats(raw["w"].mean(("chain", "draw"))),
                 "w_sd": floats(raw["w"].std(("chain", "draw"))),
-                "b_mean": _mean(raw, "b"),
+                "b_mean": _moment(raw, "b"),
             }
         if data.X_test is not None:
             held_out = predict(
@@ -322,9 +322,6 @@ def _laplace_vs_nuts(laplace, nuts) -> dict:
     }
 
 
-def _mean(posterior, name: str) -> float | None:
-    return float(posterior[name].mean()) if name in posterior else None
-
-
-def _sd(posterior, name: str) -> float | None:
-    return float(posterior[name].std()) if name in posterior else None
+def _moment(posterior, name: str, moment: str = "mean") -> float | None:
+    """``posterior[name]``'s mean (or ``"std"``) over all draws; ``None`` without the site."""
+    return float(getattr(posterior[name], moment)()) if name in posterior else None
