@@ -97,6 +97,10 @@ BERNOULLI = '[model]\nlikelihood = "bernoulli"\n'
     [
         (BERNOULLI + "sigma = 1.0\n" + FLAT, "no noise scale"),
         ('[model]\nlikelihood = "gaussian"\n' + FLAT, r"\[model\] sigma: missing"),
+        (
+            '[model]\nlikelihood = "negative-binomial"\n' + FLAT,
+            r"sigma: missing; give the overdispersion .* \{prior = \"half-normal\", scale = 1.0\}",
+        ),
         ('[model]\nlikelihood = "probit"\n' + FLAT, "unknown likelihood 'probit'"),
         (KNOWN + "df = 3\n" + FLAT, "only the student-t likelihood"),
         (

@@ -33,6 +33,15 @@ class ModelSpec:
         return out | ({"df": self.df} if self.likelihood == "student-t" else {})
 
 
+_MISSING_NOISE = (
+    'give the noise scale (a number) or a prior, e.g. {prior = "half-cauchy", scale = 2.5}'
+)
+_MISSING_SIGMA = {
+    "negative-binomial": "give the overdispersion (variance mu + sigma² mu²) as a number or a "
+    'prior, e.g. {prior = "half-normal", scale = 1.0}',
+}
+
+
 def model_spec(model: dict) -> ModelSpec:
     likelihood = model.get("likelihood", "gaussian")
     if likelihood not in LIKELIHOODS:
@@ -42,11 +51,7 @@ def model_spec(model: dict) -> ModelSpec:
             f"choose one of {LIKELIHOODS}",
         )
     if likelihood in WITH_NOISE and "sigma" not in model:
-        raise fail(
-            "[model] sigma",
-            "missing",
-            'give the noise scale (a number) or a prior, e.g. {prior = "half-cauchy", scale = 2.5}',
-        )
+        raise fail("[model] sigma", "missing", _MISSING_SIGMA.get(likelihood, _MISSING_NOISE))
     if likelihood not in WITH_NOISE and "sigma" in model:
         raise fail(
             "[model] sigma",
