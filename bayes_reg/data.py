@@ -106,18 +106,24 @@ class Scaling(NamedTuple):
     y_sd: float = 1.0
 
     @classmethod
-    def fit(cls, X: np.ndarray, y: np.ndarray | None = None) -> Scaling:
-        """The scaling of ``X`` (and of ``y``, if given; else the target is left as it is)."""
-        sd = X.std(0)
+    def fit(
+        cls, X: np.ndarray, y: np.ndarray | None = None, *, weights: np.ndarray | None = None
+    ) -> Scaling:
+        """The scaling of ``X`` (and of ``y``, if given; else the target is left as it is).
+
+        ``weights`` count each row that many times: the moments of the rows repeated, as a
+        sample weight means."""
+        x_mean, sd = _moments(X, weights)
         x_sd = np.where(sd == 0, 1.0, sd)
         if y is None:
-            return cls(X.mean(0), x_sd)
-        if y.std() == 0:  # else 0 / 0: NaN losses, reported as a diverged training
+            return cls(x_mean, x_sd)
+        y_mean, y_sd = _moments(y, weights)
+        if y_sd == 0:  # else 0 / 0: NaN losses, reported as a diverged training
             raise ValueError(
                 f"the target is constant on the {len(y)} training rows (every value "
                 f"{float(y[0]):g}): there is nothing to fit; check the data and its split"
             )
-        return cls(X.mean(0), x_sd, float(y.mean()), float(y.std()))
+        return cls(x_mean, x_sd, float(y_mean), float(y_sd))
 
     def x(self, X):
         """Standardised inputs."""
@@ -126,6 +132,12 @@ class Scaling(NamedTuple):
     def y(self, y):
         """Standardised target."""
         return (y - self.y_mean) / self.y_sd
+
+
+def _moments(a: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population sd along the rows, each row counted ``weights`` times."""
+    mean = np.average(a, axis=0, weights=weights)
+    return mean, np.sqrt(np.average((a - mean) ** 2, axis=0, weights=weights))
 
 
 class Dataset(NamedTuple):

@@ -66,7 +66,7 @@ class Design:
     ``features`` are the columns of the design matrix (formulaic's names, e.g.
     ``C(sex)[T.M]``), without the intercept: ``intercept`` says whether the formula keeps one
     (``- 1`` or ``0 +`` removes it). ``x_mean``/``x_sd`` are set when the columns were
-    standardised (the training rows' mean and population sd).
+    standardised (the training rows' mean and population sd, weighted by their sample weights).
     """
 
     formula: str
@@ -237,9 +237,10 @@ def design_matrix(
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool
-        Centre each column of the design matrix and scale it to unit sd (the training rows'),
-        so a prior's scale means the same for every column; coefficients go back to the
-        original units with :meth:`Design.original_units`.
+        Centre each column of the design matrix and scale it to unit sd (the training rows',
+        weighted by ``sample_weight`` where given: the rows repeated), so a prior's scale
+        means the same for every column; coefficients go back to the original units with
+        :meth:`Design.original_units`.
     missing : {"refuse", "drop"}
         A missing value in a column the model reads: refused with its row and column, or
         the row dropped (listed in ``dropped``).
@@ -301,7 +302,8 @@ def design_matrix(
     y = matrices.lhs.to_numpy(float)[:, 0]
     refuse_not_finite(rows.index, (matrices.lhs.columns[0], *features), np.column_stack([y, X]))
     refuse_uninformative(features, X, spec.encoder_state, intercept)
-    scaling = Scaling.fit(X) if standardize else None
+    weights = None if sample_weight is None else row_weights(rows, sample_weight)
+    scaling = Scaling.fit(X, weights=weights) if standardize else None
     design = Design(
         # The right side as written: formulaic's own spelling drops the backticks that quote
         # a column name such as `mean radius`, and would not parse again.
@@ -327,7 +329,7 @@ def design_matrix(
         offset=design.offset(rows),
         ids=None if id is None else rows[id].to_numpy(),
         dropped=dropped,
-        sample_weight=None if sample_weight is None else row_weights(rows, sample_weight),
+        sample_weight=weights,
     )
 
 

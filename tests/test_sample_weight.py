@@ -276,6 +276,30 @@ def test_a_weight_column_fits_as_the_weights_array():
     np.testing.assert_array_equal(ours.tree["constant_data"]["sample_weight"].values, FRACTIONAL)
 
 
+def test_standardising_a_weighted_table_standardises_the_rows_repeated(tmp_path):
+    from bayes_reg.run.card import load_card
+    from bayes_reg.run.sources import load_data
+
+    frame = _table().assign(w=WHOLE)
+    repeated = frame.loc[frame.index.repeat(WHOLE.astype(int))].drop(columns="w")
+    kwargs = {"prior": br.Gaussian(1.0), "sigma": 0.8, "standardize": True}
+    ours = br.fit("y ~ a + b + c", frame, sample_weight="w", **kwargs)
+    theirs = br.fit("y ~ a + b + c", repeated, **kwargs)
+    X_repeated = _repeated(X)[0]
+    np.testing.assert_allclose(ours.design.x_mean, X_repeated.mean(0), rtol=1e-13)
+    np.testing.assert_allclose(ours.design.x_sd, X_repeated.std(0), rtol=1e-13)
+    # The prior sits on the same columns, so the exact posterior is the rows repeated one.
+    np.testing.assert_allclose(
+        ours.tree["posterior"]["w"].values, theirs.tree["posterior"]["w"].values, atol=1e-12
+    )
+    # A card reads its table through the same design.
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    card = CARD.replace('sample_weight = "w"', 'sample_weight = "w"\nstandardize = true')
+    (tmp_path / "card.toml").write_text(card)
+    data = load_data(load_card(tmp_path / "card.toml"))
+    np.testing.assert_allclose(data.X, (X - X_repeated.mean(0)) / X_repeated.std(0), rtol=1e-12)
+
+
 def test_a_missing_weight_is_refused_or_its_row_dropped():
     frame = _table()
     frame.loc[3, "w"] = np.nan

@@ -151,7 +151,8 @@ def fit(
     prior, sigma, likelihood, method, sampler, seed, progress, **model_kwargs
         As in :func:`~bayes_reg.linear.posterior.sample_posterior`.
     standardize : bool
-        Put the prior on standardised columns (each column's training mean and sd); the
+        Put the prior on standardised columns (each column's training mean and sd, weighted
+        by ``sample_weight`` where given); the
         coefficients come back in the original units in the group ``original_units`` and in
         :meth:`Fit.coefficients`, and new rows are standardised the same way.
     missing : {"refuse", "drop"}
