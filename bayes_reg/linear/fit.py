@@ -152,9 +152,9 @@ def fit(
         As in :func:`~bayes_reg.linear.posterior.sample_posterior`.
     standardize : bool
         Put the prior on standardised columns (each column's training mean and sd, weighted
-        by ``sample_weight`` where given); the
-        coefficients come back in the original units in the group ``original_units`` and in
-        :meth:`Fit.coefficients`, and new rows are standardised the same way.
+        by ``sample_weight`` where given); the coefficients come back in the original units
+        in the group ``original_units`` and in :meth:`Fit.coefficients`, and new rows are
+        standardised the same way.
     missing : {"refuse", "drop"}
         A missing value in a column the model reads is refused with its row and column, or
         its row is dropped (``Fit.dropped`` lists them).
