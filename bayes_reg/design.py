@@ -32,11 +32,9 @@ from bayes_reg.data import Scaling
 from bayes_reg.design_checks import (
     changed_kinds,
     columns_read,
-    formula_syntax,
     plain,
     quoted,
     refuse_absent,
-    refuse_column_named_one,
     refuse_duplicates,
     refuse_missing,
     refuse_names_not_text,
@@ -44,7 +42,6 @@ from bayes_reg.design_checks import (
     refuse_not_finite,
     refuse_numbers_in_text,
     refuse_overlaps,
-    refuse_parts,
     refuse_target_not_one_number,
     refuse_uninformative,
     refuse_unreadable_kinds,
@@ -52,6 +49,7 @@ from bayes_reg.design_checks import (
     row_weights,
     undefined_refused_later,
 )
+from bayes_reg.formulas import parse_formula
 
 __all__ = ["Design", "DesignTable", "design_matrix", "MISSING"]
 
@@ -270,7 +268,7 @@ def design_matrix(
             raise ValueError("give a formula ('y ~ a + b') or the target column")
         refuse_names_not_text([target])
         formula = f"{quoted(target)} ~ ."
-    written, (formula, parsed, target, read) = formula, _parsed(formula, frame.columns, roles)
+    written, (formula, parsed, target, read) = formula, parse_formula(formula, frame.columns, roles)
     if not target:
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
     refuse_overlaps(formula, target, read, exposure, id, sample_weight)
@@ -331,72 +329,6 @@ def design_matrix(
         dropped=dropped,
         sample_weight=weights,
     )
-
-
-def _dot_written_out(formula: str, columns, roles) -> str:
-    """R's ``y ~ .``: the dot written out as every column that the left side does not read
-    (nor the exposure or id), so that the design's formula reads again without the table."""
-    from formulaic.parser.algos.tokenize import tokenize
-    from formulaic.parser.types import Token
-
-    dots = [t for t in tokenize(formula) if t.kind is Token.Kind.VALUE and t.token == "."]
-    if not dots:
-        return formula
-    left = formula.split("~", 1)[0] if "~" in formula else ""
-    if dots[0].source_start < len(left):
-        raise ValueError(
-            f"formula {formula!r} has a dot on its left; a dot stands for the columns that the "
-            "left side does not read, so it goes on the right: 'y ~ .'"
-        )
-    read = columns_read(left) if left.strip() else set()
-    others = [c for c in columns if c not in read and c not in roles]
-    refuse_names_not_text(others)
-    others = " + ".join(map(quoted, others))
-    if formula.split("~", 1)[-1].strip() != ".":  # in a longer right side, as one term
-        others = f"({others})"
-    for dot in reversed(dots):
-        formula = f"{formula[: dot.source_start]}{others}{formula[dot.source_end + 1 :]}"
-    return formula
-
-
-def _parsed(formula: str, columns, roles) -> tuple[str, object, set, set]:
-    """``formula`` with its dot written out (:func:`_dot_written_out`), parsed, and the columns
-    its left and right sides read (its terms' Python parsed for them). Every way it fails to
-    parse is said in words: a column name that is not a Python name (formulaic reads
-    `mean radius` unquoted as two terms) with how to write it, a term that is not Python
-    (formulaic lets Python's bare error through), formulaic's own message without its terminal
-    colours; a formula in parts and a column named "1" (formulaic's intercept) are refused."""
-    from formulaic import Formula
-    from formulaic.errors import FormulaParsingError
-    from formulaic.parser.algos.tokenize import tokenize
-
-    written = formula
-    try:
-        formula = _dot_written_out(formula, columns, roles)
-        if "1" in columns:  # the dot written out may name it
-            refuse_column_named_one(tokenize(formula))
-        parsed = Formula(formula)
-        refuse_parts(written, parsed)
-        # Each term's Python is parsed here, inside the try.
-        has_left = hasattr(parsed, "lhs")
-        target = columns_read(parsed.lhs) if has_left else set()
-        return formula, parsed, target, columns_read(parsed.rhs if has_left else parsed)
-    except SyntaxError as err:
-        # A dot that is neither an attribute's nor a number's: the columns' dot inside a call.
-        dot = re.search(r"(?<![\w)\]])\.(?!\d)", err.text or "")
-        hint = " (a dot stands for the other columns only as a term of its own: 'y ~ .')"
-        raise ValueError(
-            f"formula {written!r} cannot be read: {(err.text or '').strip()!r} is not a Python "
-            f"expression{hint if dot else ''}"
-        ) from None
-    except FormulaParsingError as err:
-        for name in map(str, columns):
-            if not name.isidentifier() and name in formula and f"`{name}`" not in formula:
-                raise ValueError(
-                    f"formula {written!r} cannot be read: column {name!r} is not a Python "
-                    f"name, so a formula writes it in backticks: {quoted(name)}"
-                ) from err
-        raise ValueError(f"formula {written!r} cannot be read: {formula_syntax(err)}") from None
 
 
 def _text_as_object(frame, columns):

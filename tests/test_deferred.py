@@ -14,7 +14,7 @@ import xarray as xr
 
 from bayes_reg.inference.deferred import Deferred
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear import posterior as posterior_module
+from bayes_reg.linear import posterior_tree
 from bayes_reg.linear.posterior import sample_posterior
 from bayes_reg.priors import Gaussian, Laplace
 
@@ -118,9 +118,9 @@ def test_a_fit_draws_no_predictive_until_it_is_read(rng, monkeypatch):
     X = rng.normal(size=(30, 3))
     y = X @ np.array([1.0, -0.5, 0.0]) + 0.3 * rng.normal(size=30)
     built = []
-    program = posterior_module._predictive_program
+    program = posterior_tree._predictive_program
     monkeypatch.setattr(
-        posterior_module, "_predictive_program", lambda *a: built.append(a) or program(*a)
+        posterior_tree, "_predictive_program", lambda *a: built.append(a) or program(*a)
     )
     post = sample_posterior(X, y, prior=Gaussian(1.0), sigma=0.3, seed=0)
     post.tree["posterior"]["w"].values  # noqa: B018

@@ -23,6 +23,7 @@ FLOORS = [
         "bayes_reg.uci",
         "bayes_reg.data",
         "bayes_reg.design",
+        "bayes_reg.formulas",
         "bayes_reg.design_checks",
         "bayes_reg.priors",
         "bayes_reg.per_feature",
