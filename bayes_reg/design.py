@@ -268,7 +268,8 @@ def design_matrix(
             raise ValueError("give a formula ('y ~ a + b') or the target column")
         refuse_names_not_text([target])
         formula = f"{quoted(target)} ~ ."
-    written, (formula, parsed, target, read) = formula, parse_formula(formula, frame.columns, roles)
+    written = formula
+    formula, parsed, target, read = parse_formula(formula, frame.columns, roles)
     if not target:
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
     refuse_overlaps(formula, target, read, exposure, id, sample_weight)
