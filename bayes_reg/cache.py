@@ -39,9 +39,11 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
 
     Examples
     --------
+    >>> import tempfile
     >>> import bayes_reg
-    >>> bayes_reg.enable_compilation_cache("/tmp/bayes_reg-doctest-cache").name
-    'bayes_reg-doctest-cache'
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     print(bayes_reg.enable_compilation_cache(folder) == Path(folder))
+    True
     """
     directory = Path(path) if path is not None else default_cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
