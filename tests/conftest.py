@@ -130,10 +130,10 @@ class _KeepTheRunsCacheSettings:
     process: after the first such test a worker cached every program, however quick to compile,
     and the example pointed the cache at a folder of its own. Writing an entry scans every entry
     already there (JAX's size check), so the cost grows with the square of their number: a whole
-    run wrote 2,508 entries and spent 198 s of the workers' time writing them; with each test's
-    settings put back as it found them when it ends, 1,075 entries and 43 s (and 1,114 s of wall
-    time against 834 s). Registered as a plugin, so that the doctests in ``bayes_reg/`` count
-    too."""
+    run wrote 2,508 entries and its workers spent 185-198 s writing them; with each test's
+    settings put back as it found them when it ends, 1,075 entries and 43 s (wall time 1,023 and
+    1,114 s against 834 and 878 s, on one machine). Registered as a plugin, so that the doctests
+    in ``bayes_reg/`` count too."""
 
     SETTINGS = (
         "jax_compilation_cache_dir",
