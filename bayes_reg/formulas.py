@@ -14,10 +14,10 @@ from bayes_reg.design_checks import (
     refuse_parts,
 )
 
-__all__ = ["dot_written_out", "parse_formula"]
+__all__ = ["parse_formula"]
 
 
-def dot_written_out(formula: str, columns, roles) -> str:
+def _dot_written_out(formula: str, columns, roles) -> str:
     """R's ``y ~ .``: the dot written out as every column that the left side does not read
     (nor the exposure or id), so that the design's formula reads again without the table."""
     from formulaic.parser.algos.tokenize import tokenize
@@ -44,7 +44,7 @@ def dot_written_out(formula: str, columns, roles) -> str:
 
 
 def parse_formula(formula: str, columns, roles) -> tuple[str, object, set, set]:
-    """``formula`` with its dot written out (:func:`dot_written_out`), parsed, and the columns
+    """``formula`` with its dot written out (:func:`_dot_written_out`), parsed, and the columns
     its left and right sides read (its terms' Python parsed for them). Every way it fails to
     parse is said in words: a column name that is not a Python name (formulaic reads
     `mean radius` unquoted as two terms) with how to write it, a term that is not Python
@@ -56,7 +56,7 @@ def parse_formula(formula: str, columns, roles) -> tuple[str, object, set, set]:
 
     written = formula
     try:
-        formula = dot_written_out(formula, columns, roles)
+        formula = _dot_written_out(formula, columns, roles)
         if "1" in columns:  # the dot written out may name it
             refuse_column_named_one(tokenize(formula))
         parsed = Formula(formula)
