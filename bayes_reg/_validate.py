@@ -178,6 +178,29 @@ def sample_weight(value, n_rows: int) -> np.ndarray | None:
     return w
 
 
+def trials(value, n_rows: int) -> np.ndarray | None:
+    """``None``, or the binomial's trials: one whole number >= 0 per row (one number for every
+    row), not all 0, as a float array of shape ``(n_rows,)``."""
+    if value is None:
+        return None
+    t = _numeric("trials", value)
+    if t.ndim == 0:
+        t = np.full(n_rows, t)
+    if t.shape != (n_rows,):
+        raise ValueError(
+            f"trials must have shape ({n_rows},) (one number of trials per row) or be one "
+            f"number, got {t.shape}"
+        )
+    _finite("trials", t)
+    bad = (t < 0) | (t != np.round(t))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"trials must be whole numbers >= 0, got {t[i]} at row {i}")
+    if not t.any():
+        raise ValueError("trials are zero for every row: no row would inform the fit")
+    return t.astype(float)
+
+
 def informative(X: np.ndarray, y: np.ndarray, what: str) -> None:
     """Refuse data on which ``what`` is undefined: a constant ``y``, or only constant columns.
 

@@ -146,10 +146,11 @@ def parser() -> argparse.ArgumentParser:
         "predict",
         help="predict new rows from a result of `bayes-reg run`",
         description="The posterior predictive of a linear card's result at the rows of a CSV "
-        "file with the columns the card's data had (its formula's inputs; categories and "
-        "standardising are applied as in the fit). Writes one row per input row: the card's "
-        "id column if it names one (else the line number), mean, sd, lower, upper (and "
-        "probability for a binary outcome).",
+        "file with the columns the card's data had (its formula's inputs, and its exposure or "
+        "trials column; categories and standardising are applied as in the fit). Writes one "
+        "row per input row: the card's id column if it names one (else the line number), "
+        "mean, sd, lower, upper (and probability for a binary outcome, of success for a "
+        "binomial one).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

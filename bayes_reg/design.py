@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayes_reg import _validate
 from bayes_reg.data import Scaling
 from bayes_reg.design_checks import (
     changed_kinds,
@@ -73,6 +74,7 @@ class Design:
     target: str | None = None
     exposure: str | None = None
     id: str | None = None
+    trials: str | None = None
     x_mean: tuple[float, ...] | None = None
     x_sd: tuple[float, ...] | None = None
     categories: dict = field(default_factory=dict)  # factor -> its levels, in order
@@ -80,8 +82,9 @@ class Design:
 
     @property
     def variables(self) -> list[str]:
-        """The input columns that new rows must have (the exposure's included)."""
-        return sorted(columns_read(self.formula)) + ([self.exposure] if self.exposure else [])
+        """The input columns that new rows must have (the exposure's and the trials' included)."""
+        given = [c for c in (self.exposure, self.trials) if c is not None]
+        return sorted(columns_read(self.formula)) + given
 
     @property
     def target_variables(self) -> list[str]:
@@ -150,6 +153,15 @@ class Design:
             raise ValueError(f"column {self.exposure!r} (the exposure) has a value <= 0")
         return np.log(exposure)
 
+    def number_of_trials(self, frame) -> np.ndarray | None:
+        """The binomial's trials of ``frame``'s rows, if the design has a trials column."""
+        if self.trials is None:
+            return None
+        try:
+            return _validate.trials(frame[self.trials].to_numpy(float), len(frame))
+        except ValueError as err:
+            raise ValueError(f"column {self.trials!r} (the trials): {err}") from None
+
     def original_units(self, w: np.ndarray, b=None):
         """Coefficients on standardised columns as coefficients per unit of the original ones:
         ``w_j / sd_j`` and ``b - sum_j w_j mean_j / sd_j`` (draws along the last axis of ``w``)."""
@@ -191,7 +203,8 @@ class Design:
 @dataclass(frozen=True)
 class DesignTable:
     """A table read through a :class:`Design`: ``X``, ``y``, the offset (log exposure), the
-    rows' ids, the index labels of rows dropped for missing values, and the sample weights."""
+    rows' ids, the index labels of rows dropped for missing values, the sample weights and the
+    binomial's trials."""
 
     design: Design
     X: np.ndarray
@@ -200,6 +213,7 @@ class DesignTable:
     ids: np.ndarray | None
     dropped: list
     sample_weight: np.ndarray | None = None
+    trials: np.ndarray | None = None
 
 
 def design_matrix(
@@ -212,6 +226,7 @@ def design_matrix(
     exposure: str | None = None,
     id: str | None = None,
     sample_weight: str | None = None,
+    trials: str | None = None,
 ) -> DesignTable:
     """Read ``frame`` through ``formula`` into the model's matrices and their :class:`Design`.
 
@@ -222,12 +237,14 @@ def design_matrix(
         ``"y ~ age + bmi + C(sex)"``: categories (``C(x)``, and text or boolean columns as they
         are), interactions (``a:b``, ``a*b``), transforms (``np.log(x)``, ``center(x)``,
         ``poly(x, degree=2)``), ``- 1`` for no intercept, ``.`` for every column the left
-        side does not read (but the ``exposure``, ``id`` and ``sample_weight`` columns):
+        side does not read (but the ``exposure``, ``id``, ``sample_weight`` and ``trials``
+        columns):
         ``"y ~ . - age"``. Default: ``target ~ .``. The target is one number per row: a
         binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~ ...``).
         Refused: a constant column, or a category with one level, where the formula has an
         intercept (which covers it); a column in two roles (the target's one column also a
-        feature, the id or the weights in the formula, the exposure as the target); a column
+        feature, the id or the weights in the formula, the exposure or trials as the target); a
+        column
         name the table holds twice; a
         column named by a number, or named "1" (formulaic's intercept, even in backticks); a
         column of text that holds numbers too, unless read as ``C(x)``; dates, durations or
@@ -250,6 +267,9 @@ def design_matrix(
     sample_weight : str, optional
         A column of weights >= 0, each multiplying its row's log likelihood (``sample_weight``
         of :func:`~bayes_reg.linear.regression.linear_regression`); not a feature.
+    trials : str, optional
+        A column of the binomial's numbers of trials (whole numbers >= 0), of which the target
+        counts the successes; new rows need it too.
     """
     from formulaic import model_matrix
     from formulaic.errors import FactorEvaluationError
@@ -259,8 +279,8 @@ def design_matrix(
         raise ValueError("the table has no rows")
     if missing not in MISSING:
         raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
-    roles = (exposure, id, sample_weight)
-    for name, column in zip(("exposure", "id", "sample_weight"), roles, strict=True):
+    roles = (exposure, id, sample_weight, trials)
+    for name, column in zip(("exposure", "id", "sample_weight", "trials"), roles, strict=True):
         if column is not None and column not in frame.columns:
             raise ValueError(f"{name} column {column!r} is not in the table: {list(frame.columns)}")
     if formula is None:
@@ -272,8 +292,9 @@ def design_matrix(
     formula, parsed, target, read = parse_formula(formula, frame.columns, roles)
     if not target:
         raise ValueError(f"formula {written!r} needs a target on its left: 'y ~ ...'")
-    refuse_overlaps(formula, target, read, exposure, id, sample_weight)
-    used = sorted(target | read) + [c for c in (exposure, sample_weight) if c is not None]
+    refuse_overlaps(formula, target, read, exposure, id, sample_weight, trials)
+    given = (exposure, sample_weight, trials)
+    used = sorted(target | read) + [c for c in given if c is not None]
     refuse_absent(formula, parsed, frame, used)
     refuse_duplicates(frame, used)
     rows = frame[frame[used].notna().all(axis=1)] if missing == "drop" else frame
@@ -312,6 +333,7 @@ def design_matrix(
         target=matrices.lhs.columns[0],
         exposure=exposure,
         id=id,
+        trials=trials,
         x_mean=None if scaling is None else tuple(map(float, scaling.x_mean)),
         x_sd=None if scaling is None else tuple(map(float, scaling.x_sd)),
         categories={
@@ -329,6 +351,7 @@ def design_matrix(
         ids=None if id is None else rows[id].to_numpy(),
         dropped=dropped,
         sample_weight=weights,
+        trials=design.number_of_trials(rows),
     )
 
 

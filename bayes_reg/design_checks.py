@@ -114,10 +114,13 @@ def refuse_absent(formula: str, parsed, frame, used) -> None:
     )
 
 
-def refuse_overlaps(formula: str, target: set, features: set, exposure, id, weight=None) -> None:
+def refuse_overlaps(
+    formula: str, target: set, features: set, exposure, id, weight=None, trials=None
+) -> None:
     """A column read in two roles: the target also a feature (the model would be handed its
-    answer), the id (which only names rows) or the sample weights in the model, the exposure as
-    the target; ``target`` and ``features`` are the columns the formula's two sides read."""
+    answer), the id (which only names rows) or the sample weights in the model, the exposure or
+    the trials as the target; ``target`` and ``features`` are the columns the formula's two
+    sides read."""
     # Only a target of one column: I(deaths / population) ~ population is a rate model.
     if len(target) == 1 and target <= features:
         raise ValueError(
@@ -130,10 +133,9 @@ def refuse_overlaps(formula: str, target: set, features: set, exposure, id, weig
                 f"{role} column {column!r} {what} the rows and is not read by the model; remove "
                 f"it from the formula, or name another {role} column"
             )
-    if exposure is not None and exposure in target:
-        raise ValueError(
-            f"exposure column {exposure!r} is the target; name the column of exposures"
-        )
+    for role, column in (("exposure", exposure), ("trials", trials)):
+        if column is not None and column in target:
+            raise ValueError(f"{role} column {column!r} is the target; name the column of {role}")
 
 
 def refuse_parts(formula: str, parsed) -> None:

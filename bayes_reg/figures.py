@@ -305,7 +305,8 @@ def plot_laplace_vs_nuts(laplace: xr.Dataset, nuts: xr.Dataset, max_panels: int 
 def plot_predictive_check(tree, likelihood: str) -> plt.Figure:
     """The posterior predictive check that suits the outcome (arviz-plots): for a binary
     outcome the calibration curve (``plot_ppc_pava``: observed event rate against predicted
-    probability, with the band replicated data fill), for counts the rootogram
+    probability, with the band replicated data fill), for counts (successes of a binomial
+    too) the rootogram
     (``plot_ppc_rootogram``: observed against predicted frequency of each count)."""
     import arviz_plots
 
@@ -314,7 +315,7 @@ def plot_predictive_check(tree, likelihood: str) -> plt.Figure:
             tree, var_names=["y"], data_type="binary", backend="matplotlib"
         )
         title = "Calibration: observed event rate against predicted probability"
-    elif likelihood in COUNTS:
+    elif likelihood in (*COUNTS, "binomial"):
         plot = arviz_plots.plot_ppc_rootogram(tree, var_names=["y"], backend="matplotlib")
         title = "Rootogram: observed (dots) and predicted frequency of each count"
     else:
@@ -330,7 +331,7 @@ def plot_held_out(prediction: xr.Dataset, y, scores: dict) -> plt.Figure:
     share of events in ten bins of predicted probability (the diagonal is calibration)."""
     y = np.asarray(y, float)
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    if "probability" in prediction:
+    if prediction.attrs["likelihood"] == "bernoulli":
         p = prediction["probability"].values
         bins = np.clip((p * 10).astype(int), 0, 9)
         filled = [b for b in range(10) if np.any(bins == b)]

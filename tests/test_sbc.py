@@ -44,8 +44,8 @@ SAMPLER = br.Sampler(chains=2, warmup=200, draws=200)
 # the posterior is right); check_sbc checks the ESS is at least L in 98% of replicates.
 THIN, L = 10, 39
 BINS = 10
-# Per scalar; there are 50 scalars over the 11 cases, so a correct sampler fails the whole
-# suite with probability <= 5% (Bonferroni). The seeds are fixed: the outcome is too.
+# Per scalar; there are 54 scalars over the 12 cases, so a correct sampler fails the whole
+# suite with probability <= 5.4% (Bonferroni). The seeds are fixed: the outcome is too.
 ALPHA = 0.001
 REPLICATES, REPLICATES_FULL = 150, 3000
 SEED = 2018
@@ -64,7 +64,10 @@ CASES = {
     "bernoulli": ("gaussian", "auto", False, "bernoulli"),
     "poisson": ("laplace", "auto", False, "poisson"),
     "negative-binomial": ("gaussian", "auto", True, "negative-binomial"),
+    "binomial": ("gaussian", "auto", False, "binomial"),
 }
+#: The binomial's trials per row: 1 to 10, fixed like the design.
+TRIALS = np.random.default_rng(SEED + 1).integers(1, 11, N_OBS)
 
 
 def design():
@@ -77,12 +80,12 @@ def model(case):
     sigma = br.HalfNormal(SIGMA_PRIOR) if sigma_sampled else SIGMA
     return {
         "prior": br.Gaussian(PRIOR_SCALE) if family == "gaussian" else br.Laplace(PRIOR_SCALE),
-        "sigma": None if likelihood in ("bernoulli", "poisson") else sigma,
+        "sigma": None if likelihood in ("bernoulli", "binomial", "poisson") else sigma,
         "intercept_scale": INTERCEPT_SCALE,
         "likelihood": likelihood,
         "df": DF,
         "parametrization": parametrization,
-    }
+    } | ({"trials": TRIALS} if likelihood == "binomial" else {})
 
 
 def sbc_nuts(case, replicates, **engine):
@@ -122,8 +125,8 @@ def check_sbc(case, replicates, **engine):
 
 
 #: The default run checks five cases, in which every prior, parametrization, noise treatment
-#: and likelihood but the negative binomial appears; the other six run with ``-m slow`` (as
-#: do all eleven at the full replicate count, ``test_sbc_full``).
+#: and likelihood but the negative binomial and the binomial appears; the other seven run with
+#: ``-m slow`` (as do all twelve at the full replicate count, ``test_sbc_full``).
 COVERING = {
     "gaussian-sigma-fixed",
     "laplace-direct-sigma-fixed",

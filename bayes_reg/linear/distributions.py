@@ -13,14 +13,20 @@ from jax.scipy.special import gammaln
 __all__ = ["observation", "NegativeBinomial", "Either"]
 
 
-def observation(likelihood: str, eta, sigma=None, df: float = 4.0) -> dist.Distribution:
-    """The distribution of ``y`` given the linear predictor ``eta`` under ``likelihood``."""
+def observation(
+    likelihood: str, eta, sigma=None, df: float = 4.0, trials=None
+) -> dist.Distribution:
+    """The distribution of ``y`` given the linear predictor ``eta`` under ``likelihood``
+    (``trials``: the binomial's number of trials per row)."""
     if likelihood == "gaussian":
         return dist.Normal(eta, sigma)
     if likelihood == "student-t":
         return dist.StudentT(df, eta, sigma)
     if likelihood == "bernoulli":
         return dist.BernoulliLogits(eta)
+    if likelihood == "binomial":
+        # Whole numbers as integers: NumPyro's binomial sampler indexes a table by them.
+        return dist.BinomialLogits(eta, total_count=jnp.asarray(trials).astype(int))
     if likelihood == "negative-binomial":
         return NegativeBinomial(jnp.exp(eta), 1.0 / sigma**2)
     return dist.Poisson(jnp.exp(eta))

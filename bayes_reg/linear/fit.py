@@ -73,11 +73,19 @@ class Fit:
     def predictive(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0) -> xr.Dataset:
         """:func:`~bayes_reg.linear.predict.predict` at the rows of ``frame``, with every draw."""
         X = self.design.matrix(frame)
-        return predict(self.tree, X, offset=self.design.offset(frame), coverage=coverage, seed=seed)
+        return predict(
+            self.tree,
+            X,
+            offset=self.design.offset(frame),
+            trials=self.design.number_of_trials(frame),
+            coverage=coverage,
+            seed=seed,
+        )
 
     def predict(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0):
         """One row per row of ``frame``: ``mean``, ``sd``, ``lower``, ``upper`` of the
-        posterior predictive (and ``probability`` of class 1 for a Bernoulli model), indexed
+        posterior predictive (and ``probability`` of class 1 for a Bernoulli model, of success
+        for a binomial one), indexed
         by the design's id column if it has one, else by ``frame``'s index."""
         return prediction_table(
             self.predictive(frame, coverage=coverage, seed=seed), frame, self.design
@@ -134,6 +142,7 @@ def fit(
     exposure: str | None = None,
     id: str | None = None,
     sample_weight: str | None = None,
+    trials: str | None = None,
     method: str = "auto",
     sampler: Sampler | None = None,
     seed: int | jax.Array = 0,
@@ -165,6 +174,9 @@ def fit(
     sample_weight : str, optional
         A column of weights >= 0, each multiplying its row's log likelihood (a weight of 2
         counts a row twice); kept in the tree's ``constant_data``.
+    trials : str, optional
+        A column of numbers of trials, of which the target counts the successes; binomial
+        only (``likelihood="binomial"``), where it is needed. New rows need it too.
 
     Returns
     -------
@@ -175,6 +187,11 @@ def fit(
             f"an exposure ({exposure!r}) scales the rate of counts, and the likelihood is "
             f"{likelihood!r}; leave exposure out, or set likelihood='poisson' or "
             "'negative-binomial'"
+        )
+    if (trials is not None) != (likelihood == "binomial"):
+        raise ValueError(
+            "the binomial likelihood reads a column of trials, and only it: give "
+            "likelihood='binomial' and trials='n' (the column of each row's trials) together"
         )
     if sample_weight is not None and not isinstance(sample_weight, str):
         raise TypeError(
@@ -190,6 +207,7 @@ def fit(
         exposure=exposure,
         id=id,
         sample_weight=sample_weight,
+        trials=trials,
     )
     design = table.design
     if not design.intercept:
@@ -200,6 +218,8 @@ def fit(
         model_kwargs["offset"] = table.offset
     if table.sample_weight is not None:
         model_kwargs["sample_weight"] = table.sample_weight
+    if table.trials is not None:
+        model_kwargs["trials"] = table.trials
     post = sample_posterior(
         table.X,
         table.y,

@@ -190,12 +190,21 @@ def posterior_mode(
     weight = _validate.sample_weight(model_kwargs.pop("sample_weight", None), X.shape[0])
     if weight is not None:
         model_kwargs["sample_weight"] = weight
+    if model_kwargs.get("trials") is not None:
+        model_kwargs["trials"] = _validate.trials(model_kwargs["trials"], X.shape[0])
     intercept, prior = check_model(
         X, y, prior=prior, sigma=sigma, likelihood=likelihood, feature_names=names, **model_kwargs
     )
     noise = None if sigma is None else as_noise(sigma)
     known = noise is None or noise.known
-    extra = set(model_kwargs) - {"intercept", "intercept_scale", "offset", "df", "sample_weight"}
+    extra = set(model_kwargs) - {
+        "intercept",
+        "intercept_scale",
+        "offset",
+        "df",
+        "sample_weight",
+        "trials",
+    }
     if extra:
         raise TypeError(f"unexpected arguments {sorted(extra)} for the linear model's mode")
     plain = intercept is True and model_kwargs.get("offset") is None
@@ -213,6 +222,7 @@ def posterior_mode(
             offset=model_kwargs.get("offset"),
             intercept=intercept,
             sample_weight=weight,
+            trials=model_kwargs.get("trials"),
         )
         return {"w": w} | ({} if b is None else {"b": np.asarray(b)})
     kw = {k: v for k, v in model_kwargs.items() if k != "intercept_scale"} | {

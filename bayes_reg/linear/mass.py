@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_reg.linear.regression import check_arguments, information_per_row
+from bayes_reg.linear.regression import check_arguments, information_per_row, information_weight
 from bayes_reg.noise import as_noise
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, StudentT
 
@@ -44,7 +44,7 @@ def dense_pays(X: np.ndarray, y: np.ndarray, model_kwargs: dict) -> bool:
 def correlation_condition(X: np.ndarray, y: np.ndarray, model_kwargs: dict, intercept) -> float:
     """Condition number of the correlation matrix of the Gaussian approximation
     ``precision = information per row * X'X + prior precision`` (inf where it is singular;
-    ``X'SX`` with the sample weights ``S``)."""
+    ``X'SX`` with ``S`` the sample weights times the binomial's trials)."""
     likelihood = model_kwargs.get("likelihood", "gaussian")
     sigma = model_kwargs.get("sigma")
     noise = as_noise(sigma) if sigma is not None else None
@@ -54,7 +54,7 @@ def correlation_condition(X: np.ndarray, y: np.ndarray, model_kwargs: dict, inte
     if intercept is not False:
         X = np.column_stack([X, np.ones(len(X))])
         precisions = np.append(precisions, _precision(intercept, unit))
-    weight = model_kwargs.get("sample_weight")
+    weight = information_weight(model_kwargs.get("sample_weight"), model_kwargs.get("trials"))
     gram = X.T @ X if weight is None else (X.T * np.asarray(weight)) @ X
     precision = per_row * gram + np.diag(precisions)
     try:

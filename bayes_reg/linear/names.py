@@ -9,6 +9,7 @@ __all__ = [
     "LIKELIHOODS",
     "WITH_NOISE",
     "COUNTS",
+    "CLASSES",
     "DISCRETE",
     "PARAMETRIZATIONS",
     "POSTERIOR_METHODS",
@@ -16,14 +17,17 @@ __all__ = [
 ]
 
 #: The likelihoods and their links: identity for the first two, logit and log for the GLMs.
-LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "poisson", "negative-binomial")
+LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "binomial", "poisson", "negative-binomial")
 #: Those with a noise scale ``sigma`` (for the negative binomial, the sd of the rate's
 #: gamma-distributed multiplier: variance ``mu + sigma² mu²``).
 WITH_NOISE = ("gaussian", "student-t", "negative-binomial")
 #: Counts, with a log link and an optional exposure.
 COUNTS = ("poisson", "negative-binomial")
+#: Successes with a logit link: of one trial per row, or of a number of trials per row
+#: (the ``trials`` model argument).
+CLASSES = ("bernoulli", "binomial")
 #: A probability mass rather than a density.
-DISCRETE = ("bernoulli", *COUNTS)
+DISCRETE = (*CLASSES, *COUNTS)
 PARAMETRIZATIONS = ("auto", "non-centred", "direct")
 
 #: How :func:`~bayes_reg.linear.posterior.sample_posterior` draws: exact where conjugate else

@@ -7,8 +7,8 @@ where the model is conjugate (Gaussian prior, known noise) and NUTS otherwise. B
 return a :class:`~bayes_reg.inference.result.Posterior` whose tree has the same layout:
 ``posterior``, ``sample_stats`` (with the fields ArviZ needs for divergences, tree depth and
 E-BFMI), ``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
-``constant_data`` (the design matrix ``X``, and ``sample_weight`` where given), with the
-feature names as coordinates of dim ``feature``.
+``constant_data`` (the design matrix ``X``, and ``sample_weight`` and ``trials`` where given),
+with the feature names as coordinates of dim ``feature``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def _checked(X, y, kwargs: dict, feature_names=None) -> dict:
     if kwargs.get("sample_weight") is not None:
         weight = _validate.sample_weight(kwargs["sample_weight"], X.shape[0])
         kwargs = kwargs | {"sample_weight": weight}
+    if kwargs.get("trials") is not None:
+        kwargs = kwargs | {"trials": _validate.trials(kwargs["trials"], X.shape[0])}
     _, prior = check_model(X, y, feature_names=feature_names, **kwargs)
     kwargs = kwargs | {"prior": prior}
     if kwargs.get("sigma") is None:
@@ -196,7 +198,7 @@ def sample_posterior(
         names (:func:`~bayes_reg.per_feature.in_feature_order`).
     sigma : float, noise value or NumPyro distribution
         Known noise scale, or a prior on it (:mod:`bayes_reg.noise`); none for the
-        Bernoulli and Poisson likelihoods.
+        Bernoulli, binomial and Poisson likelihoods.
     method : {"auto", "exact", "nuts", "laplace"}
         ``"laplace"``: draws from the Laplace approximation
         (:func:`~bayes_reg.inference.laplace.laplace_approximation`), its log evidence in

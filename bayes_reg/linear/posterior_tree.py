@@ -30,6 +30,7 @@ _DIMS = {
     "X": ["obs", "feature"],
     "y": ["obs"],
     "sample_weight": ["obs"],
+    "trials": ["obs"],
     "w": ["feature"],
     "w_z": ["feature"],
     "w_mix": ["feature"],
@@ -57,7 +58,7 @@ def posterior_tree(model, samples, sample_stats, X, y, names, key, model_kwargs,
         "log_likelihood": draws_of({"y": predictive.variable(0, per_row)}),
         "posterior_predictive": draws_of({"y": predictive.variable(1, per_row)}),
         "observed_data": data_of({"y": observed}),
-        "constant_data": data_of({"X": X} | _weights_given(model_kwargs)),
+        "constant_data": data_of({"X": X} | _per_row_given(model_kwargs)),
     }
     # (DataTree.from_dict would take twice as long: it copies each group's attributes deeply.)
     tree = xr.DataTree(children={name: xr.DataTree(group) for name, group in groups.items()})
@@ -72,9 +73,10 @@ def posterior_tree(model, samples, sample_stats, X, y, names, key, model_kwargs,
     return tree
 
 
-def _weights_given(model_kwargs) -> dict:
-    weight = model_kwargs.get("sample_weight")
-    return {} if weight is None else {"sample_weight": np.asarray(weight)}
+def _per_row_given(model_kwargs) -> dict:
+    """The model's per-row inputs besides ``X``, where given: sample weights, trials."""
+    given = {name: model_kwargs.get(name) for name in ("sample_weight", "trials")}
+    return {name: np.asarray(value) for name, value in given.items() if value is not None}
 
 
 @functools.lru_cache(maxsize=128)

@@ -2,10 +2,10 @@
 
 :func:`predict` pushes every posterior draw through the model at new inputs: the linear
 predictor ``eta``, the mean response ``mu`` (``eta``; ``logit⁻¹(eta)``, the probability of
-class 1; ``exp(eta)``, the rate) and one predictive draw ``y`` each; then the predictive's mean,
-sd and central interval per row. :func:`score` rates those predictions against the rows'
-outcomes: RMSE, log score, CRPS and interval coverage, or accuracy, Brier score and log loss
-for a binary outcome.
+class 1; ``trials logit⁻¹(eta)``, the expected successes; ``exp(eta)``, the rate) and one
+predictive draw ``y`` each; then the predictive's mean, sd and central interval per row.
+:func:`score` rates those predictions against the rows' outcomes: RMSE, log score, CRPS and
+interval coverage, or accuracy, Brier score and log loss for a binary outcome.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def predict(
     X,
     *,
     offset=None,
+    trials=None,
     coverage: float = 0.9,
     seed: int | jax.Array = 0,
 ) -> xr.Dataset:
@@ -56,6 +57,8 @@ def predict(
         :meth:`bayes_reg.design.Design.matrix` makes them from a table).
     offset : array of shape (n_rows,), optional
         Added to the linear predictor (the log exposure of a Poisson rate).
+    trials : array of shape (n_rows,) or int
+        The new rows' numbers of trials, for a binomial model (and only for it).
     coverage : float
         The central interval's probability, in (0, 1).
     seed : int or JAX key
@@ -68,8 +71,9 @@ def predict(
         ``mean`` (the mean of ``y``: of ``mu`` over the draws), ``sd`` (the predictive sd, by
         the law of total variance), ``lower`` and ``upper`` (the central ``coverage``
         interval of ``y``'s draws), ``mu_lower`` and ``mu_upper`` (that of the mean
-        response); ``probability`` of class 1 for a Bernoulli model; ``sigma`` per draw
-        where the model has a noise scale.
+        response); ``probability`` of class 1 for a Bernoulli model (of success for a binomial one:
+        the mean of ``logit⁻¹(eta)``, beside the rows' ``trials``); ``sigma`` per draw where
+        the model has a noise scale.
     """
     tree = getattr(posterior, "tree", posterior)
     coverage = _validate.fraction("coverage", coverage, low_open=True, high_open=True)
@@ -84,6 +88,7 @@ def predict(
         eta = eta + post["b"].values[..., None]
     if offset is not None:
         eta = eta + np.broadcast_to(np.asarray(offset, float), (X.shape[0],))
+    trials = _trials(likelihood, trials, X.shape[0])
     sigma = None
     if likelihood in WITH_NOISE:
         sigma = (
@@ -92,7 +97,8 @@ def predict(
             else np.full((chains, draws), attrs["known_sigma"])
         )
     df = float(attrs.get("df", 4.0))
-    y, mu, spread = map(np.asarray, _outcome(likelihood, eta, sigma, df, _validate.key(seed)))
+    key = _validate.key(seed)
+    y, mu, spread = map(np.asarray, _outcome(likelihood, eta, sigma, df, key, trials))
     q = (1 - coverage) / 2
     dims = ("chain", "draw", "obs")
     out = xr.Dataset(
@@ -112,6 +118,9 @@ def predict(
     )
     if likelihood == "bernoulli":
         out["probability"] = out["mean"]
+    if likelihood == "binomial":
+        out["probability"] = ("obs", (1.0 / (1.0 + np.exp(-eta))).mean((0, 1)))
+        out["trials"] = ("obs", trials)
     if sigma is not None:
         out["sigma"] = (("chain", "draw"), sigma)
     return out
@@ -120,23 +129,26 @@ def predict(
 def score(prediction: xr.Dataset, y) -> dict[str, float]:
     """Scores of :func:`predict`'s predictions against the rows' outcomes ``y``.
 
-    Continuous and count outcomes: ``rmse`` of the predictive mean, ``log_score`` (the mean
-    log predictive density, ``log mean_s p(y | θ_s)``; higher is better), ``crps`` (from the
-    draws: ``E|Y - y| - E|Y - Y'| / 2``; lower is better) and ``coverage`` (the share of rows
-    inside the central interval, beside the interval's nominal ``coverage``). Binary outcomes:
+    Continuous and count outcomes (a binomial model's successes too): ``rmse`` of the
+    predictive mean, ``log_score`` (the mean log predictive density, ``log mean_s p(y |
+    θ_s)``; higher is better), ``crps`` (from the draws: ``E|Y - y| - E|Y - Y'| / 2``; lower is
+    better) and ``coverage`` (the share of rows inside the central interval, beside the
+    interval's nominal ``coverage``). Binary outcomes:
     ``accuracy`` (class of probability > 1/2), ``brier`` (mean squared error of the
     probability) and ``log_loss`` (the mean negative log probability of the observed class).
     """
     y = np.asarray(y, float)
     if y.shape != prediction["mean"].shape:
         raise ValueError(f"y has shape {y.shape}, the predictions {prediction['mean'].shape}")
+    if "trials" in prediction and not np.all((y >= 0) & (y <= prediction["trials"].values)):
+        raise ValueError("y counts successes: whole numbers from 0 to each row's trials")
     likelihood = prediction.attrs["likelihood"]
     eta = prediction["eta"].values
     n_draws = eta.shape[0] * eta.shape[1]
     sigma = prediction["sigma"].values.reshape(n_draws, 1) if "sigma" in prediction else None
-    pointwise = np.asarray(
-        _log_score(likelihood, eta.reshape(n_draws, -1), sigma, prediction.attrs["df"], y)
-    )
+    trials = prediction["trials"].values if "trials" in prediction else None
+    df = prediction.attrs["df"]
+    pointwise = np.asarray(_log_score(likelihood, eta.reshape(n_draws, -1), sigma, df, y, trials))
     if likelihood == "bernoulli":
         p = prediction["probability"].values
         return {
@@ -159,23 +171,37 @@ def score(prediction: xr.Dataset, y) -> dict[str, float]:
     }
 
 
+def _trials(likelihood: str, trials, n_rows: int):
+    """The new rows' trials, checked: given for a binomial model, and only for it."""
+    if likelihood == "binomial" and trials is None:
+        raise ValueError(
+            "a binomial model predicts successes of a number of trials: give trials for the "
+            "new rows (one number per row, or one for all)"
+        )
+    if likelihood != "binomial" and trials is not None:
+        raise ValueError(f"trials are for a binomial model, and this one is {likelihood}")
+    return _validate.trials(trials, n_rows)
+
+
 # One compiled program per likelihood and shape each: run eagerly, their few operations on
 # new shapes compiled one by one (0.3-0.7 s of a first predict or score).
 @functools.partial(jax.jit, static_argnums=0)
-def _outcome(likelihood: str, eta, sigma, df, key):
+def _outcome(likelihood: str, eta, sigma, df, key, trials):
     """The outcome at each linear predictor in ``eta`` (chain, draw, obs), ``sigma`` (chain,
-    draw) or None: a draw, its mean, its variance.
+    draw) or None, ``trials`` (obs) or None: a draw, its mean, its variance.
 
     Drawn flat, then reshaped: the same random bits, compiled several times faster than draws
     of shape (chain, draw, obs) (see bayes_reg._random)."""
     noise = None if sigma is None else jnp.broadcast_to(sigma[..., None], eta.shape).ravel()
-    dist = observation(likelihood, eta.ravel(), noise, df)
+    if trials is not None:
+        trials = jnp.broadcast_to(trials, eta.shape).ravel()
+    dist = observation(likelihood, eta.ravel(), noise, df, trials)
     return tuple(a.reshape(eta.shape) for a in (dist.sample(key), dist.mean, dist.variance))
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _log_score(likelihood: str, eta, sigma, df, y):
+def _log_score(likelihood: str, eta, sigma, df, y, trials):
     """Each row's log predictive density, ``log mean_s p(y | eta_s, sigma_s)``; ``eta`` is
-    (draw, row), ``sigma`` (draw, 1) or None."""
-    log_p = observation(likelihood, eta, sigma, df).log_prob(y)
+    (draw, row), ``sigma`` (draw, 1) or None, ``trials`` (row) or None."""
+    log_p = observation(likelihood, eta, sigma, df, trials).log_prob(y)
     return logsumexp(log_p, axis=0) - jnp.log(eta.shape[0])

@@ -42,11 +42,12 @@ def proximal_mode(
     tol: float = 1e-13,
     max_steps: int = 200_000,
     sample_weight: np.ndarray | None = None,
+    trials: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float | None]:
     """The mode ``(w, b)`` (``b`` is ``None`` without an intercept); ``sigma`` known.
 
     ``intercept`` is ``True`` (flat), ``False`` (none) or a Gaussian / Student-t prior.
-    ``sample_weight`` multiplies each row's log likelihood.
+    ``sample_weight`` multiplies each row's log likelihood; ``trials`` are the binomial's.
     The first-order phase stops when a step moves the parameters by less than ``tol`` times
     their size, or when its steps have stopped shrinking (:data:`_PATIENCE`); Newton steps off
     the kink then take it to the exact mode.
@@ -80,6 +81,7 @@ def proximal_mode(
         "g": g,
         "b": b_prior,
         "weight": sample_weight,
+        "trials": trials,
     }
     theta = np.asarray(_fista(likelihood, data, weights, centre, theta0, tol, max_steps))
     theta = _polish(likelihood, data, weights, centre, theta)
@@ -92,7 +94,9 @@ def _smooth(likelihood, data, theta):
     w = theta[:d]
     has_b = theta.shape[0] > d
     eta = data["X"] @ w + data["offset"] + (theta[d] if has_b else 0.0)
-    log_lik = observation(likelihood, eta, data["sigma"], data["df"]).log_prob(data["y"])
+    log_lik = observation(likelihood, eta, data["sigma"], data["df"], data["trials"]).log_prob(
+        data["y"]
+    )
     value = -jnp.sum(log_lik if data["weight"] is None else data["weight"] * log_lik)
     if data["g"] is not None:
         value = value + 0.5 * jnp.sum(w**2) / data["g"] ** 2

@@ -20,7 +20,7 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg.linear.distributions import Either, observation
 from bayes_reg.linear.gram import Gram
-from bayes_reg.linear.names import COUNTS, LIKELIHOODS, PARAMETRIZATIONS, WITH_NOISE
+from bayes_reg.linear.names import CLASSES, COUNTS, LIKELIHOODS, PARAMETRIZATIONS, WITH_NOISE
 from bayes_reg.noise import InverseGamma, Noise, as_noise
 from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
@@ -29,6 +29,7 @@ __all__ = [
     "linear_regression",
     "inverse_gamma_noise",
     "check_arguments",
+    "check_trials",
     "check_data",
     "check_model",
     "LIKELIHOODS",
@@ -53,6 +54,7 @@ def linear_regression(
     scale_with_sigma: bool = False,
     summed: bool | Gram = False,
     sample_weight: ArrayLike | None = None,
+    trials: ArrayLike | None = None,
 ):
     r"""The linear model :math:`\eta_i = x_i^\top w + b` under a likelihood, ``w ~ prior``.
 
@@ -66,10 +68,12 @@ def linear_regression(
     sigma : float, noise value or NumPyro distribution
         The noise scale of the Gaussian, Student-t and negative binomial likelihoods: known,
         or a prior on it (:mod:`bayes_reg.noise`, e.g. ``HalfCauchy(2.5)``), then sampled as
-        site ``sigma``. The Bernoulli and Poisson likelihoods have none.
-    likelihood : {"gaussian", "student-t", "bernoulli", "poisson", "negative-binomial"}
+        site ``sigma``. The Bernoulli, binomial and Poisson likelihoods have none.
+    likelihood : {"gaussian", "student-t", "bernoulli", "binomial", "poisson", \
+"negative-binomial"}
         ``y ~ N(eta, sigma²)``; ``y ~ t_df(eta, sigma)`` (robust regression);
-        ``y ~ Bernoulli(logit⁻¹(eta))``; ``y ~ Poisson(exp(eta))``; ``y ~ Poisson(exp(eta) g)``
+        ``y ~ Bernoulli(logit⁻¹(eta))``; ``y ~ Binomial(trials, logit⁻¹(eta))`` (``y``
+        successes of ``trials``); ``y ~ Poisson(exp(eta))``; ``y ~ Poisson(exp(eta) g)``
         with ``g ~ Gamma`` of mean 1 and sd ``sigma``, the negative binomial of mean
         ``mu = exp(eta)``, variance ``mu + sigma² mu²`` and shape ``phi = 1 / sigma²``
         (overdispersed counts; ``sigma → 0`` is the Poisson).
@@ -93,8 +97,8 @@ def linear_regression(
         ``"auto"`` (default) chooses per coefficient: centred when the prior variance times
         the data's information about the coefficient exceeds 1 (the information of a column
         is its sum of squares about its mean times 1/σ² for the Gaussian, with σ the known
-        noise or the sd of ``y``; 1/4 for the Bernoulli; the mean count for the Poisson;
-        :func:`information_per_row` for the negative binomial).
+        noise or the sd of ``y``; 1/4 per trial for the Bernoulli and binomial; the mean count
+        for the Poisson; :func:`information_per_row` for the negative binomial).
         ``"direct"`` samples ``w`` from the prior density itself; use it for MAP estimates,
         since a mode depends on the parametrization. Flat and elastic-net priors are always
         direct.
@@ -115,6 +119,11 @@ def linear_regression(
         ``log sigma`` term is weighted too, so whole-number weights are the same posterior as
         repeating the rows. The pointwise log likelihood (site ``y``) stays each row's own
         density; the weights enter through the factor ``y_weight``.
+    trials : array of shape (n_samples,) or int, optional
+        The binomial likelihood's number of trials per row (whole numbers >= 0; one number for
+        every row), of which ``y`` counts the successes; only for it. The same posterior as
+        one Bernoulli row per trial (its log likelihood differs by the constant
+        ``sum log C(trials, y)``).
 
     Examples
     --------
@@ -128,8 +137,11 @@ def linear_regression(
     """
     _validate.one_of("parametrization", parametrization, PARAMETRIZATIONS)
     intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
+    check_trials(likelihood, trials)
     X = jnp.asarray(X)
     n, d = X.shape
+    if trials is not None:
+        trials = jnp.broadcast_to(trials, (n,))
     noise = as_noise(sigma) if likelihood in WITH_NOISE else None
     sigma = noise.site("sigma") if noise is not None else None
     unit = sigma if scale_with_sigma else 1.0
@@ -137,8 +149,9 @@ def linear_regression(
         _check_scale_with_sigma(prior, likelihood)
     centred = None
     if parametrization == "auto" and not isinstance(prior, Flat | ElasticNet):
+        weight = information_weight(sample_weight, trials)
         centred = _likelihood_dominates(
-            X, y, prior, noise, likelihood, intercept, scale_with_sigma, sample_weight
+            X, y, prior, noise, likelihood, intercept, scale_with_sigma, weight
         )
     with numpyro.plate("feature", d):
         w = _weights(prior, parametrization, unit, centred)
@@ -152,17 +165,17 @@ def linear_regression(
     if offset is not None:
         eta = eta + offset
     if summed:
-        log_lik = observation(likelihood, eta, sigma, df).log_prob(y)
+        log_lik = observation(likelihood, eta, sigma, df, trials).log_prob(y)
         if sample_weight is not None:
             log_lik = sample_weight * log_lik
         numpyro.factor("y_sum", log_lik.sum())
         return
     with numpyro.plate("obs", n):
-        numpyro.sample("y", observation(likelihood, eta, sigma, df), obs=y)
+        numpyro.sample("y", observation(likelihood, eta, sigma, df, trials), obs=y)
     if sample_weight is not None and y is not None:
         # The rows' densities once more, times (weight - 1): weighted in all, while site y's
         # pointwise values stay each row's own (numpyro's scale handler refuses a weight of 0).
-        log_lik = observation(likelihood, eta, sigma, df).log_prob(y)
+        log_lik = observation(likelihood, eta, sigma, df, trials).log_prob(y)
         numpyro.factor("y_weight", jnp.sum((sample_weight - 1.0) * log_lik))
 
 
@@ -172,6 +185,14 @@ def _intercept(prior, unit):
     if isinstance(prior, Gaussian):
         return numpyro.sample("b", dist.Normal(prior.mean, prior.scale * unit))
     return numpyro.sample("b", dist.StudentT(prior.df, prior.mean, prior.scale * unit))
+
+
+def information_weight(sample_weight, trials):
+    """Each row's share of the data's information, relative to :func:`information_per_row`:
+    its sample weight times its number of trials (``None`` where both are ``None``: 1 each)."""
+    if trials is None:
+        return sample_weight
+    return trials if sample_weight is None else sample_weight * trials
 
 
 def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma, weight):
@@ -196,9 +217,9 @@ def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_
 def information_per_row(y, noise: Noise | None, likelihood: str):
     """The Fisher information one row carries about the linear predictor, judged from the
     data alone: 1/σ² for the Gaussian and Student-t (σ the known noise or the sd of ``y``), 1/4
-    for the Bernoulli, the mean count m for the Poisson, m / (1 + σ² m) for the negative
-    binomial (σ known, or from the counts' variance: σ² = (var - m) / m², at least 0); and the
-    noise's σ on the scale of ``y`` (1 for the GLMs).
+    for the Bernoulli (and per trial for the binomial), the mean count m for the Poisson,
+    m / (1 + σ² m) for the negative binomial (σ known, or from the counts' variance: σ² =
+    (var - m) / m², at least 0); and the noise's σ on the scale of ``y`` (1 for the GLMs).
 
     NumPy on a NumPy ``y`` (choosing the mass matrix before a run: no device dispatches)."""
     xp = np if isinstance(y, np.ndarray) else jnp
@@ -209,7 +230,7 @@ def information_per_row(y, noise: Noise | None, likelihood: str):
     if likelihood in WITH_NOISE:
         scale = noise.sigma if noise.known else xp.std(y)
         return 1.0 / xp.maximum(scale, 1e-150) ** 2, scale  # a square that stays above 0
-    if likelihood == "bernoulli":
+    if likelihood in CLASSES:
         return 0.25, 1.0
     return xp.maximum(xp.mean(y), 1e-3), 1.0
 
@@ -293,6 +314,21 @@ def check_arguments(
     return intercept
 
 
+def check_trials(likelihood: str, trials) -> None:
+    """Refuse trials without the binomial likelihood, and the binomial without them (their
+    values are checked by :func:`check_data`)."""
+    if likelihood == "binomial" and trials is None:
+        raise ValueError(
+            "the binomial likelihood needs trials: the number of trials of each row, of which "
+            "y counts the successes (for one trial per row, use likelihood='bernoulli')"
+        )
+    if likelihood != "binomial" and trials is not None:
+        raise ValueError(
+            f"trials are the binomial likelihood's number of trials per row, and the likelihood "
+            f"is {likelihood!r}; leave trials out, or set likelihood='binomial'"
+        )
+
+
 def _check_scale_with_sigma(prior, likelihood: str) -> None:
     if not isinstance(prior, Gaussian | Laplace):
         raise ValueError("scale_with_sigma supports Gaussian and Laplace priors")
@@ -315,15 +351,19 @@ def check_model(
     feature_names=None,
     sample_weight=None,
     scale_with_sigma=False,
+    trials=None,
     **_,
 ):
     """:func:`check_arguments` and :func:`check_data` on concrete values, before any
     computation; returns the intercept's prior and the weights' prior in the features' order
     (:func:`~bayes_reg.per_feature.in_feature_order`). Other model arguments are ignored."""
     intercept = check_arguments(prior, sigma, intercept_scale, likelihood, intercept)
+    check_trials(likelihood, trials)
     if scale_with_sigma:
         _check_scale_with_sigma(prior, likelihood)
-    return intercept, check_data(X, y, prior, likelihood, intercept, feature_names, sample_weight)
+    return intercept, check_data(
+        X, y, prior, likelihood, intercept, feature_names, sample_weight, trials
+    )
 
 
 def check_data(
@@ -334,18 +374,28 @@ def check_data(
     intercept=True,
     feature_names=None,
     sample_weight=None,
+    trials=None,
 ) -> Prior:
     """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
     a flat prior on more coefficients than rows (of weight > 0), or on separable data under
-    the Bernoulli; and a prior whose per-feature values do not match the columns of ``X``
-    (named by ``feature_names`` where given). Returns the prior with its per-feature values in
-    the columns' order."""
+    the Bernoulli or binomial; and a prior whose per-feature values do not match the columns
+    of ``X`` (named by ``feature_names`` where given). Returns the prior with its per-feature
+    values in the columns' order."""
     prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
     # Every row's value, its weight 0 or not: its density is computed (and 0 times an
     # impossible value's -inf is NaN).
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
+    if likelihood == "binomial":
+        trials = np.broadcast_to(trials, y.shape)
+        outside = (y < 0) | (y > trials) | (y != np.round(y))
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise ValueError(
+                "the binomial likelihood needs y to count successes (whole numbers from 0 to "
+                f"the row's trials), got {y[i]} of {trials[i]:g} trials at row {i}"
+            )
     if likelihood in COUNTS and not (np.all(y >= 0) and np.all(y == np.round(y))):
         bad = y[(y < 0) | (y != np.round(y))][0]
         raise ValueError(
@@ -354,7 +404,9 @@ def check_data(
     if not isinstance(prior, Flat):
         return prior
     if sample_weight is not None:  # a row of weight 0 informs nothing
-        X, y = X[np.asarray(sample_weight) > 0], y[np.asarray(sample_weight) > 0]
+        kept = np.asarray(sample_weight) > 0
+        X, y = X[kept], y[kept]
+        trials = None if trials is None else np.broadcast_to(trials, kept.shape)[kept]
     n, d = X.shape
     k = d + (intercept is not False)
     if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
@@ -364,13 +416,23 @@ def check_data(
             "is not: the posterior is improper. Give the weights a proper prior (e.g. "
             "Gaussian(scale))"
         )
-    if likelihood == "bernoulli" and _separable(X, y, intercept is not False):
+    if likelihood == "binomial":  # as one Bernoulli row per trial, of each outcome seen
+        X, y = _as_classes(X, y, np.broadcast_to(trials, y.shape))
+    if likelihood in CLASSES and _separable(X, y, intercept is not False):
         raise ValueError(
             "the classes are linearly separable, so under a flat prior the likelihood grows "
             "without bound along the separating direction: the posterior is improper. Give "
             "the weights a proper prior (e.g. Gaussian(2.5))"
         )
     return prior
+
+
+def _as_classes(X, y, trials):
+    """The binomial rows as Bernoulli rows, one per outcome a row has seen (a success where
+    ``y > 0``, a failure where ``y < trials``): the data are separable exactly when these are."""
+    success, failure = y > 0, y < trials
+    X = np.concatenate([X[success], X[failure]])
+    return X, np.concatenate([np.ones(success.sum()), np.zeros(failure.sum())])
 
 
 def _separable(X, y, intercept: bool) -> bool:

@@ -28,7 +28,7 @@ from bayes_reg.inference.ess import rank_diagnostics
 from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.names import PARAMETRIZATIONS
 from bayes_reg.linear.posterior import run_nuts
-from bayes_reg.linear.regression import check_arguments, linear_regression
+from bayes_reg.linear.regression import check_arguments, check_trials, linear_regression
 from bayes_reg.noise import HalfNormal, Known, Noise, as_noise
 from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import Gaussian, Laplace, Prior
@@ -86,7 +86,7 @@ def draw_truth(
     ``prior`` is a :class:`~bayes_reg.priors.Gaussian` or :class:`~bayes_reg.priors.Laplace`,
     ``b ~ N(0, intercept_scale²)``, and ``sigma`` is known (a number or ``Known``: returned
     as is), a :class:`~bayes_reg.noise.HalfNormal` prior (drawn), or ``None`` (no noise scale:
-    the Bernoulli and Poisson likelihoods). Drawn in that order, from ``rng`` only.
+    the Bernoulli, binomial and Poisson likelihoods). Drawn in that order, from ``rng`` only.
     """
     noise = _drawable(prior, sigma)
     truth = {
@@ -104,8 +104,10 @@ def simulate(
     truth: dict[str, np.ndarray],
     likelihood: str = "gaussian",
     df: float = 4.0,
+    trials: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Observations y at the rows of ``X`` given the ``truth``, by numpy."""
+    """Observations y at the rows of ``X`` given the ``truth`` (and the binomial's ``trials``
+    per row), by numpy."""
     eta = X @ truth["w"] + truth["b"]
     if likelihood == "gaussian":
         return eta + truth["sigma"] * rng.normal(size=X.shape[0])
@@ -113,6 +115,8 @@ def simulate(
         return eta + truth["sigma"] * rng.standard_t(df, size=X.shape[0])
     if likelihood == "bernoulli":
         return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-eta))).astype(float)
+    if likelihood == "binomial":
+        return rng.binomial(np.asarray(trials).astype(int), 1 / (1 + np.exp(-eta))).astype(float)
     if likelihood == "negative-binomial":  # the Poisson-gamma mixture: gamma of mean 1, sd sigma
         shape = 1.0 / truth["sigma"] ** 2
         return rng.poisson(np.exp(eta) * rng.gamma(shape, 1.0 / shape, X.shape[0])).astype(float)
@@ -134,6 +138,7 @@ def sbc_ranks(
     likelihood: str = "gaussian",
     df: float = 4.0,
     parametrization: str = "auto",
+    trials: ArrayLike | None = None,
     replicates: int,
     seed: int = 0,
     sampler: Sampler | None = None,
@@ -162,9 +167,10 @@ def sbc_ranks(
         ``b ~ N(0, intercept_scale²)``: SBC needs a proper prior on every parameter.
     sigma : float, Known or HalfNormal, optional
         The noise scale (Gaussian, Student-t and negative binomial likelihoods): known, or
-        sampled under a half-normal prior. ``None`` for the Bernoulli and Poisson.
-    likelihood, df, parametrization
-        As in :func:`linear_regression`.
+        sampled under a half-normal prior. ``None`` for the Bernoulli, binomial and Poisson.
+    likelihood, df, parametrization, trials
+        As in :func:`linear_regression` (``trials``, the binomial's, the same in every
+        replicate).
     replicates : int
         Replicates ``0 .. replicates - 1``.
     seed : int
@@ -206,6 +212,8 @@ def sbc_ranks(
     """
     X, _ = _validate.design(X)
     check_arguments(prior, sigma, intercept_scale, likelihood)
+    check_trials(likelihood, trials)
+    trials = _validate.trials(trials, X.shape[0])
     prior = in_feature_order(prior, X.shape[1])
     _validate.one_of("parametrization", parametrization, PARAMETRIZATIONS)
     df = _validate.positive("df", df)
@@ -227,7 +235,7 @@ def sbc_ranks(
         "likelihood": likelihood,
         "df": df,
         "parametrization": parametrization,
-    }
+    } | ({} if trials is None else {"trials": trials})
     common = {
         "X": X,
         "model": model,
@@ -291,7 +299,7 @@ def _replicate(X, model, seed, i, sampler, thin, draws) -> dict:
         intercept_scale=model["intercept_scale"],
         sigma=model["sigma"],
     )
-    y = simulate(rng, X, truth, model["likelihood"], model["df"])
+    y = simulate(rng, X, truth, model["likelihood"], model["df"], model.get("trials"))
     posterior = run_nuts(
         linear_regression,
         X,

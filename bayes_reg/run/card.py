@@ -200,6 +200,15 @@ def load_card(path: str | Path, overrides: Mapping[str, object] | None = None) -
             f"{model.likelihood}",
             'remove exposure, or set [model] likelihood = "poisson" or "negative-binomial"',
         )
+    if ("trials" in data) != (model.likelihood == "binomial"):
+        raise fail(
+            "[data] trials",
+            "names the column of the binomial's trials, and this card's likelihood is "
+            f"{model.likelihood}"
+            if "trials" in data
+            else "missing: the binomial likelihood counts successes of each row's trials",
+            'give [model] likelihood = "binomial" with [data] trials = "COLUMN" (a csv column)',
+        )
     spec = prior_spec(raw.get("prior", {}))
     check_convention(spec, model)
     posterior = {"method": "auto"} | asdict(Sampler())

@@ -81,8 +81,14 @@ def predict_csv(
         if dropout:
             prediction = _network(tree, X, view, coverage, seed)
         else:
-            offset = design.offset(frame)
-            prediction = predict(tree, X, offset=offset, coverage=coverage, seed=seed)
+            prediction = predict(
+                tree,
+                X,
+                offset=design.offset(frame),
+                trials=design.number_of_trials(frame),
+                coverage=coverage,
+                seed=seed,
+            )
     except ValueError as err:
         raise CardError(f"--data {data.name}: {err}") from None
     table = prediction_table(prediction, frame, design)

@@ -17,6 +17,7 @@ _SCHEMA = {
         "id": str,
         "exposure": str,
         "sample_weight": str,
+        "trials": str,
         "scale_y": float,
         "standardize": bool,
         "test_fraction": float,

@@ -43,8 +43,8 @@ def intro_section(card: Card, prior, data) -> str:
 
 
 def _design_note(data) -> str:
-    """The formula, the standardising, the rows dropped for missing values and the sample
-    weights, in words."""
+    """The formula, the standardising, the rows dropped for missing values, the sample weights
+    and the binomial's trials, in words."""
     design = data.design
     note = f"<p>Design: <code>{html.escape(design.target)} ~ {html.escape(design.formula)}</code>"
     if design.standardized:
@@ -60,6 +60,12 @@ def _design_note(data) -> str:
         note += (
             f"; each row's likelihood weighted by its sample weight (sum "
             f"{data.sample_weight.sum():.6g} over {len(data.sample_weight)} rows)"
+        )
+    if data.trials is not None:
+        note += (
+            f"; the target counts the successes of the trials in column "
+            f"<code>{html.escape(design.trials)}</code> ({data.trials.sum():.0f} trials over "
+            f"{len(data.trials)} rows)"
         )
     return note + ".</p>"
 
@@ -124,6 +130,8 @@ _HEAVIER_TAIL = {
     "(the negative binomial has).",
     "negative-binomial": "a heavier observed tail than the predicted one is more spread than "
     "the fitted σ gives.",
+    "binomial": "a heavier observed tail is overdispersion the binomial likelihood does not "
+    "have (the rows' probabilities vary beyond the features: a beta-binomial has it).",
 }
 
 

@@ -39,6 +39,8 @@ class Data:
     offset_test: np.ndarray | None = None
     ids_test: np.ndarray | None = None
     sample_weight: np.ndarray | None = None  # of the training rows (a csv column)
+    trials: np.ndarray | None = None  # the binomial's, of the training rows (a csv column)
+    trials_test: np.ndarray | None = None
 
 
 def check_source(data: dict, base: Path) -> None:
@@ -99,6 +101,7 @@ _SOURCE_KEYS = {
     "target": (lambda s: s.startswith("csv:"), "csv sources"),
     "exposure": (lambda s: s.startswith("csv:"), "csv sources"),
     "sample_weight": (lambda s: s.startswith("csv:"), "csv sources"),
+    "trials": (lambda s: s.startswith("csv:"), "csv sources"),
     "id": (lambda s: s.startswith("csv:"), "csv sources"),
     "split": (lambda s: s.startswith("uci:"), "uci sources"),
     "n": (lambda s: s == "toy-gap", "the toy-gap source"),
@@ -160,13 +163,14 @@ def _check_columns(data: dict, frame) -> None:
             f"column {data['target']!r} is not in {path}",
             f"choose one of {header}",
         )
-    for key in ("exposure", "id", "sample_weight"):
+    for key in ("exposure", "id", "sample_weight", "trials"):
         if key in data and data[key] not in frame.columns:
             raise fail(
                 f"[data] {key}", f"column {data[key]!r} is not in {path}", f"choose one of {header}"
             )
-    if "exposure" in data and data["exposure"] == data.get("target"):
-        raise fail("[data] exposure", "is the target column", "name the column of exposures")
+    for key in ("exposure", "trials"):
+        if key in data and data[key] == data.get("target"):
+            raise fail(f"[data] {key}", "is the target column", f"name the column of {key}")
 
 
 def has_own_test_rows(source: str) -> bool:
@@ -207,14 +211,16 @@ def load_data(card) -> Data:
             exposure=spec.get("exposure"),
             id=spec.get("id"),
             sample_weight=spec.get("sample_weight"),
+            trials=spec.get("trials"),
         )
         design = table.design
-        X_test = y_test = offset_test = ids_test = None
+        X_test = y_test = offset_test = ids_test = trials_test = None
         if test is not None:
             if spec.get("missing") == "drop":
                 test = test[test[design.variables + design.target_variables].notna().all(axis=1)]
             X_test, y_test = design.matrix(test), design.response(test)
             offset_test = design.offset(test)
+            trials_test = design.number_of_trials(test)
             ids_test = None if design.id is None else test[design.id].to_numpy()
     except ValueError as err:
         raise CardError(f"[data] {spec['source']}: {err}") from None
@@ -231,6 +237,8 @@ def load_data(card) -> Data:
         offset_test=offset_test,
         ids_test=ids_test,
         sample_weight=table.sample_weight,
+        trials=table.trials,
+        trials_test=trials_test,
     )
 
 

@@ -89,6 +89,9 @@ def run_card(
     if weight is not None:
         model_kw["sample_weight"] = weight
         summary["sample_weight"] = card.data["sample_weight"]
+    if data.trials is not None:
+        model_kw["trials"] = data.trials
+        summary["trials"] = card.data["trials"]
     if not data.design.intercept:
         if card.model.intercept is not True and card.model.intercept is not False:
             raise CardError(
@@ -146,7 +149,11 @@ def run_card(
             }
         if data.X_test is not None:
             held_out = predict(
-                post.tree, data.X_test, offset=data.offset_test, seed=jax.random.fold_in(key, 1)
+                post.tree,
+                data.X_test,
+                offset=data.offset_test,
+                trials=data.trials_test,
+                seed=jax.random.fold_in(key, 1),
             )
             scores = score(held_out, data.y_test)
             summary["held_out"] = scores
