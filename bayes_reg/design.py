@@ -238,17 +238,15 @@ def design_matrix(
         are), interactions (``a:b``, ``a*b``), transforms (``np.log(x)``, ``center(x)``,
         ``poly(x, degree=2)``), ``- 1`` for no intercept, ``.`` for every column the left
         side does not read (but the ``exposure``, ``id``, ``sample_weight`` and ``trials``
-        columns):
-        ``"y ~ . - age"``. Default: ``target ~ .``. The target is one number per row: a
-        binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~ ...``).
-        Refused: a constant column, or a category with one level, where the formula has an
-        intercept (which covers it); a column in two roles (the target's one column also a
-        feature, the id or the weights in the formula, the exposure or trials as the target); a
-        column
-        name the table holds twice; a
-        column named by a number, or named "1" (formulaic's intercept, even in backticks); a
-        column of text that holds numbers too, unless read as ``C(x)``; dates, durations or
-        complex numbers read as they are; a category level that no row holds.
+        columns): ``"y ~ . - age"``. Default: ``target ~ .``. The target is one number per
+        row: a binary outcome is a 0/1 or boolean column, or a comparison (``I(sex == "M") ~
+        ...``). Refused: a constant column, or a category with one level, where the formula
+        has an intercept (which covers it); a column in two roles (the target's one column
+        also a feature, the id or the weights in the formula, the exposure or trials as the
+        target); a column name the table holds twice; a column named by a number, or named
+        "1" (formulaic's intercept, even in backticks); a column of text that holds numbers
+        too, unless read as ``C(x)``; dates, durations or complex numbers read as they are; a
+        category level that no row holds.
     target : str, optional
         The target column when no formula is given (a formula names it on its left).
     standardize : bool

@@ -85,8 +85,8 @@ class Fit:
     def predict(self, frame, *, coverage: float = 0.9, seed: int | jax.Array = 0):
         """One row per row of ``frame``: ``mean``, ``sd``, ``lower``, ``upper`` of the
         posterior predictive (and ``probability`` of class 1 for a Bernoulli model, of success
-        for a binomial one), indexed
-        by the design's id column if it has one, else by ``frame``'s index."""
+        for a binomial one), indexed by the design's id column if it has one, else by
+        ``frame``'s index."""
         return prediction_table(
             self.predictive(frame, coverage=coverage, seed=seed), frame, self.design
         )

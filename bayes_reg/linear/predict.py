@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 from jax.scipy.special import logsumexp
+from scipy.special import expit
 
 from bayes_reg import _validate
 from bayes_reg.linear.distributions import observation
@@ -71,9 +72,9 @@ def predict(
         ``mean`` (the mean of ``y``: of ``mu`` over the draws), ``sd`` (the predictive sd, by
         the law of total variance), ``lower`` and ``upper`` (the central ``coverage``
         interval of ``y``'s draws), ``mu_lower`` and ``mu_upper`` (that of the mean
-        response); ``probability`` of class 1 for a Bernoulli model (of success for a binomial one:
-        the mean of ``logit⁻¹(eta)``, beside the rows' ``trials``); ``sigma`` per draw where
-        the model has a noise scale.
+        response); ``probability`` of class 1 for a Bernoulli model (of success for a
+        binomial one: the mean of ``logit⁻¹(eta)``, beside the rows' ``trials``); ``sigma``
+        per draw where the model has a noise scale.
     """
     tree = getattr(posterior, "tree", posterior)
     coverage = _validate.fraction("coverage", coverage, low_open=True, high_open=True)
@@ -119,7 +120,7 @@ def predict(
     if likelihood == "bernoulli":
         out["probability"] = out["mean"]
     if likelihood == "binomial":
-        out["probability"] = ("obs", (1.0 / (1.0 + np.exp(-eta))).mean((0, 1)))
+        out["probability"] = ("obs", expit(eta).mean((0, 1)))
         out["trials"] = ("obs", trials)
     if sigma is not None:
         out["sigma"] = (("chain", "draw"), sigma)
