@@ -280,6 +280,24 @@ def test_the_compiled_start_and_constraint_are_numpyros_own(rng):
     assert optimize._compiled_model(_half_cauchy_model, ()).start._cache_size() == before
 
 
+def test_a_first_try_that_is_not_valid_gets_numpyros_search():
+    """The compiled start is NumPyro's first try; where it is not valid, NumPyro's own search
+    goes on from the same key, and the start is where that search ends."""
+
+    def above(y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
+        numpyro.factor("above", jnp.where(mu > 1.0, 0.0, -jnp.inf))
+        numpyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    args, key = (jnp.ones(3),), jax.random.key(0)
+    _, flat, valid, _ = optimize._compiled_model(above, ()).start(key, args, {})
+    assert float(flat[0]) <= 1.0 and not valid  # this key's first try is not valid
+    problem = optimize.model_problem(above, key, args, {}, 100, 1e-9)
+    info = initialize_model(key, above, model_args=args, dynamic_args=True)
+    np.testing.assert_array_equal(problem.start, ravel_pytree(info.param_info.z)[0])
+    assert float(problem.start[0]) > 1.0
+
+
 def test_a_model_with_no_valid_start_gets_numpyros_error():
     def never(y):
         mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
