@@ -23,7 +23,11 @@ import bayes_reg as br
 from bayes_reg.linear.distributions import observation
 from bayes_reg.linear.map import posterior_mode
 from bayes_reg.linear.mass import correlation_condition
-from bayes_reg.linear.regression import linear_regression
+from bayes_reg.linear.regression import (
+    _likelihood_dominates,
+    information_weight,
+    linear_regression,
+)
 from bayes_reg.run.card import load_card
 from bayes_reg.run.schema import CardError
 
@@ -133,6 +137,21 @@ def test_the_mass_matrix_judges_the_trials_as_the_bernoulli_rows():
     Xb, yb = _as_bernoulli_rows(X, y, trials)
     rows = correlation_condition(Xb, yb, {"prior": prior, "likelihood": "bernoulli"}, True)
     assert ours == pytest.approx(rows, rel=1e-9) and ours > 10
+
+
+def test_the_auto_parametrization_judges_the_trials_as_the_bernoulli_rows():
+    """Centred where the data's information exceeds the prior's precision: per coefficient the
+    same choice for the binomial rows as for the rows expanded (columns of three scales, so
+    that the choice differs between them)."""
+    X, y, trials = _successes(n=50, seed=4, max_trials=30)
+    X = X * np.array([3.0, 0.3, 0.02])
+    prior = br.Gaussian(0.1)
+    weight = information_weight(None, trials)
+    ours = _likelihood_dominates(X, y, prior, None, "binomial", True, False, weight)
+    Xb, yb = _as_bernoulli_rows(X, y, trials)
+    rows = _likelihood_dominates(Xb, yb, prior, None, "bernoulli", True, False, None)
+    np.testing.assert_array_equal(ours, rows)
+    assert 0 < int(np.sum(ours)) < 3  # some coefficients centred, some not
 
 
 def _grid_posterior(X, y, trials, scale):

@@ -145,13 +145,14 @@ def _compiled_model(model, static: tuple) -> _CompiledModel:
             and not site["is_observed"]
             and not site["fn"].support.is_discrete
         }
-        shapes = transform_fn(
+        # The sites' unconstrained values at the trace: only their shapes are read.
+        prototype = transform_fn(
             {name: biject_to(site["fn"].support) for name, site in latent.items()},
             {name: site["value"] for name, site in latent.items()},
             invert=True,
         )
         draws, (key, subkey) = {}, jax.random.split(key)
-        for name, value in shapes.items():
+        for name, value in prototype.items():
             draws[name] = jax.random.uniform(subkey, jnp.shape(value), minval=-2.0, maxval=2.0)
             key, subkey = jax.random.split(key)
         energy, grad = jax.value_and_grad(lambda z: potential_energy(model, args, kwargs, z))(draws)
