@@ -12,7 +12,7 @@ import xarray as xr
 from matplotlib import ticker
 
 from bayes_reg.linear.compare import INTERVAL
-from bayes_reg.linear.names import COUNTS
+from bayes_reg.linear.names import DISCRETE
 
 __all__ = [
     "plot_path",
@@ -315,7 +315,7 @@ def plot_predictive_check(tree, likelihood: str) -> plt.Figure:
             tree, var_names=["y"], data_type="binary", backend="matplotlib"
         )
         title = "Calibration: observed event rate against predicted probability"
-    elif likelihood in (*COUNTS, "binomial"):
+    elif likelihood in DISCRETE:
         plot = arviz_plots.plot_ppc_rootogram(tree, var_names=["y"], backend="matplotlib")
         title = "Rootogram: observed (dots) and predicted frequency of each count"
     else:

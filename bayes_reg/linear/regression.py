@@ -382,13 +382,14 @@ def check_data(
     of ``X`` (named by ``feature_names`` where given). Returns the prior with its per-feature
     values in the columns' order."""
     prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
+    if trials is not None:
+        trials = np.broadcast_to(trials, y.shape)
     # Every row's value, its weight 0 or not: its density is computed (and 0 times an
     # impossible value's -inf is NaN).
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
     if likelihood == "binomial":
-        trials = np.broadcast_to(trials, y.shape)
         outside = (y < 0) | (y > trials) | (y != np.round(y))
         if outside.any():
             i = int(np.argmax(outside))
@@ -406,7 +407,7 @@ def check_data(
     if sample_weight is not None:  # a row of weight 0 informs nothing
         kept = np.asarray(sample_weight) > 0
         X, y = X[kept], y[kept]
-        trials = None if trials is None else np.broadcast_to(trials, kept.shape)[kept]
+        trials = None if trials is None else trials[kept]
     n, d = X.shape
     k = d + (intercept is not False)
     if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
@@ -417,7 +418,7 @@ def check_data(
             "Gaussian(scale))"
         )
     if likelihood == "binomial":  # as one Bernoulli row per trial, of each outcome seen
-        X, y = _as_classes(X, y, np.broadcast_to(trials, y.shape))
+        X, y = _as_classes(X, y, trials)
     if likelihood in CLASSES and _separable(X, y, intercept is not False):
         raise ValueError(
             "the classes are linearly separable, so under a flat prior the likelihood grows "
