@@ -150,7 +150,7 @@ def parser() -> argparse.ArgumentParser:
         "trials column; categories and standardising are applied as in the fit). Writes one "
         "row per input row: the card's id column if it names one (else the line number), "
         "mean, sd, lower, upper (and probability for a binary outcome, of success for a "
-        "binomial one).",
+        "binomial or beta-binomial one).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -21,13 +21,10 @@ from scipy.special import expit, gammaln, logsumexp
 
 import bayes_reg as br
 from bayes_reg.linear.distributions import observation
+from bayes_reg.linear.information import information_weight, likelihood_dominates
 from bayes_reg.linear.map import posterior_mode
 from bayes_reg.linear.mass import correlation_condition
-from bayes_reg.linear.regression import (
-    _likelihood_dominates,
-    information_weight,
-    linear_regression,
-)
+from bayes_reg.linear.regression import linear_regression
 from bayes_reg.run.card import load_card
 from bayes_reg.run.schema import CardError
 
@@ -147,9 +144,9 @@ def test_the_auto_parametrization_judges_the_trials_as_the_bernoulli_rows():
     X = X * np.array([3.0, 0.3, 0.02])
     prior = br.Gaussian(0.1)
     weight = information_weight(None, trials)
-    ours = _likelihood_dominates(X, y, prior, None, "binomial", True, False, weight)
+    ours = likelihood_dominates(X, y, prior, None, "binomial", True, False, weight)
     Xb, yb = _as_bernoulli_rows(X, y, trials)
-    rows = _likelihood_dominates(Xb, yb, prior, None, "bernoulli", True, False, None)
+    rows = likelihood_dominates(Xb, yb, prior, None, "bernoulli", True, False, None)
     np.testing.assert_array_equal(ours, rows)
     assert 0 < int(np.sum(ours)) < 3  # some coefficients centred, some not
 
@@ -321,10 +318,13 @@ def test_a_flat_prior_on_separable_successes_is_refused():
     assert np.isfinite(mode["w"]).all()
 
 
+TOGETHER = r"give likelihood='binomial' \(or 'beta-binomial'\) and trials="
+
+
 def test_a_table_needs_the_binomial_and_its_trials_together():
-    with pytest.raises(ValueError, match="give likelihood='binomial' and trials="):
+    with pytest.raises(ValueError, match=TOGETHER):
         br.fit("k ~ a", _frame(), prior=br.Gaussian(1.0), likelihood="binomial")
-    with pytest.raises(ValueError, match="give likelihood='binomial' and trials="):
+    with pytest.raises(ValueError, match=TOGETHER):
         br.fit("k ~ a", _frame(), prior=br.Gaussian(1.0), likelihood="poisson", trials="n")
     with pytest.raises(ValueError, match="trials column 'n' is the target"):
         br.fit("n ~ a", _frame(), prior=br.Gaussian(1.0), likelihood="binomial", trials="n")

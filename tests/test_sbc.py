@@ -44,8 +44,8 @@ SAMPLER = br.Sampler(chains=2, warmup=200, draws=200)
 # the posterior is right); check_sbc checks the ESS is at least L in 98% of replicates.
 THIN, L = 10, 39
 BINS = 10
-# Per scalar; there are 54 scalars over the 12 cases, so a correct sampler fails the whole
-# suite with probability <= 5.4% (Bonferroni). The seeds are fixed: the outcome is too.
+# Per scalar; there are 59 scalars over the 13 cases, so a correct sampler fails the whole
+# suite with probability <= 5.9% (Bonferroni). The seeds are fixed: the outcome is too.
 ALPHA = 0.001
 REPLICATES, REPLICATES_FULL = 150, 3000
 SEED = 2018
@@ -65,8 +65,9 @@ CASES = {
     "poisson": ("laplace", "auto", False, "poisson"),
     "negative-binomial": ("gaussian", "auto", True, "negative-binomial"),
     "binomial": ("gaussian", "auto", False, "binomial"),
+    "beta-binomial": ("gaussian", "auto", True, "beta-binomial"),
 }
-#: The binomial's trials per row: 1 to 10, fixed like the design.
+#: The binomial's and the beta-binomial's trials per row: 1 to 10, fixed like the design.
 TRIALS = np.random.default_rng(SEED + 1).integers(1, 11, N_OBS)
 
 
@@ -85,7 +86,7 @@ def model(case):
         "likelihood": likelihood,
         "df": DF,
         "parametrization": parametrization,
-    } | ({"trials": TRIALS} if likelihood == "binomial" else {})
+    } | ({"trials": TRIALS} if likelihood in ("binomial", "beta-binomial") else {})
 
 
 def sbc_nuts(case, replicates, **engine):
@@ -125,8 +126,9 @@ def check_sbc(case, replicates, **engine):
 
 
 #: The default run checks five cases, in which every prior, parametrization, noise treatment
-#: and likelihood but the negative binomial and the binomial appears; the other seven run with
-#: ``-m slow`` (as do all twelve at the full replicate count, ``test_sbc_full``).
+#: and likelihood but the negative binomial, the binomial and the beta-binomial appears; the
+#: other eight run with ``-m slow`` (as do all thirteen at the full replicate count,
+#: ``test_sbc_full``).
 COVERING = {
     "gaussian-sigma-fixed",
     "laplace-direct-sigma-fixed",

@@ -25,7 +25,7 @@ from bayes_reg.design import Design, design_matrix
 from bayes_reg.inference.diagnostics import diagnose
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.names import COUNTS
+from bayes_reg.linear.names import COUNTS, WITH_TRIALS
 from bayes_reg.linear.posterior import EXACT_DRAWS, sample_posterior
 from bayes_reg.linear.predict import predict, score
 
@@ -175,8 +175,8 @@ def fit(
         A column of weights >= 0, each multiplying its row's log likelihood (a weight of 2
         counts a row twice); kept in the tree's ``constant_data``.
     trials : str, optional
-        A column of numbers of trials, of which the target counts the successes; binomial
-        only (``likelihood="binomial"``), where it is needed. New rows need it too.
+        A column of numbers of trials, of which the target counts the successes; for the
+        binomial and beta-binomial likelihoods only, where it is needed. New rows need it too.
 
     Returns
     -------
@@ -188,10 +188,11 @@ def fit(
             f"{likelihood!r}; leave exposure out, or set likelihood='poisson' or "
             "'negative-binomial'"
         )
-    if (trials is not None) != (likelihood == "binomial"):
+    if (trials is not None) != (likelihood in WITH_TRIALS):
         raise ValueError(
-            "the binomial likelihood reads a column of trials, and only it: give "
-            "likelihood='binomial' and trials='n' (the column of each row's trials) together"
+            "the binomial and beta-binomial likelihoods read a column of trials, and only they: "
+            "give likelihood='binomial' (or 'beta-binomial') and trials='n' (the column of each "
+            "row's trials) together"
         )
     if sample_weight is not None and not isinstance(sample_weight, str):
         raise TypeError(

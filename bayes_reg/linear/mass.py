@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_reg.linear.regression import check_arguments, information_per_row, information_weight
+from bayes_reg.linear.information import information_per_row, information_weight
+from bayes_reg.linear.regression import check_arguments
 from bayes_reg.noise import as_noise
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, StudentT
 
@@ -44,7 +45,8 @@ def dense_pays(X: np.ndarray, y: np.ndarray, model_kwargs: dict) -> bool:
 def correlation_condition(X: np.ndarray, y: np.ndarray, model_kwargs: dict, intercept) -> float:
     """Condition number of the correlation matrix of the Gaussian approximation
     ``precision = information per row * X'X + prior precision`` (inf where it is singular;
-    ``X'SX`` with ``S`` the sample weights times the binomial's trials)."""
+    ``X'SX`` with ``S`` the sample weights times the trials, effective ones for the
+    beta-binomial)."""
     likelihood = model_kwargs.get("likelihood", "gaussian")
     sigma = model_kwargs.get("sigma")
     noise = as_noise(sigma) if sigma is not None else None
@@ -54,7 +56,9 @@ def correlation_condition(X: np.ndarray, y: np.ndarray, model_kwargs: dict, inte
     if intercept is not False:
         X = np.column_stack([X, np.ones(len(X))])
         precisions = np.append(precisions, _precision(intercept, unit))
-    weight = information_weight(model_kwargs.get("sample_weight"), model_kwargs.get("trials"))
+    weight = information_weight(
+        model_kwargs.get("sample_weight"), model_kwargs.get("trials"), y, noise, likelihood
+    )
     gram = X.T @ X if weight is None else (X.T * np.asarray(weight)) @ X
     precision = per_row * gram + np.diag(precisions)
     try:

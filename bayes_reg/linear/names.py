@@ -10,6 +10,7 @@ __all__ = [
     "WITH_NOISE",
     "COUNTS",
     "CLASSES",
+    "WITH_TRIALS",
     "DISCRETE",
     "PARAMETRIZATIONS",
     "POSTERIOR_METHODS",
@@ -17,15 +18,26 @@ __all__ = [
 ]
 
 #: The likelihoods and their links: identity for the first two, logit and log for the GLMs.
-LIKELIHOODS = ("gaussian", "student-t", "bernoulli", "binomial", "poisson", "negative-binomial")
-#: Those with a noise scale ``sigma`` (for the negative binomial, the sd of the rate's
-#: gamma-distributed multiplier: variance ``mu + sigma² mu²``).
-WITH_NOISE = ("gaussian", "student-t", "negative-binomial")
+LIKELIHOODS = (
+    "gaussian",
+    "student-t",
+    "bernoulli",
+    "binomial",
+    "beta-binomial",
+    "poisson",
+    "negative-binomial",
+)
+#: Those with a noise scale ``sigma``: for the negative binomial the sd of the rate's
+#: gamma-distributed multiplier (variance ``mu + sigma² mu²``); for the beta-binomial
+#: ``1 / sqrt(phi)``, ``phi`` the concentration of each row's beta-distributed probability.
+WITH_NOISE = ("gaussian", "student-t", "beta-binomial", "negative-binomial")
 #: Counts, with a log link and an optional exposure.
 COUNTS = ("poisson", "negative-binomial")
 #: Successes with a logit link: of one trial per row, or of a number of trials per row
-#: (the ``trials`` model argument).
-CLASSES = ("bernoulli", "binomial")
+#: (the ``trials`` model argument), overdispersed or not.
+CLASSES = ("bernoulli", "binomial", "beta-binomial")
+#: Those that read a number of trials per row.
+WITH_TRIALS = ("binomial", "beta-binomial")
 #: A probability mass rather than a density.
 DISCRETE = (*CLASSES, *COUNTS)
 PARAMETRIZATIONS = ("auto", "non-centred", "direct")

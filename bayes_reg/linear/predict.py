@@ -2,8 +2,9 @@
 
 :func:`predict` pushes every posterior draw through the model at new inputs: the linear
 predictor ``eta``, the mean response ``mu`` (``eta``; ``logit⁻¹(eta)``, the probability of
-class 1; ``trials logit⁻¹(eta)``, the expected successes; ``exp(eta)``, the rate) and one
-predictive draw ``y`` each; then the predictive's mean, sd and central interval per row.
+class 1; ``trials logit⁻¹(eta)``, the expected successes of a binomial or beta-binomial;
+``exp(eta)``, the rate) and one predictive draw ``y`` each; then the predictive's mean, sd and
+central interval per row.
 :func:`score` rates those predictions against the rows' outcomes: RMSE, log score, CRPS and
 interval coverage, or accuracy, Brier score and log loss for a binary outcome.
 """
@@ -21,7 +22,7 @@ from scipy.special import expit
 
 from bayes_reg import _validate
 from bayes_reg.linear.distributions import observation
-from bayes_reg.linear.names import WITH_NOISE
+from bayes_reg.linear.names import WITH_NOISE, WITH_TRIALS
 
 __all__ = ["predict", "score", "model_attrs"]
 
@@ -59,7 +60,8 @@ def predict(
     offset : array of shape (n_rows,), optional
         Added to the linear predictor (the log exposure of a Poisson rate).
     trials : array of shape (n_rows,) or int
-        The new rows' numbers of trials, for a binomial model (and only for it).
+        The new rows' numbers of trials, for a binomial or beta-binomial model (and only for
+        them).
     coverage : float
         The central interval's probability, in (0, 1).
     seed : int or JAX key
@@ -73,7 +75,8 @@ def predict(
         the law of total variance), ``lower`` and ``upper`` (the central ``coverage``
         interval of ``y``'s draws), ``mu_lower`` and ``mu_upper`` (that of the mean
         response); ``probability`` of class 1 for a Bernoulli model (of success for a
-        binomial one: the mean of ``logit⁻¹(eta)``, beside the rows' ``trials``); ``sigma``
+        binomial or beta-binomial one: the mean of ``logit⁻¹(eta)``, beside the rows'
+        ``trials``); ``sigma``
         per draw where the model has a noise scale.
     """
     tree = getattr(posterior, "tree", posterior)
@@ -119,7 +122,7 @@ def predict(
     )
     if likelihood == "bernoulli":
         out["probability"] = out["mean"]
-    if likelihood == "binomial":
+    if likelihood in WITH_TRIALS:
         out["probability"] = ("obs", expit(eta).mean((0, 1)))
         out["trials"] = ("obs", trials)
     if sigma is not None:
@@ -130,13 +133,13 @@ def predict(
 def score(prediction: xr.Dataset, y) -> dict[str, float]:
     """Scores of :func:`predict`'s predictions against the rows' outcomes ``y``.
 
-    Continuous and count outcomes (a binomial model's successes too): ``rmse`` of the
-    predictive mean, ``log_score`` (the mean log predictive density, ``log mean_s p(y |
-    θ_s)``; higher is better), ``crps`` (from the draws: ``E|Y - y| - E|Y - Y'| / 2``; lower is
-    better) and ``coverage`` (the share of rows inside the central interval, beside the
-    interval's nominal ``coverage``). Binary outcomes:
-    ``accuracy`` (class of probability > 1/2), ``brier`` (mean squared error of the
-    probability) and ``log_loss`` (the mean negative log probability of the observed class).
+    Continuous and count outcomes (a binomial or beta-binomial model's successes too):
+    ``rmse`` of the predictive mean, ``log_score`` (the mean log predictive density, ``log
+    mean_s p(y | θ_s)``; higher is better), ``crps`` (from the draws: ``E|Y - y| - E|Y - Y'| /
+    2``; lower is better) and ``coverage`` (the share of rows inside the central interval,
+    beside the interval's nominal ``coverage``). Binary outcomes: ``accuracy`` (class of
+    probability > 1/2), ``brier`` (mean squared error of the probability) and ``log_loss`` (the
+    mean negative log probability of the observed class).
     """
     y = np.asarray(y, float)
     if y.shape != prediction["mean"].shape:
@@ -173,13 +176,14 @@ def score(prediction: xr.Dataset, y) -> dict[str, float]:
 
 
 def _trials(likelihood: str, trials, n_rows: int):
-    """The new rows' trials, checked: given for a binomial model, and only for it."""
-    if likelihood == "binomial" and trials is None:
+    """The new rows' trials, checked: given for a binomial or beta-binomial model, and only for
+    them."""
+    if likelihood in WITH_TRIALS and trials is None:
         raise ValueError(
-            "a binomial model predicts successes of a number of trials: give trials for the "
-            "new rows (one number per row, or one for all)"
+            f"a {likelihood} model predicts successes of a number of trials: give trials for "
+            "the new rows (one number per row, or one for all)"
         )
-    if likelihood != "binomial" and trials is not None:
+    if likelihood not in WITH_TRIALS and trials is not None:
         raise ValueError(f"trials are for a binomial model, and this one is {likelihood}")
     return _validate.trials(trials, n_rows)
 

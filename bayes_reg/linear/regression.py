@@ -20,7 +20,15 @@ from jax.typing import ArrayLike
 from bayes_reg import _validate
 from bayes_reg.linear.distributions import Either, observation
 from bayes_reg.linear.gram import Gram
-from bayes_reg.linear.names import CLASSES, COUNTS, LIKELIHOODS, PARAMETRIZATIONS, WITH_NOISE
+from bayes_reg.linear.information import information_weight, likelihood_dominates
+from bayes_reg.linear.names import (
+    CLASSES,
+    COUNTS,
+    LIKELIHOODS,
+    PARAMETRIZATIONS,
+    WITH_NOISE,
+    WITH_TRIALS,
+)
 from bayes_reg.noise import InverseGamma, Noise, as_noise
 from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
@@ -66,14 +74,19 @@ def linear_regression(
     prior : Gaussian, Laplace, ElasticNet, StudentT or Flat
         Prior on each weight ``w_j`` (independent; a scale and mean may be one per feature).
     sigma : float, noise value or NumPyro distribution
-        The noise scale of the Gaussian, Student-t and negative binomial likelihoods: known,
-        or a prior on it (:mod:`bayes_reg.noise`, e.g. ``HalfCauchy(2.5)``), then sampled as
-        site ``sigma``. The Bernoulli, binomial and Poisson likelihoods have none.
-    likelihood : {"gaussian", "student-t", "bernoulli", "binomial", "poisson", \
-"negative-binomial"}
+        The noise scale of the Gaussian, Student-t, beta-binomial and negative binomial
+        likelihoods: known, or a prior on it (:mod:`bayes_reg.noise`, e.g.
+        ``HalfCauchy(2.5)``), then sampled as site ``sigma``. The Bernoulli, binomial and
+        Poisson likelihoods have none.
+    likelihood : {"gaussian", "student-t", "bernoulli", "binomial", "beta-binomial", \
+"poisson", "negative-binomial"}
         ``y ~ N(eta, sigma²)``; ``y ~ t_df(eta, sigma)`` (robust regression);
         ``y ~ Bernoulli(logit⁻¹(eta))``; ``y ~ Binomial(trials, logit⁻¹(eta))`` (``y``
-        successes of ``trials``); ``y ~ Poisson(exp(eta))``; ``y ~ Poisson(exp(eta) g)``
+        successes of ``trials``); ``y ~ Binomial(trials, p)`` with ``p ~ Beta`` of mean
+        ``logit⁻¹(eta)`` and concentration ``phi = 1 / sigma²``, the beta-binomial of mean
+        ``trials logit⁻¹(eta)`` and variance the binomial's times ``1 + (trials - 1) sigma² /
+        (1 + sigma²)`` (overdispersed successes; ``sigma → 0`` is the binomial);
+        ``y ~ Poisson(exp(eta))``; ``y ~ Poisson(exp(eta) g)``
         with ``g ~ Gamma`` of mean 1 and sd ``sigma``, the negative binomial of mean
         ``mu = exp(eta)``, variance ``mu + sigma² mu²`` and shape ``phi = 1 / sigma²``
         (overdispersed counts; ``sigma → 0`` is the Poisson).
@@ -97,8 +110,9 @@ def linear_regression(
         ``"auto"`` (default) chooses per coefficient: centred when the prior variance times
         the data's information about the coefficient exceeds 1 (the information of a column
         is its sum of squares about its mean times 1/σ² for the Gaussian, with σ the known
-        noise or the sd of ``y``; 1/4 per trial for the Bernoulli and binomial; the mean count
-        for the Poisson; :func:`information_per_row` for the negative binomial).
+        noise or the sd of ``y``; 1/4 per trial for the Bernoulli and binomial, and per
+        effective trial for the beta-binomial; the mean count for the Poisson; see
+        :mod:`~bayes_reg.linear.information`).
         ``"direct"`` samples ``w`` from the prior density itself; use it for MAP estimates,
         since a mode depends on the parametrization. Flat and elastic-net priors are always
         direct.
@@ -120,10 +134,10 @@ def linear_regression(
         repeating the rows. The pointwise log likelihood (site ``y``) stays each row's own
         density; the weights enter through the factor ``y_weight``.
     trials : array of shape (n_samples,) or int, optional
-        The binomial likelihood's number of trials per row (whole numbers >= 0; one number for
-        every row), of which ``y`` counts the successes; only for it. The same posterior as
-        one Bernoulli row per trial (its log likelihood differs by the constant
-        ``sum log C(trials, y)``).
+        The binomial's and the beta-binomial's number of trials per row (whole numbers >= 0;
+        one number for every row), of which ``y`` counts the successes; only for them. The
+        binomial is the same posterior as one Bernoulli row per trial (its log likelihood
+        differs by the constant ``sum log C(trials, y)``).
 
     Examples
     --------
@@ -149,8 +163,8 @@ def linear_regression(
         _check_scale_with_sigma(prior, likelihood)
     centred = None
     if parametrization == "auto" and not isinstance(prior, Flat | ElasticNet):
-        weight = information_weight(sample_weight, trials)
-        centred = _likelihood_dominates(
+        weight = information_weight(sample_weight, trials, y, noise, likelihood)
+        centred = likelihood_dominates(
             X, y, prior, noise, likelihood, intercept, scale_with_sigma, weight
         )
     with numpyro.plate("feature", d):
@@ -185,54 +199,6 @@ def _intercept(prior, unit):
     if isinstance(prior, Gaussian):
         return numpyro.sample("b", dist.Normal(prior.mean, prior.scale * unit))
     return numpyro.sample("b", dist.StudentT(prior.df, prior.mean, prior.scale * unit))
-
-
-def information_weight(sample_weight, trials):
-    """Each row's share of the data's information, relative to :func:`information_per_row`:
-    its sample weight times its number of trials (``None`` where both are ``None``: 1 each)."""
-    if trials is None:
-        return sample_weight
-    return trials if sample_weight is None else sample_weight * trials
-
-
-def _likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_sigma, weight):
-    """Per coefficient: does the data's information exceed the prior's precision?
-
-    Computed from the data alone (a sampled noise enters as the sd of ``y``), so the choice is
-    the same at every draw: the reparametrization must not change along a trajectory.
-    """
-    if y is None:
-        return jnp.zeros(X.shape[1], bool)
-    per_row, scale = information_per_row(y, noise, likelihood)
-    unit = scale if scale_with_sigma else 1.0
-    if weight is None:
-        Xc = X - X.mean(0) if intercept is not False else X
-        information = jnp.sum(Xc**2, axis=0) * per_row
-    else:
-        Xc = X - weight @ X / jnp.sum(weight) if intercept is not False else X
-        information = weight @ Xc**2 * per_row
-    return (prior.scale * unit) ** 2 * information > 1.0
-
-
-def information_per_row(y, noise: Noise | None, likelihood: str):
-    """The Fisher information one row carries about the linear predictor, judged from the
-    data alone: 1/σ² for the Gaussian and Student-t (σ the known noise or the sd of ``y``), 1/4
-    for the Bernoulli (and per trial for the binomial), the mean count m for the Poisson,
-    m / (1 + σ² m) for the negative binomial (σ known, or from the counts' variance: σ² =
-    (var - m) / m², at least 0); and the noise's σ on the scale of ``y`` (1 for the GLMs).
-
-    NumPy on a NumPy ``y`` (choosing the mass matrix before a run: no device dispatches)."""
-    xp = np if isinstance(y, np.ndarray) else jnp
-    if likelihood == "negative-binomial":
-        m = xp.maximum(xp.mean(y), 1e-3)
-        spread = noise.sigma**2 if noise.known else xp.maximum(xp.var(y) - m, 0.0) / m**2
-        return m / (1.0 + spread * m), 1.0
-    if likelihood in WITH_NOISE:
-        scale = noise.sigma if noise.known else xp.std(y)
-        return 1.0 / xp.maximum(scale, 1e-150) ** 2, scale  # a square that stays above 0
-    if likelihood in CLASSES:
-        return 0.25, 1.0
-    return xp.maximum(xp.mean(y), 1e-3), 1.0
 
 
 def _weights(prior: Prior, parametrization: str, unit, centred):
@@ -286,12 +252,7 @@ def check_arguments(
     _validate.one_of("likelihood", likelihood, LIKELIHOODS)
     if likelihood in WITH_NOISE:
         if sigma is None:
-            what = (
-                "its overdispersion (variance mu + sigma² mu²), known or a prior on it, e.g. "
-                "HalfNormal(1.0)"
-                if likelihood == "negative-binomial"
-                else "a known noise scale or a prior on it"
-            )
+            what = _OVERDISPERSION.get(likelihood, "a known noise scale or a prior on it")
             raise ValueError(f"the {likelihood} likelihood needs sigma: {what}")
         as_noise(sigma)
     elif sigma is not None:
@@ -314,18 +275,27 @@ def check_arguments(
     return intercept
 
 
+_OVERDISPERSION = {
+    "negative-binomial": "its overdispersion (variance mu + sigma² mu²), known or a prior on "
+    "it, e.g. HalfNormal(1.0)",
+    "beta-binomial": "its overdispersion (1 / sigma² the concentration of each row's beta "
+    "probability; sigma → 0 is the binomial), known or a prior on it, e.g. HalfNormal(1.0)",
+}
+
+
 def check_trials(likelihood: str, trials) -> None:
-    """Refuse trials without the binomial likelihood, and the binomial without them (their
-    values are checked by :func:`check_data`)."""
-    if likelihood == "binomial" and trials is None:
+    """Refuse trials without the binomial or beta-binomial likelihood, and those without them
+    (their values are checked by :func:`check_data`)."""
+    if likelihood in WITH_TRIALS and trials is None:
         raise ValueError(
-            "the binomial likelihood needs trials: the number of trials of each row, of which "
-            "y counts the successes (for one trial per row, use likelihood='bernoulli')"
+            f"the {likelihood} likelihood needs trials: the number of trials of each row, of "
+            "which y counts the successes (for one trial per row, use likelihood='bernoulli')"
         )
-    if likelihood != "binomial" and trials is not None:
+    if likelihood not in WITH_TRIALS and trials is not None:
         raise ValueError(
             f"trials are the binomial likelihood's number of trials per row, and the likelihood "
-            f"is {likelihood!r}; leave trials out, or set likelihood='binomial'"
+            f"is {likelihood!r}; leave trials out, or set likelihood='binomial' (or "
+            "'beta-binomial')"
         )
 
 
@@ -378,9 +348,9 @@ def check_data(
 ) -> Prior:
     """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
     a flat prior on more coefficients than rows (of weight > 0), or on separable data under
-    the Bernoulli or binomial; and a prior whose per-feature values do not match the columns
-    of ``X`` (named by ``feature_names`` where given). Returns the prior with its per-feature
-    values in the columns' order."""
+    the Bernoulli, binomial or beta-binomial; and a prior whose per-feature values do not
+    match the columns of ``X`` (named by ``feature_names`` where given). Returns the prior with
+    its per-feature values in the columns' order."""
     prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
     if trials is not None:
         trials = np.broadcast_to(trials, y.shape)
@@ -389,12 +359,12 @@ def check_data(
     if likelihood == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
         bad = y[~np.isin(y, (0.0, 1.0))][0]
         raise ValueError(f"the bernoulli likelihood needs y in {{0, 1}}, got {bad}")
-    if likelihood == "binomial":
+    if likelihood in WITH_TRIALS:
         outside = (y < 0) | (y > trials) | (y != np.round(y))
         if outside.any():
             i = int(np.argmax(outside))
             raise ValueError(
-                "the binomial likelihood needs y to count successes (whole numbers from 0 to "
+                f"the {likelihood} likelihood needs y to count successes (whole numbers from 0 to "
                 f"the row's trials), got {y[i]} of {trials[i]:g} trials at row {i}"
             )
     if likelihood in COUNTS and not (np.all(y >= 0) and np.all(y == np.round(y))):
@@ -417,7 +387,7 @@ def check_data(
             "is not: the posterior is improper. Give the weights a proper prior (e.g. "
             "Gaussian(scale))"
         )
-    if likelihood == "binomial":  # as one Bernoulli row per trial, of each outcome seen
+    if likelihood in WITH_TRIALS:  # as one Bernoulli row per trial, of each outcome seen
         X, y = _as_classes(X, y, trials)
     if likelihood in CLASSES and _separable(X, y, intercept is not False):
         raise ValueError(

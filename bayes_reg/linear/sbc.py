@@ -106,8 +106,8 @@ def simulate(
     df: float = 4.0,
     trials: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Observations y at the rows of ``X`` given the ``truth`` (and the binomial's ``trials``
-    per row), by numpy."""
+    """Observations y at the rows of ``X`` given the ``truth`` (and the binomial's or the
+    beta-binomial's ``trials`` per row), by numpy."""
     eta = X @ truth["w"] + truth["b"]
     if likelihood == "gaussian":
         return eta + truth["sigma"] * rng.normal(size=X.shape[0])
@@ -117,6 +117,10 @@ def simulate(
         return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-eta))).astype(float)
     if likelihood == "binomial":
         return rng.binomial(np.asarray(trials).astype(int), 1 / (1 + np.exp(-eta))).astype(float)
+    if likelihood == "beta-binomial":  # each row's probability from a beta of concentration phi
+        phi = 1.0 / truth["sigma"] ** 2
+        p = rng.beta(phi / (1 + np.exp(-eta)), phi / (1 + np.exp(eta)))
+        return rng.binomial(np.asarray(trials).astype(int), p).astype(float)
     if likelihood == "negative-binomial":  # the Poisson-gamma mixture: gamma of mean 1, sd sigma
         shape = 1.0 / truth["sigma"] ** 2
         return rng.poisson(np.exp(eta) * rng.gamma(shape, 1.0 / shape, X.shape[0])).astype(float)
@@ -166,11 +170,12 @@ def sbc_ranks(
     intercept_scale : float
         ``b ~ N(0, intercept_scale²)``: SBC needs a proper prior on every parameter.
     sigma : float, Known or HalfNormal, optional
-        The noise scale (Gaussian, Student-t and negative binomial likelihoods): known, or
-        sampled under a half-normal prior. ``None`` for the Bernoulli, binomial and Poisson.
+        The noise scale (Gaussian, Student-t, beta-binomial and negative binomial likelihoods):
+        known, or sampled under a half-normal prior. ``None`` for the Bernoulli, binomial and
+        Poisson.
     likelihood, df, parametrization, trials
-        As in :func:`linear_regression` (``trials``, the binomial's, the same in every
-        replicate).
+        As in :func:`linear_regression` (``trials``, the binomial's and the beta-binomial's,
+        the same in every replicate).
     replicates : int
         Replicates ``0 .. replicates - 1``.
     seed : int

@@ -26,7 +26,7 @@ import numpy as np
 from bayes_reg import _validate
 from bayes_reg.conventions import LENGTHSCALE
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.names import COUNTS, OPTIMIZERS, POSTERIOR_METHODS
+from bayes_reg.linear.names import COUNTS, OPTIMIZERS, POSTERIOR_METHODS, WITH_TRIALS
 from bayes_reg.nets.names import METHODS
 from bayes_reg.noise import Noise
 from bayes_reg.priors import Prior
@@ -200,14 +200,16 @@ def load_card(path: str | Path, overrides: Mapping[str, object] | None = None) -
             f"{model.likelihood}",
             'remove exposure, or set [model] likelihood = "poisson" or "negative-binomial"',
         )
-    if ("trials" in data) != (model.likelihood == "binomial"):
+    if ("trials" in data) != (model.likelihood in WITH_TRIALS):
         raise fail(
             "[data] trials",
             "names the column of the binomial's trials, and this card's likelihood is "
             f"{model.likelihood}"
             if "trials" in data
-            else "missing: the binomial likelihood counts successes of each row's trials",
-            'give [model] likelihood = "binomial" with [data] trials = "COLUMN" (a csv column)',
+            else f"missing: the {model.likelihood} likelihood counts successes of each row's "
+            "trials",
+            'give [model] likelihood = "binomial" (or "beta-binomial") with [data] trials = '
+            '"COLUMN" (a csv column)',
         )
     spec = prior_spec(raw.get("prior", {}))
     check_convention(spec, model)

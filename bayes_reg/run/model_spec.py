@@ -39,6 +39,8 @@ _MISSING_NOISE = (
 _MISSING_SIGMA = {
     "negative-binomial": "give the overdispersion (variance mu + sigma² mu²) as a number or a "
     'prior, e.g. {prior = "half-normal", scale = 1.0}',
+    "beta-binomial": "give the overdispersion (1 / sigma² the concentration of each row's beta "
+    'probability) as a number or a prior, e.g. {prior = "half-normal", scale = 1.0}',
 }
 
 

@@ -28,8 +28,7 @@ def intro_section(card: Card, prior, data) -> str:
         else "given directly"
     )
     model = card.model
-    negative_binomial = model.likelihood == "negative-binomial"
-    spread = "overdispersion σ (variance μ + σ²μ²)" if negative_binomial else "noise"
+    spread = _SPREAD.get(model.likelihood, "noise")
     noise = "" if model.noise is None else f", {spread} {html.escape(repr(model.noise))}"
     intercept = {True: "flat prior", False: "none"}.get(model.intercept, repr(model.intercept))
     return (
@@ -40,6 +39,13 @@ def intro_section(card: Card, prior, data) -> str:
         "estimate under this prior is the penalised fit, and the posterior says how "
         "much the data leave uncertain around it.</p>" + _design_note(data)
     )
+
+
+#: What the noise scale σ is, where it is not a noise's sd.
+_SPREAD = {
+    "negative-binomial": "overdispersion σ (variance μ + σ²μ²)",
+    "beta-binomial": "overdispersion σ (each row's probability a beta of concentration 1/σ²)",
+}
 
 
 def _design_note(data) -> str:
@@ -132,6 +138,8 @@ _HEAVIER_TAIL = {
     "the fitted σ gives.",
     "binomial": "a heavier observed tail is overdispersion the binomial likelihood does not "
     "have (the rows' probabilities vary beyond the features: a beta-binomial has it).",
+    "beta-binomial": "a heavier observed tail than the predicted one is more spread than the "
+    "fitted σ gives.",
 }
 
 
