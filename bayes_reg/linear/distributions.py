@@ -31,6 +31,9 @@ def observation(
         return BetaBinomial.of_logits(eta, 1.0 / sigma**2, trials)
     if likelihood == "negative-binomial":
         return NegativeBinomial(jnp.exp(eta), 1.0 / sigma**2)
+    if likelihood == "gamma":  # shape 1/sigma², mean exp(eta): rate shape / mean
+        shape = 1.0 / sigma**2
+        return dist.Gamma(shape, shape * jnp.exp(-eta))
     return dist.Poisson(jnp.exp(eta))
 
 

@@ -21,7 +21,8 @@ def information_per_row(y, noise: Noise | None, likelihood: str):
     for the Bernoulli (and per trial for the binomial and the beta-binomial, whose trials
     :func:`information_weight` counts), the mean count m for the Poisson,
     m / (1 + σ² m) for the negative binomial (σ known, or from the counts' variance: σ² =
-    (var - m) / m², at least 0); and the noise's σ on the scale of ``y`` (1 for the GLMs).
+    (var - m) / m², at least 0), the shape 1/σ² for the gamma (σ known, or the coefficient of
+    variation of ``y``); and the noise's σ on the scale of ``y`` (1 for the GLMs).
 
     NumPy on a NumPy ``y`` (choosing the mass matrix before a run: no device dispatches)."""
     xp = np if isinstance(y, np.ndarray) else jnp
@@ -31,6 +32,9 @@ def information_per_row(y, noise: Noise | None, likelihood: str):
         return m / (1.0 + spread * m), 1.0
     if likelihood in CLASSES:
         return 0.25, 1.0
+    if likelihood == "gamma":
+        variation = noise.sigma if noise.known else xp.std(y) / xp.mean(y)
+        return 1.0 / xp.maximum(variation, 1e-150) ** 2, 1.0
     if likelihood in WITH_NOISE:
         scale = noise.sigma if noise.known else xp.std(y)
         return 1.0 / xp.maximum(scale, 1e-150) ** 2, scale  # a square that stays above 0

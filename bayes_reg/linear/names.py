@@ -11,6 +11,7 @@ __all__ = [
     "COUNTS",
     "CLASSES",
     "WITH_TRIALS",
+    "POSITIVE",
     "DISCRETE",
     "PARAMETRIZATIONS",
     "POSTERIOR_METHODS",
@@ -26,11 +27,15 @@ LIKELIHOODS = (
     "beta-binomial",
     "poisson",
     "negative-binomial",
+    "gamma",
 )
 #: Those with a noise scale ``sigma``: for the negative binomial the sd of the rate's
 #: gamma-distributed multiplier (variance ``mu + sigma² mu²``); for the beta-binomial
-#: ``1 / sqrt(phi)``, ``phi`` the concentration of each row's beta-distributed probability.
-WITH_NOISE = ("gaussian", "student-t", "beta-binomial", "negative-binomial")
+#: ``1 / sqrt(phi)``, ``phi`` the concentration of each row's beta-distributed probability;
+#: for the gamma its coefficient of variation (sd / mean; shape ``1 / sigma²``).
+WITH_NOISE = ("gaussian", "student-t", "beta-binomial", "negative-binomial", "gamma")
+#: Positive continuous outcomes, with a log link.
+POSITIVE = ("gamma",)
 #: Counts, with a log link and an optional exposure.
 COUNTS = ("poisson", "negative-binomial")
 #: Successes with a logit link: of one trial per row, or of a number of trials per row

@@ -26,6 +26,7 @@ from bayes_reg.linear.names import (
     COUNTS,
     LIKELIHOODS,
     PARAMETRIZATIONS,
+    POSITIVE,
     WITH_NOISE,
     WITH_TRIALS,
 )
@@ -74,12 +75,12 @@ def linear_regression(
     prior : Gaussian, Laplace, ElasticNet, StudentT or Flat
         Prior on each weight ``w_j`` (independent; a scale and mean may be one per feature).
     sigma : float, noise value or NumPyro distribution
-        The noise scale of the Gaussian, Student-t, beta-binomial and negative binomial
+        The noise scale of the Gaussian, Student-t, beta-binomial, negative binomial and gamma
         likelihoods: known, or a prior on it (:mod:`bayes_reg.noise`, e.g.
         ``HalfCauchy(2.5)``), then sampled as site ``sigma``. The Bernoulli, binomial and
         Poisson likelihoods have none.
     likelihood : {"gaussian", "student-t", "bernoulli", "binomial", "beta-binomial", \
-"poisson", "negative-binomial"}
+"poisson", "negative-binomial", "gamma"}
         ``y ~ N(eta, sigma²)``; ``y ~ t_df(eta, sigma)`` (robust regression);
         ``y ~ Bernoulli(logit⁻¹(eta))``; ``y ~ Binomial(trials, logit⁻¹(eta))`` (``y``
         successes of ``trials``); ``y ~ Binomial(trials, p)`` with ``p ~ Beta`` of mean
@@ -89,7 +90,10 @@ def linear_regression(
         ``y ~ Poisson(exp(eta))``; ``y ~ Poisson(exp(eta) g)``
         with ``g ~ Gamma`` of mean 1 and sd ``sigma``, the negative binomial of mean
         ``mu = exp(eta)``, variance ``mu + sigma² mu²`` and shape ``phi = 1 / sigma²``
-        (overdispersed counts; ``sigma → 0`` is the Poisson).
+        (overdispersed counts; ``sigma → 0`` is the Poisson); ``y ~ Gamma`` of mean
+        ``mu = exp(eta)``, shape ``1 / sigma²`` and so sd ``sigma mu`` (positive outcomes whose
+        spread grows with their mean, as costs and durations do: ``sigma`` is the coefficient
+        of variation).
     df : float
         Degrees of freedom of the Student-t likelihood.
     intercept : bool or Flat, Gaussian, StudentT
@@ -111,7 +115,8 @@ def linear_regression(
         the data's information about the coefficient exceeds 1 (the information of a column
         is its sum of squares about its mean times 1/σ² for the Gaussian, with σ the known
         noise or the sd of ``y``; 1/4 per trial for the Bernoulli and binomial, and per
-        effective trial for the beta-binomial; the mean count for the Poisson; see
+        effective trial for the beta-binomial; the mean count for the Poisson; 1/σ² for the
+        gamma; see
         :mod:`~bayes_reg.linear.information`).
         ``"direct"`` samples ``w`` from the prior density itself; use it for MAP estimates,
         since a mode depends on the parametrization. Flat and elastic-net priors are always
@@ -280,6 +285,8 @@ _OVERDISPERSION = {
     "it, e.g. HalfNormal(1.0)",
     "beta-binomial": "its overdispersion (1 / sigma² the concentration of each row's beta "
     "probability; sigma → 0 is the binomial), known or a prior on it, e.g. HalfNormal(1.0)",
+    "gamma": "its coefficient of variation (sd / mean; 1 / sigma² the gamma's shape), known or "
+    "a prior on it, e.g. HalfNormal(1.0)",
 }
 
 
@@ -367,6 +374,8 @@ def check_data(
                 f"the {likelihood} likelihood needs y to count successes (whole numbers from 0 to "
                 f"the row's trials), got {y[i]} of {trials[i]:g} trials at row {i}"
             )
+    if likelihood in POSITIVE and not np.all(y > 0):
+        raise ValueError(f"the {likelihood} likelihood needs y > 0, got {y[~(y > 0)][0]}")
     if likelihood in COUNTS and not (np.all(y >= 0) and np.all(y == np.round(y))):
         bad = y[(y < 0) | (y != np.round(y))][0]
         raise ValueError(

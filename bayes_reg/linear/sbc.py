@@ -121,6 +121,9 @@ def simulate(
         phi = 1.0 / truth["sigma"] ** 2
         p = rng.beta(phi / (1 + np.exp(-eta)), phi / (1 + np.exp(eta)))
         return rng.binomial(np.asarray(trials).astype(int), p).astype(float)
+    if likelihood == "gamma":  # shape 1/sigma², mean exp(eta)
+        shape = 1.0 / truth["sigma"] ** 2
+        return rng.gamma(shape, np.exp(eta) / shape)
     if likelihood == "negative-binomial":  # the Poisson-gamma mixture: gamma of mean 1, sd sigma
         shape = 1.0 / truth["sigma"] ** 2
         return rng.poisson(np.exp(eta) * rng.gamma(shape, 1.0 / shape, X.shape[0])).astype(float)
@@ -170,9 +173,9 @@ def sbc_ranks(
     intercept_scale : float
         ``b ~ N(0, intercept_scale²)``: SBC needs a proper prior on every parameter.
     sigma : float, Known or HalfNormal, optional
-        The noise scale (Gaussian, Student-t, beta-binomial and negative binomial likelihoods):
-        known, or sampled under a half-normal prior. ``None`` for the Bernoulli, binomial and
-        Poisson.
+        The noise scale (Gaussian, Student-t, beta-binomial, negative binomial and gamma
+        likelihoods): known, or sampled under a half-normal prior. ``None`` for the
+        Bernoulli, binomial and Poisson.
     likelihood, df, parametrization, trials
         As in :func:`linear_regression` (``trials``, the binomial's and the beta-binomial's,
         the same in every replicate).

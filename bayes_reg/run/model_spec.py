@@ -41,6 +41,8 @@ _MISSING_SIGMA = {
     'prior, e.g. {prior = "half-normal", scale = 1.0}',
     "beta-binomial": "give the overdispersion (1 / sigma² the concentration of each row's beta "
     'probability) as a number or a prior, e.g. {prior = "half-normal", scale = 1.0}',
+    "gamma": "give the coefficient of variation (sd / mean; 1 / sigma² the gamma's shape) as a "
+    'number or a prior, e.g. {prior = "half-normal", scale = 1.0}',
 }
 
 

@@ -45,6 +45,7 @@ def intro_section(card: Card, prior, data) -> str:
 _SPREAD = {
     "negative-binomial": "overdispersion σ (variance μ + σ²μ²)",
     "beta-binomial": "overdispersion σ (each row's probability a beta of concentration 1/σ²)",
+    "gamma": "coefficient of variation σ (sd/mean; shape 1/σ²)",
 }
 
 
