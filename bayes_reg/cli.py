@@ -41,8 +41,9 @@ def _convert(args) -> int:
             l1_ratio=args.l1_ratio,
         )
         likelihood = conventions.get_convention(args.source).likelihood
-        # Least squares has a noise scale; a GLM names its likelihood instead.
-        data = {"sigma": args.sigma} if likelihood == "gaussian" else {"likelihood": likelihood}
+        # Least squares has a noise scale; a GLM names its likelihood (and the gamma its sigma).
+        data = {"likelihood": likelihood} if likelihood != "gaussian" else {}
+        data |= {"sigma": args.sigma} if likelihood in conventions.SCALED else {}
         out = {
             "from": {"convention": args.source, "strength": args.strength},
             "n": n,
@@ -69,7 +70,10 @@ def _convert(args) -> int:
         print(json.dumps(out))
         return 0
     scales = ", ".join(f"{k} = {v:.6g}" for k, v in out["prior"].items() if k != "family")
-    data = f"sigma = {args.sigma:g}" if args.sigma is not None else f"{likelihood} likelihood"
+    data = ", ".join(
+        ([f"{likelihood} likelihood"] if likelihood != "gaussian" else [])
+        + ([f"sigma = {args.sigma:g}"] if args.sigma is not None else [])
+    )
     print(f"{args.source} strength {args.strength:g} (n = {n}, {data})")
     print(f"  is the MAP of a {prior.family} prior on w with {scales}")
     if "strength" in out:
@@ -96,7 +100,8 @@ def _conventions() -> int:
     console = Console(width=max(Console().width, 140))
     console.print(table)
     console.print(
-        "Least-squares conventions need --sigma; logistic (bernoulli) and Poisson ones do not. "
+        "Least-squares and gamma conventions need --sigma; logistic (bernoulli) and Poisson ones "
+        "do not. "
         "A strength converts only between conventions of the same likelihood."
     )
     console.print("AdamW (decoupled weight decay) is refused: " + conventions.ADAMW_NOTE)

@@ -209,9 +209,9 @@ def parser() -> argparse.ArgumentParser:
         help="convert a penalty strength to a prior or to another convention",
         description="Convert a penalty strength of one framework into the prior it encodes "
         "(MAP = penalised fit) and, with --to CONVENTION, into that framework's strength. "
-        "Exact for linear regression with Gaussian noise of scale --sigma on --n rows, and for "
-        "the logistic and Poisson GLM conventions, which take no --sigma; --to must have the "
-        "same likelihood as --from.",
+        "Exact for linear regression with Gaussian noise of scale --sigma on --n rows, for the "
+        "gamma GLM of coefficient of variation --sigma, and for the logistic and Poisson GLM "
+        "conventions, which take no --sigma; --to must have the same likelihood as --from.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -232,8 +232,9 @@ def parser() -> argparse.ArgumentParser:
     conv.add_argument(
         "--sigma",
         type=float,
-        help="noise scale of a least-squares convention, in the units of y (required there; "
-        "left out for a logistic or Poisson convention)",
+        help="noise scale of a least-squares convention, in the units of y, or the coefficient "
+        "of variation (sd / mean) of a gamma one (required there; left out for a logistic or "
+        "Poisson convention)",
     )
     conv.add_argument(
         "--family",

@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Convention", "ALL_CONVENTIONS", "CONVENTIONS", "FAMILIES"]
+__all__ = ["Convention", "ALL_CONVENTIONS", "CONVENTIONS", "FAMILIES", "SCALED"]
 
 #: The prior families a penalty can be: L2, L1, both.
 FAMILIES = ("gaussian", "laplace", "elastic-net")
+#: The likelihoods whose data term is in units of a scale ``sigma`` that a convention needs:
+#: least squares (the noise sd) and the gamma's deviance (its coefficient of variation).
+SCALED = ("gaussian", "gamma")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class Convention:
         strength with an ``l1_ratio`` sets both (elastic net).
     likelihood, inverse, natural : str, bool, str or None
         The data term (``"gaussian"``: squared error, needs ``sigma``; ``"bernoulli"``;
-        ``"poisson"``, log link); whether the framework states an inverse strength ``C``
+        ``"poisson"``, log link; ``"gamma"``, log link, the unit deviance, needs ``sigma``);
+        whether the framework states an inverse strength ``C``
         (:math:`\\lambda = 1/C`); the family of a bare strength if not the first one.
     """
 
@@ -200,6 +204,18 @@ _CONVENTION_LIST = [
         objective="(1 / 2n) sum(deviance) + (alpha / 2) ||w||^2 = mean(NLL) + (alpha / 2)"
         " ||w||^2 + const (half the deviance is the NLL less terms constant in w)",
         data_weight=_mean,
+        l1_weight=None,
+        l2_weight=0.5,
+        mixes=False,
+        bias=_UNPENALISED,
+    ),
+    Convention(
+        name="sklearn-gamma",
+        likelihood="gamma",
+        framework="sklearn GammaRegressor(alpha), TweedieRegressor(power=2, link='log', alpha)",
+        objective="(1 / 2n) sum(deviance) + (alpha / 2) ||w||^2, deviance = 2 (y / mu - log(y /"
+        " mu) - 1) = 2 sigma^2 NLL + const (sigma the coefficient of variation, 1 / sqrt(shape))",
+        data_weight=_half_mean,
         l1_weight=None,
         l2_weight=0.5,
         mixes=False,

@@ -14,10 +14,14 @@ The data term is the likelihood's. Least squares (``gaussian``): :math:`\ell_i =
 :math:`\mu = e^\eta`): :math:`\mathrm{NLL}_i = \mu_i - y_i \eta_i + \log y_i!`; frameworks drop
 :math:`\log y_i!`, or use half the unit deviance :math:`y_i \log(y_i/\mu_i) - y_i + \mu_i =
 \mathrm{NLL}_i - (y_i \log y_i - y_i - \log y_i!)`: the same up to terms constant in :math:`w`.
+``gamma`` (log link, shape :math:`1/\sigma^2`, :math:`\sigma` the coefficient of variation):
+the unit deviance :math:`\ell_i = 2(y_i/\mu_i - \log(y_i/\mu_i) - 1) = 2\sigma^2
+\mathrm{NLL}_i` + const.
 So every objective is :math:`k \sum_i \mathrm{NLL}_i` + penalty + const, :math:`k = 2\sigma^2 D`
-for least squares, :math:`k = D` for a GLM (no :math:`\sigma`). Times :math:`k`, the negative
-log posterior :math:`\sum_i \mathrm{NLL}_i + \|w\|^2/(2g^2) + \|w\|_1 / l` has the same
-minimiser, so, exactly (least squares: :math:`g^2 = \sigma^2 D / (\lambda (1-\rho) c_2)`),
+for least squares and the gamma, :math:`k = D` for the other GLMs (no :math:`\sigma`). Times
+:math:`k`, the negative log posterior :math:`\sum_i \mathrm{NLL}_i + \|w\|^2/(2g^2) +
+\|w\|_1 / l` has the same minimiser, so, exactly (least squares and the gamma: :math:`g^2 =
+\sigma^2 D / (\lambda (1-\rho) c_2)`),
 
 .. math::
 
@@ -36,13 +40,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bayes_reg import _validate
-from bayes_reg.convention_table import ALL_CONVENTIONS, CONVENTIONS, FAMILIES, Convention
+from bayes_reg.convention_table import ALL_CONVENTIONS, CONVENTIONS, FAMILIES, SCALED, Convention
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
 
 __all__ = [
     "Convention",
     "ALL_CONVENTIONS",
     "CONVENTIONS",
+    "SCALED",
     "Penalty",
     "DecoupledWeightDecayError",
     "get_convention",
@@ -100,13 +105,17 @@ def _ratio_for(conv: Convention, family: str, l1_ratio: float | None) -> float:
 
 
 def _sigma_for(conv: Convention, sigma: float | None) -> float | None:
-    """``sigma``, checked: a least-squares convention needs it, a GLM has none."""
-    if conv.likelihood == "gaussian" and sigma is None:
-        raise ValueError(
-            f"sigma must be a number, got None: convention {conv.name!r} is least squares"
-            " (Gaussian likelihood) and needs the noise scale sigma, in the units of y"
+    """``sigma``, checked: a least-squares or gamma convention needs it, the other GLMs have
+    none."""
+    if conv.likelihood in SCALED and sigma is None:
+        what = (
+            "is least squares (Gaussian likelihood) and needs the noise scale sigma, in the "
+            "units of y"
+            if conv.likelihood == "gaussian"
+            else "has a gamma likelihood and needs its coefficient of variation sigma (sd / mean)"
         )
-    if conv.likelihood != "gaussian" and sigma is not None:
+        raise ValueError(f"sigma must be a number, got None: convention {conv.name!r} {what}")
+    if conv.likelihood not in SCALED and sigma is not None:
         raise ValueError(
             f"convention {conv.name!r} has a {conv.likelihood} likelihood, which has no noise"
             f" scale: leave sigma out (got sigma={sigma!r})"
@@ -115,7 +124,8 @@ def _sigma_for(conv: Convention, sigma: float | None) -> float | None:
 
 
 def _half_k(conv: Convention, n: float, sigma: float | None) -> float:
-    """Half of k, the factor in front of the summed NLL: sigma² D, or D / 2 for a GLM."""
+    """Half of k, the factor in front of the summed NLL: sigma² D (least squares, the gamma),
+    or D / 2 for the other GLMs."""
     d = conv.data_weight(n, sigma)
     return d / 2 if sigma is None else sigma**2 * d
 
@@ -144,7 +154,8 @@ def to_prior(
         twice: scikit-learn's Lasso rescales ``sample_weight`` to sum to the rows, which is the
         same objective).
     sigma : float, optional
-        Noise scale in the units of ``y``: required by least squares, ``None`` for a GLM.
+        Noise scale in the units of ``y``, required by least squares; the coefficient of
+        variation, required by the gamma; ``None`` for the other GLMs.
     family : {"gaussian", "laplace", "elastic-net"}, optional
         Which penalty the strength belongs to; defaults to the convention's natural one.
     l1_ratio : float, optional

@@ -4,7 +4,7 @@ targets are rescaled or the training set grows, for every convention."""
 from __future__ import annotations
 
 from bayes_reg import _validate
-from bayes_reg.conventions import CONVENTIONS, get_convention, to_penalty, to_prior
+from bayes_reg.conventions import CONVENTIONS, SCALED, get_convention, to_penalty, to_prior
 from bayes_reg.priors import ElasticNet, Prior
 
 __all__ = ["rescale_rows", "rescale_target", "rescaling_table"]
@@ -34,6 +34,10 @@ def rescale_target(
       conventions need ``c²`` times the strength (both Gaussian and Laplace);
       ``neg-log-posterior`` is unchanged.
 
+    A gamma convention's strength is the same in any units (factor 1 either way): its
+    deviance depends on ``y / mu`` only, the log link moves ``c`` into the intercept, and
+    ``sigma``, a coefficient of variation, has no units.
+
     For a linear model, a best strength that moved by orders of magnitude after rescaling
     ``y`` therefore means the prior was held fixed in absolute units (or the model is not
     linear: a bias-free ReLU network of depth ``L`` spreads ``c`` over its layers, so its
@@ -47,6 +51,8 @@ def rescale_target(
     factor = _validate.positive("factor", factor)
     _validate.one_of("prior", prior, ("follows", "fixed"))
     likelihood = get_convention(convention).likelihood
+    if likelihood == "gamma":  # the deviance depends on y / mu, and the log link absorbs units
+        return _validate.positive("strength", strength)
     if likelihood != "gaussian":
         raise ValueError(
             f"rescale_target multiplies a continuous y; {convention!r} has a {likelihood} "
@@ -89,8 +95,8 @@ def rescale_rows(
     """
     n_old = _validate.positive_int("n_old", n_old)
     n_new = _validate.positive_int("n_new", n_new)
-    # Any sigma gives the same answer; a GLM convention has none.
-    sigma = 1.0 if get_convention(convention).likelihood == "gaussian" else None
+    # Any sigma gives the same answer; most GLM conventions have none.
+    sigma = 1.0 if get_convention(convention).likelihood in SCALED else None
     kw = {"family": family, "l1_ratio": l1_ratio}
     prior_ = to_prior(convention, strength, n=n_old, sigma=sigma, **kw)
     return to_penalty(convention, prior_, n=n_new, sigma=sigma).strength

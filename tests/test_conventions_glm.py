@@ -1,4 +1,4 @@
-"""The GLM conventions (logistic and Poisson regression) against the real libraries.
+"""The GLM conventions (logistic, Poisson and gamma regression) against the real libraries.
 
 For each convention the library fits a penalised GLM; the test computes, independently, the
 MAP of the Bayesian model under ``to_prior(...)``: the Bernoulli or Poisson negative
@@ -20,11 +20,17 @@ import scipy.special
 from helpers import import_or_skip
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.linear_model import LogisticRegression, PoissonRegressor, TweedieRegressor
+from sklearn.linear_model import (
+    GammaRegressor,
+    LogisticRegression,
+    PoissonRegressor,
+    TweedieRegressor,
+)
 
 from bayes_reg.conventions import (
     ALL_CONVENTIONS,
     CONVENTIONS,
+    SCALED,
     convert,
     get_convention,
     to_penalty,
@@ -34,7 +40,8 @@ from bayes_reg.linear.compare import nearest_map
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, split_scales
 from bayes_reg.rescaling import rescale_rows, rescale_target
 
-GLMS = [c.name for c in ALL_CONVENTIONS.values() if c.likelihood != "gaussian"]
+#: The GLM conventions without a sigma (the gamma's, which has one, is tested on its own).
+GLMS = [c.name for c in ALL_CONVENTIONS.values() if c.likelihood not in SCALED]
 
 # Tolerances, relative to the largest coefficient (intercept included).
 # The library solvers run with tol=1e-14 (sklearn's newton-cholesky and saga, statsmodels'
@@ -66,6 +73,11 @@ def _counts(n, w, b=0.5, seed=2):
 LOGISTIC = _logistic(256, [1.0, -0.5, 0.25, 0.0])  # one true zero: L1 fits have exact zeros
 LOGISTIC_DENSE = _logistic(256, [1.0, -0.5, 0.25, 0.6], seed=1)
 COUNTS = _counts(128, [0.4, -0.3, 0.2])
+#: Positive outcomes: gamma of mean exp(Xw + 1) and shape 2 (coefficient of variation 0.71).
+POSITIVE = (
+    COUNTS[0],
+    np.random.default_rng(3).gamma(2.0, np.exp(COUNTS[0] @ [0.4, -0.3, 0.2] + 1) / 2),
+)
 
 
 # --- the independent MAP ------------------------------------------------------------------
@@ -79,9 +91,12 @@ def _nll(likelihood, Z, y, beta):
         value = np.sum(np.logaddexp(0.0, eta) - y * eta)
         mean = scipy.special.expit(eta)
         curvature = mean * (1 - mean)
-    else:  # -log Poisson(y | exp(eta))
+    elif likelihood == "poisson":  # -log Poisson(y | exp(eta))
         value = np.sum(np.exp(eta) - y * eta + scipy.special.gammaln(y + 1))
         mean = curvature = np.exp(eta)
+    else:  # -log Gamma(y | shape 1, mean exp(eta)) less log y; y exp(-eta) is y / mean
+        ratio = y * np.exp(-eta)
+        return np.sum(eta + ratio), Z.T @ (1 - ratio), Z.T @ (ratio[:, None] * Z)
     return value, Z.T @ (mean - y), Z.T @ (curvature[:, None] * Z)
 
 
@@ -239,6 +254,43 @@ def test_sklearn_poisson_and_tweedie_are_the_gaussian_map(alpha, estimator):
     prior = to_prior("sklearn-poisson", alpha, n=len(y))
     assert prior.scale == pytest.approx((len(y) * alpha) ** -0.5, rel=1e-15)
     _assert_same_fit(_map("poisson", X, y, prior), fit.coef_, fit.intercept_)
+
+
+@pytest.mark.parametrize("sigma", [0.3, 1.0, 2.5])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        lambda a: GammaRegressor(alpha=a, solver="newton-cholesky", tol=1e-14),
+        lambda a: TweedieRegressor(
+            power=2, link="log", alpha=a, solver="newton-cholesky", tol=1e-14
+        ),
+    ],
+    ids=["GammaRegressor", "TweedieRegressor-power2"],
+)
+def test_sklearn_gamma_and_tweedie_are_the_gaussian_map(estimator, sigma):
+    """The prior is in units of the coefficient of variation sigma, g = sigma / sqrt(n alpha),
+    and the shape-1/sigma² MAP under it is the shape-1 MAP under g / sigma: the library's fit
+    whatever sigma is."""
+    X, y = POSITIVE
+    alpha = 0.05
+    fit = estimator(alpha).fit(X, y)
+    prior = to_prior("sklearn-gamma", alpha, n=len(y), sigma=sigma)
+    assert prior.scale == pytest.approx(sigma * (len(y) * alpha) ** -0.5, rel=1e-15)
+    _assert_same_fit(_map("gamma", X, y, Gaussian(prior.scale / sigma)), fit.coef_, fit.intercept_)
+
+
+def test_a_gamma_convention_needs_sigma_and_round_trips():
+    with pytest.raises(ValueError, match="gamma likelihood and needs its coefficient of var"):
+        to_prior("sklearn-gamma", 0.1, n=10)
+    back = to_penalty(
+        "sklearn-gamma", to_prior("sklearn-gamma", 0.1, n=10, sigma=0.7), n=10, sigma=0.7
+    )
+    assert back.strength == pytest.approx(0.1, rel=1e-14)
+    with pytest.raises(ValueError, match="only when their data terms are the same likelihood"):
+        convert(0.1, source="sklearn-gamma", target="sklearn-poisson", n=10, sigma=0.7)
+    # The deviance depends on y / mu and the log link absorbs the units: any factor, any prior.
+    assert rescale_target("sklearn-gamma", 0.1, 1000.0) == 0.1
+    assert rescale_rows("sklearn-gamma", 0.1, 100, 400) == pytest.approx(0.025, rel=1e-14)
 
 
 # --- statsmodels ----------------------------------------------------------------------------

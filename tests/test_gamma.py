@@ -275,7 +275,7 @@ test_fraction = 0.25
 likelihood = "gamma"
 {sigma}
 [prior]
-scale = 1.0
+{prior}
 [posterior]
 chains = 2
 warmup = 300
@@ -283,12 +283,12 @@ draws = 300
 """
 
 
-def _card(tmp_path, sigma='sigma = {prior = "half-normal", scale = 1.0}'):
+def _card(tmp_path, sigma='sigma = {prior = "half-normal", scale = 1.0}', prior="scale = 1.0"):
     X, y = _positive(n=120, seed=7)
     frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(cost=y)
     frame.to_csv(tmp_path / "data.csv", index=False)
     path = tmp_path / "card.toml"
-    path.write_text(CARD.format(sigma=sigma))
+    path.write_text(CARD.format(sigma=sigma, prior=prior))
     return path
 
 
@@ -302,6 +302,21 @@ def test_a_card_reads_the_gamma_and_needs_its_sigma(tmp_path):
     assert "coefficient of variation σ (sd/mean; shape 1/σ²) HalfNormal(scale=1.0)" in intro
     with pytest.raises(CardError, match=r"\[model\] sigma: missing; give the coefficient"):
         load_card(_card(tmp_path, sigma=""))
+
+
+def test_a_card_states_its_prior_as_scikit_learns_gamma_penalty(tmp_path):
+    """``[prior] convention = "sklearn-gamma"``: GammaRegressor's alpha on the training rows is
+    the prior sigma / sqrt(n alpha); a sampled sigma is refused (the strength needs it)."""
+    from bayes_reg.run.model_spec import build_prior
+
+    penalty = 'convention = "sklearn-gamma"\nstrength = 0.05'
+    card = load_card(_card(tmp_path, sigma="sigma = 0.6", prior=penalty))
+    prior = build_prior(card.prior_spec, card.model, n=90)
+    assert isinstance(prior, br.Gaussian)
+    assert prior.scale == pytest.approx(0.6 / np.sqrt(90 * 0.05), rel=1e-15)
+    card = load_card(_card(tmp_path, prior=penalty))
+    with pytest.raises(CardError, match="needs a known noise scale"):
+        build_prior(card.prior_spec, card.model, n=90)
 
 
 @pytest.mark.slow
