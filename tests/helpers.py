@@ -206,3 +206,36 @@ def assert_same_posterior(tree, ref: dict, names) -> None:
         m1, m2 = ours.mean((0, 1)), theirs["mean"]
         assert np.all(np.abs(m1 - m2) < 4 * np.hypot(mcse(ours), theirs["mcse"])), (v, m1, m2)
         np.testing.assert_allclose(ours.std((0, 1)), theirs["sd"], rtol=0.1)
+
+
+def assert_mode_with_sampled_sigma(ours, log_likelihood, prior_scale: float, noise) -> None:
+    """``ours``, a mode of p(w, b, log sigma | y) under ``w ~ N(0, prior_scale²)``, a flat
+    ``b`` and ``noise`` (a ``HalfNormal`` or a flat prior) on sigma, against scipy's BFGS on
+    that log posterior written with ``log_likelihood(w, b, sigma)`` (scipy's densities; the log
+    Jacobian log sigma included)."""
+    import scipy.optimize
+    from scipy import stats
+
+    from bayes_reg.noise import FlatNoise, HalfNormal
+
+    assert isinstance(noise, HalfNormal | FlatNoise)
+    d = len(ours["w"])
+
+    def negative_log_posterior(theta):
+        w, b, log_sigma = theta[:d], theta[d], theta[d + 1]
+        sigma = np.exp(log_sigma)
+        log_prior = stats.norm.logpdf(w, 0.0, prior_scale).sum() + log_sigma
+        if isinstance(noise, HalfNormal):  # a flat prior adds nothing
+            log_prior += stats.halfnorm.logpdf(sigma, scale=noise.scale)
+        return -(log_likelihood(w, b, sigma) + log_prior)
+
+    fit = scipy.optimize.minimize(
+        negative_log_posterior, np.zeros(d + 2), method="BFGS", options={"gtol": 1e-9}
+    )
+    # BFGS ends on "precision loss" at the mode, where the objective is flat to rounding: no
+    # point it found is higher than ours.
+    at_ours = np.concatenate([ours["w"], [ours["b"], np.log(ours["sigma"])]])
+    assert fit.fun >= negative_log_posterior(at_ours) - 1e-9
+    np.testing.assert_allclose(ours["w"], fit.x[:d], atol=1e-6)
+    np.testing.assert_allclose(ours["b"], fit.x[d], atol=1e-6)
+    np.testing.assert_allclose(ours["sigma"], np.exp(fit.x[d + 1]), rtol=1e-6)

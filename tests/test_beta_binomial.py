@@ -19,7 +19,12 @@ import numpyro.distributions as dist
 import pandas as pd
 import pytest
 import scipy.optimize
-from helpers import assert_same_posterior, numpyro_reference, run_summary
+from helpers import (
+    assert_mode_with_sampled_sigma,
+    assert_same_posterior,
+    numpyro_reference,
+    run_summary,
+)
 from numpyro.infer.util import log_density
 from scipy import stats
 from scipy.special import expit, logsumexp
@@ -148,34 +153,15 @@ def test_the_simulated_successes_are_scipys_beta_binomial():
     assert stats.chisquare(observed, reference.pmf(np.arange(13)) * y.size).pvalue > 1e-3
 
 
-def _negative_log_posterior(X, y, trials, scale, noise):
-    """-log p(w, b, log sigma | y) written with scipy's densities (the Jacobian log sigma
-    included; ``noise`` a HalfNormal prior or flat)."""
-
-    def value(theta):
-        w, b, log_sigma = theta[:3], theta[3], theta[4]
-        sigma = np.exp(log_sigma)
-        log_prior = stats.norm.logpdf(w, 0.0, scale).sum() + log_sigma
-        if isinstance(noise, br.HalfNormal):
-            log_prior += stats.halfnorm.logpdf(sigma, scale=noise.scale)
-        return -(_scipy_log_pmf(y, trials, X @ w + b, sigma).sum() + log_prior)
-
-    return value
-
-
 @pytest.mark.parametrize("noise", [br.HalfNormal(1.0), br.FlatNoise()])
 def test_the_mode_with_a_sampled_sigma_is_scipys_on_the_log_scale(noise):
     X, y, trials = _successes(n=200, seed=1)
     ours = posterior_mode(
         X, y, br.Gaussian(2.0), likelihood="beta-binomial", sigma=noise, trials=trials
     )
-    objective = _negative_log_posterior(X, y, trials, 2.0, noise)
-    fit = scipy.optimize.minimize(objective, np.zeros(5), method="BFGS", options={"gtol": 1e-9})
-    at_ours = np.concatenate([ours["w"], [ours["b"], np.log(ours["sigma"])]])
-    assert fit.fun >= objective(at_ours) - 1e-9  # no point scipy found is higher than ours
-    np.testing.assert_allclose(ours["w"], fit.x[:3], atol=1e-6)
-    np.testing.assert_allclose(ours["b"], fit.x[3], atol=1e-6)
-    np.testing.assert_allclose(ours["sigma"], np.exp(fit.x[4]), rtol=1e-6)
+    assert_mode_with_sampled_sigma(
+        ours, lambda w, b, sigma: _scipy_log_pmf(y, trials, X @ w + b, sigma).sum(), 2.0, noise
+    )
 
 
 def test_the_mode_with_a_known_sigma_is_scipys():

@@ -5,13 +5,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn.linear_model as sk
+import statsmodels.api as sm
 from scipy import stats
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from bayes_reg.sklearn import ElasticNet, Lasso, LogisticRegression, PoissonRegressor, Ridge
+from bayes_reg.sklearn import (
+    ElasticNet,
+    GammaRegressor,
+    Lasso,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+)
 
 # One small NUTS budget everywhere: NUTS compiles once per model, data shape and budget, so
 # the tests that share a shape share one compiled program.
@@ -51,7 +59,14 @@ def _counts(n=80, seed=2):
     return X, rng.poisson(np.exp(X @ [0.8, 0.0, -0.5] + 0.5)).astype(float)
 
 
-REG, LOGIT, COUNTS = _regression(), _logistic(), _counts()
+def _positive(n=80, seed=3):
+    """Gamma outcomes of mean exp(Xw + 1) and shape 2 (coefficient of variation 0.71)."""
+    rng = np.random.default_rng(seed)
+    X = 0.5 * rng.normal(size=(n, 3))
+    return X, rng.gamma(2.0, np.exp(X @ [0.8, 0.0, -0.5] + 1.0) / 2.0)
+
+
+REG, LOGIT, COUNTS, POSITIVE = _regression(), _logistic(), _counts(), _positive()
 
 # (ours, scikit-learn's tight twin, data, strengths (weak, strong), sparse)
 CASES = {
@@ -89,6 +104,13 @@ CASES = {
         PoissonRegressor,
         lambda **k: sk.PoissonRegressor(**k, **NEWTON),
         COUNTS,
+        (1e-3, 0.1),
+        False,
+    ),
+    "gamma": (
+        GammaRegressor,
+        lambda **k: sk.GammaRegressor(**k, **NEWTON),
+        POSITIVE,
         (1e-3, 0.1),
         False,
     ),
@@ -160,6 +182,25 @@ def test_estimated_noise_divides_the_rss_by_n_minus_the_effective_df(name):
         assert df == pytest.approx(len(active) + 1, rel=1e-10)  # Zou, Hastie & Tibshirani
     rss = np.sum((y - theirs.predict(X)) ** 2)
     assert ours.noise_ == pytest.approx(np.sqrt(rss / (n - df)), rel=1e-8)
+
+
+def test_the_gamma_coefficient_of_variation_is_pearsons_over_the_residual_df():
+    """statsmodels' gamma GLM estimates scale = sigma² as Pearson's chi-square over n - p: ours
+    unpenalised (alpha 1e-10); penalised, over n minus the trace of the ridge hat matrix of
+    the centred columns at l2 = n alpha (the gamma's working weights are 1), + intercept."""
+    (X, y), n = POSITIVE, len(POSITIVE[1])
+    ours = GammaRegressor(alpha=1e-10, **BUDGET).fit(X, y)
+    family = sm.families.Gamma(sm.families.links.Log())
+    scale = sm.GLM(y, sm.add_constant(X), family=family).fit(tol=1e-12).scale
+    assert ours.noise_**2 == pytest.approx(scale, rel=1e-7)
+    ours, theirs = _fit_pair("gamma", 0.1, True)
+    Xc = X - X.mean(0)
+    df = np.trace(Xc @ np.linalg.inv(Xc.T @ Xc + n * 0.1 * np.eye(3)) @ Xc.T) + 1
+    pearson = np.sum((y / theirs.predict(X) - 1) ** 2)
+    assert ours.noise_ == pytest.approx(np.sqrt(pearson / (n - df)), rel=1e-8)
+    known = GammaRegressor(alpha=0.1, noise=0.5, **BUDGET).fit(X, y)
+    spread = {fit: fit.posterior_["posterior"]["w"].values.std() for fit in (ours, known)}
+    assert known.noise_ == 0.5 and spread[known] < spread[ours]  # 0.5 < 0.7: more information
 
 
 def test_ridge_with_known_noise_predicts_the_conjugate_posterior_predictive():
@@ -307,6 +348,8 @@ def test_the_deprecated_penalty_maps_to_l1_ratio_with_sklearns_warning():
         (LogisticRegression(), LOGIT[0], np.arange(80) % 3, "Only binary classification"),
         (PoissonRegressor(), COUNTS[0], COUNTS[1] + 0.5, r"needs counts y .*got \d+\.5"),
         (PoissonRegressor(), COUNTS[0], -COUNTS[1] - 1, r"needs counts y .*got -"),
+        (GammaRegressor(), POSITIVE[0], np.r_[POSITIVE[1][:-1], 0.0], r"needs y > 0, got 0\.0"),
+        (GammaRegressor(noise="cv"), *POSITIVE, "noise must be 'estimate' or a positive"),
     ],
 )
 def test_bad_input_is_refused_before_any_computation(estimator, X, y, match, no_compute):
@@ -348,7 +391,7 @@ EXPECTED_FAILURES["PoissonRegressor"] = {
 # Whole-number weights and the rows repeated are the same posterior (tests/test_sample_weight.py
 # checks every path to rounding), and exact draws match (Ridge passes); NUTS's draws of the
 # two differ by Monte Carlo error, and the predictions average the draws.
-for name in ("LogisticRegression", "Lasso", "ElasticNet", "PoissonRegressor"):
+for name in ("LogisticRegression", "Lasso", "ElasticNet", "PoissonRegressor", "GammaRegressor"):
     EXPECTED_FAILURES.setdefault(name, {})["check_sample_weight_equivalence_on_dense_data"] = (
         "NUTS's draws for weights and for repeated rows differ by Monte Carlo error"
     )
@@ -372,6 +415,7 @@ def test_sklearn_estimator_contract(estimator, check):
         Lasso(**BUDGET),
         ElasticNet(**BUDGET),
         PoissonRegressor(**BUDGET),
+        GammaRegressor(**BUDGET),
     ],
     expected_failed_checks=_expected_failures,
 )

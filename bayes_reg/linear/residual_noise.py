@@ -1,4 +1,5 @@
-r"""The noise sd of a penalised least-squares fit, estimated from its residuals.
+r"""The noise sd of a penalised least-squares fit, estimated from its residuals (and the
+coefficient of variation of a penalised gamma fit, from its Pearson residuals).
 
 The penalty is a prior in units of the noise sd :math:`\sigma` (ridge: :math:`w \sim N(0,
 \sigma^2/\alpha)`), so the MAP does not depend on :math:`\sigma` but the posterior does. After
@@ -14,6 +15,12 @@ With sample weights :math:`s_i` (each row's log likelihood times its weight), RS
 :math:`\sum s_i r_i^2`, :math:`n` is :math:`\sum s_i`, and the degrees of freedom are those of
 the rows times :math:`\sqrt{s_i}`, centred at the weighted mean: statsmodels' frequency weights,
 and whole-number weights give the rows repeated.
+
+The gamma (log link, coefficient of variation :math:`\sigma`): the same with the Pearson
+residuals :math:`(y_i - \mu_i) / \mu_i`, statsmodels' estimate of its ``scale``
+:math:`\sigma^2` (Pearson's chi-square over the residual degrees of freedom). Its penalised
+Fisher scoring has working weights 1 (:math:`(d\mu/d\eta)^2 / V(\mu) = \mu^2 / \mu^2`), so
+its hat matrix, and so its degrees of freedom, are least squares' on the same columns.
 """
 
 from __future__ import annotations
@@ -36,12 +43,16 @@ def residual_noise(
     sigma: float,
     fit_intercept: bool,
     sample_weight: np.ndarray | None = None,
+    likelihood: str = "gaussian",
 ) -> float:
     """:math:`\\sqrt{\\mathrm{RSS} / (n - \\mathrm{df})}` at the MAP ``(coef, intercept)``,
-    with ``prior`` the prior at the noise ``sigma`` that the MAP was found with."""
+    with ``prior`` the prior at the noise ``sigma`` that the MAP was found with; of the
+    Pearson residuals for ``likelihood="gamma"``."""
     gaussian, _ = split_scales(prior)
     l2 = 0.0 if gaussian is None else (sigma / gaussian) ** 2
-    squares = (y - X @ coef - intercept) ** 2
+    eta = X @ coef + intercept
+    residuals = y - eta if likelihood == "gaussian" else y * np.exp(-eta) - 1.0
+    squares = residuals**2
     weight = sample_weight
     n, rss = (len(y), squares.sum()) if weight is None else (weight.sum(), weight @ squares)
     df = effective_df(X, coef, l2, fit_intercept, weight)
