@@ -101,8 +101,7 @@ def _conventions() -> int:
     console.print(table)
     console.print(
         "Least-squares and gamma conventions need --sigma; logistic (bernoulli) and Poisson ones "
-        "do not. "
-        "A strength converts only between conventions of the same likelihood."
+        "do not. A strength converts only between conventions of the same likelihood."
     )
     console.print("AdamW (decoupled weight decay) is refused: " + conventions.ADAMW_NOTE)
     return 0

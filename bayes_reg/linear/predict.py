@@ -76,8 +76,7 @@ def predict(
         interval of ``y``'s draws), ``mu_lower`` and ``mu_upper`` (that of the mean
         response); ``probability`` of class 1 for a Bernoulli model (of success for a
         binomial or beta-binomial one: the mean of ``logit⁻¹(eta)``, beside the rows'
-        ``trials``); ``sigma``
-        per draw where the model has a noise scale.
+        ``trials``); ``sigma`` per draw where the model has a noise scale.
     """
     tree = getattr(posterior, "tree", posterior)
     coverage = _validate.fraction("coverage", coverage, low_open=True, high_open=True)
