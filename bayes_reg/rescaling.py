@@ -51,15 +51,15 @@ def rescale_target(
     factor = _validate.positive("factor", factor)
     _validate.one_of("prior", prior, ("follows", "fixed"))
     likelihood = get_convention(convention).likelihood
-    if likelihood == "gamma":  # the deviance depends on y / mu, and the log link absorbs units
-        return _validate.positive("strength", strength)
-    if likelihood != "gaussian":
+    if likelihood not in SCALED:
         raise ValueError(
             f"rescale_target multiplies a continuous y; {convention!r} has a {likelihood} "
             "likelihood, whose classes or counts have no units to rescale"
         )
     # Any n and sigma give the same answer: conversions are exact and homogeneous.
     before = to_prior(convention, strength, n=1, sigma=1.0, family=family, l1_ratio=l1_ratio)
+    if likelihood == "gamma":  # the deviance depends on y / mu, and the log link absorbs units
+        return float(strength)
     try:
         after = _scale_prior(before, factor if prior == "follows" else 1.0)
         return to_penalty(convention, after, n=1, sigma=factor).strength

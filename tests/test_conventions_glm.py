@@ -290,6 +290,9 @@ def test_a_gamma_convention_needs_sigma_and_round_trips():
         convert(0.1, source="sklearn-gamma", target="sklearn-poisson", n=10, sigma=0.7)
     # The deviance depends on y / mu and the log link absorbs the units: any factor, any prior.
     assert rescale_target("sklearn-gamma", 0.1, 1000.0) == 0.1
+    # ...but a penalty the convention does not have is refused, as everywhere else.
+    with pytest.raises(ValueError, match="has no laplace penalty"):
+        rescale_target("sklearn-gamma", 0.1, 1000.0, family="laplace")
     assert rescale_rows("sklearn-gamma", 0.1, 100, 400) == pytest.approx(0.025, rel=1e-14)
 
 
