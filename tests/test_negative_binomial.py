@@ -4,8 +4,11 @@
 Set against references written or computed elsewhere: scipy's ``nbinom`` (the density, the
 simulator's counts, a log posterior minimised by scipy), statsmodels' negative binomial GLM
 (the flat-prior mode; its lasso path, the proximal method), and NumPyro's own sampler on the
-model written here as a gamma-Poisson (the posterior).
+model written here as a gamma-Poisson (the posterior); the mass summed term by term (every
+shape).
 """
+
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -48,8 +51,8 @@ def _scipy_log_pmf(y, eta, sigma):
 def test_the_density_mean_and_variance_are_scipys():
     y = np.arange(40.0)
     eta = np.log(np.linspace(0.05, 30.0, 40))
-    # Absolute rounding, both in lgamma form: at sigma = 0.05 terms of size lgamma(400) ~ 2,000
-    # cancel, at sigma = 1e-3 terms of lgamma(1e6) ~ 1.3e7 (each 1e-9 from 50-digit values).
+    # scipy's absolute rounding, in lgamma form: at sigma = 0.05 terms of size lgamma(400) ~
+    # 2,000 cancel, at sigma = 1e-3 terms of lgamma(1e6) ~ 1.3e7 (ours: the next test).
     for sigma, atol in ((1e-3, 1e-8), (0.05, 1e-11), (0.6, 1e-11), (2.0, 1e-11)):
         ours = observation("negative-binomial", eta, sigma)
         np.testing.assert_allclose(
@@ -61,6 +64,24 @@ def test_the_density_mean_and_variance_are_scipys():
             np.testing.assert_allclose(ours.mean, reference.mean(), rtol=1e-12)
             np.testing.assert_allclose(ours.variance, reference.var(), rtol=1e-10)
         np.testing.assert_allclose(ours.variance, mu + sigma**2 * mu**2, rtol=1e-12)
+
+
+def _summed_log_pmf(y, mu, phi):
+    """``log (phi)_y - log y! - phi log1p(mu / phi) + y log(mu / (phi + mu))``, its rising
+    factorial one logarithm per count, each with its share of the last term, added exactly."""
+    terms = [math.log((phi + k) / (phi + mu)) for k in range(y)]
+    return math.fsum(terms + [y * math.log(mu), -phi * math.log1p(mu / phi), -math.lgamma(y + 1)])
+
+
+@pytest.mark.parametrize("phi", [0.01, 0.5, 2.8, 45.0, 55.0, 400.0, 1e6, 1e12, 1e17])
+def test_the_mass_is_its_rising_factorial_at_every_shape(phi):
+    """Near the Poisson (a large shape) lgamma differences lose every digit: scipy's and the
+    earlier lgamma form were off by 1e-9 at phi = 1e6 and by 68 at 1e17."""
+    y = np.array([0.0, 1.0, 2.0, 5.0, 17.0, 40.0, 120.0, 500.0])
+    for mu in (1e-6, 0.3, 4.0, 200.0, 1e4):
+        ours = observation("negative-binomial", np.full(8, np.log(mu)), phi**-0.5)
+        exact = [_summed_log_pmf(int(k), mu, phi) for k in y]
+        np.testing.assert_allclose(ours.log_prob(y), exact, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("summed", [False, True])
