@@ -7,13 +7,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Convention", "ALL_CONVENTIONS", "CONVENTIONS", "FAMILIES", "SCALED"]
+__all__ = [
+    "Convention",
+    "ALL_CONVENTIONS",
+    "CONVENTIONS",
+    "FAMILIES",
+    "SCALED",
+    "PENALISED_AS",
+]
 
 #: The prior families a penalty can be: L2, L1, both.
 FAMILIES = ("gaussian", "laplace", "elastic-net")
 #: The likelihoods whose data term is in units of a scale ``sigma`` that a convention needs:
 #: least squares (the noise sd) and the gamma's deviance (its coefficient of variation).
 SCALED = ("gaussian", "gamma")
+#: A model's likelihood whose penalties are another's conventions: a binomial row of ``n``
+#: trials is its ``n`` Bernoulli log-losses summed (+ a constant), so a framework given each
+#: row's successes and failures (statsmodels' two-column ``endog``, scikit-learn's sample
+#: weights on a success row and a failure row) penalises it by a Bernoulli convention, its
+#: ``n`` the table's rows.
+PENALISED_AS = {"binomial": "bernoulli"}
 
 
 @dataclass(frozen=True)

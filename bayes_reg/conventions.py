@@ -27,7 +27,9 @@ for least squares and the gamma, :math:`k = D` for the other GLMs (no :math:`\si
 
     g^2 = \frac{k}{2 \lambda (1-\rho) c_2}, \qquad l = \frac{k}{\lambda \rho c_1}.
 
-A prior is shared only by conventions of one likelihood (:func:`convert` refuses the rest).
+A prior is shared only by conventions of one likelihood (:func:`convert` refuses the rest); a
+binomial model's rows, each its trials' log-losses summed, take the Bernoulli conventions
+(:data:`PENALISED_AS`, ``n`` the rows).
 ``sklearn-logistic``'s strength ``C`` is an *inverse* one: :math:`C \sum_i \ell_i + R(w)`
 divided by :math:`C` is the form above with :math:`\lambda = 1/C` (L2: :math:`w \sim N(0, C)`).
 The Bayesian model never penalises the intercept; each ``bias`` says what a framework does.
@@ -40,7 +42,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bayes_reg import _validate
-from bayes_reg.convention_table import ALL_CONVENTIONS, CONVENTIONS, FAMILIES, SCALED, Convention
+from bayes_reg.convention_table import (
+    ALL_CONVENTIONS,
+    CONVENTIONS,
+    FAMILIES,
+    PENALISED_AS,
+    SCALED,
+    Convention,
+)
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace, Prior, split_scales
 
 __all__ = [
@@ -48,6 +57,7 @@ __all__ = [
     "ALL_CONVENTIONS",
     "CONVENTIONS",
     "SCALED",
+    "PENALISED_AS",
     "Penalty",
     "DecoupledWeightDecayError",
     "get_convention",

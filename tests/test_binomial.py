@@ -364,6 +364,21 @@ def test_a_card_needs_the_binomial_and_its_trials_together(tmp_path):
         load_card(_card(tmp_path, likelihood="poisson"))
 
 
+def test_a_card_states_its_prior_as_a_bernoulli_penalty_on_its_rows(tmp_path):
+    """statsmodels' GLM of (successes, failures) per row, alpha = 0.05 (L1_wt 1, its default):
+    -loglike / rows + alpha |w|_1, the prior Laplace(1 / (rows alpha)); a Poisson one refused."""
+    path = _card(tmp_path)
+    card = CARD.format(trials='trials = "n"', likelihood="binomial")
+    penalty = 'convention = "{}"\nstrength = 0.05'
+    path.write_text(card.replace("scale = 1.0", penalty.format("statsmodels-binomial")))
+    prior = load_card(path).prior(45, ["a", "b", "c"])
+    assert isinstance(prior, br.Laplace)
+    assert prior.scale == pytest.approx(1 / (45 * 0.05), rel=1e-15)
+    path.write_text(card.replace("scale = 1.0", penalty.format("sklearn-poisson")))
+    with pytest.raises(CardError, match="penalises a poisson likelihood.*use one of sklearn-log"):
+        load_card(path)
+
+
 @pytest.mark.slow
 def test_a_card_runs_the_binomial_and_predicts_new_rows(tmp_path):
     from bayes_reg.cli import main

@@ -358,6 +358,57 @@ def test_statsmodels_ridge_objective_is_stationary_at_the_map(likelihood):
     assert np.max(np.abs(gradient(params, penalty_grad))) < 1e-12 * np.max(np.abs(at_zero))
 
 
+# --- the binomial: a row of n trials is its n Bernoulli log-losses ---------------------------
+
+
+def _binomial_table(rows=60, seed=7):
+    """Successes of 1..12 trials per row, and the same as one 0/1 row per trial."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 3))
+    trials = rng.integers(1, 13, size=rows)
+    successes = rng.binomial(trials, scipy.special.expit(X @ [0.6, -0.4, 0.2] - 0.3))
+    per_trial = np.repeat(X, trials, axis=0)
+    outcome = np.concatenate([np.arange(n) < k for k, n in zip(successes, trials, strict=True)])
+    return X, successes, trials, per_trial, outcome.astype(float)
+
+
+BINOMIAL = _binomial_table()
+
+
+@pytest.mark.parametrize("L1_wt, family, l1_ratio", FAMILY_CASES)
+def test_statsmodels_two_column_binomial_is_the_map_with_n_its_rows(L1_wt, family, l1_ratio):
+    """statsmodels' GLM given (successes, failures) per row: -loglike / rows + the penalty, the
+    MAP of the trials' Bernoulli rows under statsmodels-binomial's prior for n = the table's
+    rows (:data:`~bayes_reg.conventions.PENALISED_AS`), not the trials."""
+    sm = import_or_skip("statsmodels.api")
+    X, successes, trials, per_trial, outcome = BINOMIAL
+    alpha = np.r_[0.0, np.full(3, 0.05)]
+    kw = (
+        {"opt_method": "trust-constr"}  # the ridge path, as above
+        if L1_wt == 0
+        else {"cnvrg_tol": 1e-14, "maxiter": 10_000}
+    )
+    fit = sm.GLM(
+        np.column_stack([successes, trials - successes]), sm.add_constant(X), sm.families.Binomial()
+    ).fit_regularized(alpha=alpha, L1_wt=L1_wt, **kw)
+    prior = to_prior("statsmodels-binomial", 0.05, n=len(X), family=family, l1_ratio=l1_ratio)
+    ours = _map("bernoulli", per_trial, outcome, prior)
+    _assert_same_fit(ours, fit.params[1:], fit.params[0], 1e-6 if L1_wt == 0 else RTOL)
+
+
+def test_sklearn_logistic_on_weighted_success_and_failure_rows_is_the_binomials_map():
+    """Each table row as a success row weighted by its successes and a failure row weighted by
+    its failures: C times the summed log-loss, the binomial's NLL, whatever n is."""
+    X, successes, trials, per_trial, outcome = BINOMIAL
+    fit = LogisticRegression(C=0.5, l1_ratio=0.0, solver="newton-cholesky", tol=1e-14).fit(
+        np.vstack([X, X]),
+        np.r_[np.ones(len(X)), np.zeros(len(X))],
+        sample_weight=np.r_[successes, trials - successes],
+    )
+    prior = to_prior("sklearn-logistic", 0.5, n=len(X))
+    _assert_same_fit(_map("bernoulli", per_trial, outcome, prior), fit.coef_, fit.intercept_)
+
+
 # --- PyTorch (stored reference, see tests/reference/README.md) -----------------------------
 
 TORCH = json.loads((Path(__file__).parent / "reference" / "torch_glm.json").read_text())

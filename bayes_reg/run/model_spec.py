@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bayes_reg.conventions import ALL_CONVENTIONS, get_convention, to_prior
+from bayes_reg.conventions import ALL_CONVENTIONS, PENALISED_AS, get_convention, to_prior
 from bayes_reg.linear.names import LIKELIHOODS, WITH_NOISE
 from bayes_reg.noise import NOISE_PRIORS, Known, Noise, noise_from_name
 from bayes_reg.per_feature import in_feature_order
@@ -148,13 +148,15 @@ def prior_spec(spec: dict) -> dict:
 
 
 def check_convention(spec: dict, model: ModelSpec) -> None:
-    """A penalty's convention must have the card's likelihood: the data terms must agree for
-    a strength to mean the same prior."""
+    """A penalty's convention must have the card's likelihood (a binomial's: the Bernoulli's,
+    :data:`~bayes_reg.conventions.PENALISED_AS`): the data terms must agree for a strength to
+    mean the same prior."""
     if "convention" not in spec:
         return
     likelihood = get_convention(spec["convention"]).likelihood
-    if likelihood != model.likelihood:
-        same = [c.name for c in ALL_CONVENTIONS.values() if c.likelihood == model.likelihood]
+    wanted = PENALISED_AS.get(model.likelihood, model.likelihood)
+    if likelihood != wanted:
+        same = [c.name for c in ALL_CONVENTIONS.values() if c.likelihood == wanted]
         raise fail(
             "[prior] convention",
             f"{spec['convention']!r} penalises a {likelihood} likelihood, and this card's is "
