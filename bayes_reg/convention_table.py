@@ -48,6 +48,9 @@ class Convention:
         ``"poisson"``, log link; ``"gamma"``, log link, the unit deviance, needs ``sigma``);
         whether the framework states an inverse strength ``C``
         (:math:`\\lambda = 1/C`); the family of a bare strength if not the first one.
+    l2_alone : bool
+        Whether an L2 penalty alone (:math:`\\rho = 0`) is this objective too (statsmodels
+        takes another path for the gamma's: no Gaussian family then).
     """
 
     name: str
@@ -61,11 +64,12 @@ class Convention:
     likelihood: str = "gaussian"
     inverse: bool = False
     natural: str | None = None
+    l2_alone: bool = True
 
     @property
     def families(self) -> tuple[str, ...]:
         """Prior families this convention can express."""
-        has = (self.l2_weight is not None, self.l1_weight is not None, self.mixes)
+        has = (self.l2_weight is not None and self.l2_alone, self.l1_weight is not None, self.mixes)
         return tuple(family for family, ok in zip(FAMILIES, has, strict=True) if ok)
 
     @property
@@ -253,6 +257,23 @@ _CONVENTION_LIST = [
             ("Binomial", "bernoulli", "Logit"),
             ("Poisson", "poisson", "Poisson"),
         )
+    ),
+    Convention(
+        name="statsmodels-gamma",
+        likelihood="gamma",
+        natural="laplace",
+        framework="statsmodels GLM(y, X, family=Gamma(link=Log())).fit_regularized(alpha,"
+        " L1_wt=rho), 0 < rho <= 1",
+        objective="-loglike / n + alpha (rho ||w||_1 + (1 - rho) ||w||^2 / 2), the loglike at"
+        " scale 1: (1 / 2n) sum(deviance) + const; L1_wt=1 unless given. L1_wt=0 is refused:"
+        " statsmodels' ridge path divides the loglike by the scale it estimates at each step",
+        data_weight=_half_mean,
+        l1_weight=1.0,
+        l2_weight=0.5,
+        mixes=True,
+        l2_alone=False,
+        bias="penalises every column of X when alpha is a number, the constant of add_constant"
+        " too: give alpha as a vector with 0 for the constant to leave it free",
     ),
     Convention(
         name="torch-bce",

@@ -103,9 +103,15 @@ def get_convention(name: str) -> Convention:
 def _ratio_for(conv: Convention, family: str, l1_ratio: float | None) -> float:
     _validate.one_of("family", family, FAMILIES)
     if family not in conv.families:
+        alone = family == "gaussian" and conv.l2_weight is not None
         raise ValueError(
             f"convention {conv.name!r} has no {family} penalty; it supports: "
             + ", ".join(conv.families)
+            + (
+                ": its L2 penalty alone is another objective (`bayes-reg conventions`)"
+                if alone
+                else ""
+            )
         )
     if family != "elastic-net":
         return {"gaussian": 0.0, "laplace": 1.0}[family]

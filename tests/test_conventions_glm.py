@@ -358,6 +358,45 @@ def test_statsmodels_ridge_objective_is_stationary_at_the_map(likelihood):
     assert np.max(np.abs(gradient(params, penalty_grad))) < 1e-12 * np.max(np.abs(at_zero))
 
 
+@pytest.mark.parametrize("sigma", [0.3, 2.5])
+@pytest.mark.parametrize("L1_wt, family, l1_ratio", FAMILY_CASES[:2])
+def test_statsmodels_gamma_is_the_map_in_units_of_sigma(L1_wt, family, l1_ratio, sigma):
+    """-loglike / n at scale 1 is half the mean deviance: the prior's scales are in units of
+    the coefficient of variation, and the shape-1/sigma² MAP is the shape-1 MAP under the
+    Gaussian scale over sigma and the Laplace scale over sigma²."""
+    sm = import_or_skip("statsmodels.api")
+    X, y = POSITIVE
+    fit = sm.GLM(
+        y, sm.add_constant(X), family=sm.families.Gamma(sm.families.links.Log())
+    ).fit_regularized(
+        alpha=np.r_[0.0, np.full(3, 0.05)], L1_wt=L1_wt, cnvrg_tol=1e-14, maxiter=10_000
+    )
+    prior = to_prior(
+        "statsmodels-gamma", 0.05, n=len(y), sigma=sigma, family=family, l1_ratio=l1_ratio
+    )
+    gaussian, laplace = split_scales(prior)
+    shape_one = (
+        Laplace(laplace / sigma**2)
+        if gaussian is None
+        else ElasticNet(gaussian / sigma, laplace / sigma**2)
+    )
+    _assert_same_fit(_map("gamma", X, y, shape_one), fit.params[1:], fit.params[0])
+
+
+def test_statsmodels_gammas_ridge_path_is_no_fixed_prior_and_is_refused():
+    """With L1_wt=0 statsmodels minimises -loglike / n at the scale it estimates from each
+    step's fit: not the scale-1 objective, whose MAP here is 0.04 away (slopes of 0.3-0.4)."""
+    sm = import_or_skip("statsmodels.api")
+    X, y = POSITIVE
+    fit = sm.GLM(
+        y, sm.add_constant(X), family=sm.families.Gamma(sm.families.links.Log())
+    ).fit_regularized(alpha=np.r_[0.0, np.full(3, 0.05)], L1_wt=0.0, opt_method="trust-constr")
+    w, b = _map("gamma", X, y, Gaussian((len(y) * 0.05) ** -0.5))
+    assert np.max(np.abs(np.r_[b, w] - fit.params)) > 1e-2
+    with pytest.raises(ValueError, match="its L2 penalty alone is another objective"):
+        to_prior("statsmodels-gamma", 0.05, n=len(y), sigma=1.0, family="gaussian")
+
+
 # --- the binomial: a row of n trials is its n Bernoulli log-losses ---------------------------
 
 
