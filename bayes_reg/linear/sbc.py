@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from jax.typing import ArrayLike
+from scipy.special import expit
 
 from bayes_reg import _validate
 from bayes_reg.fanout import Task, fan_out, resolve_engine, values_or_raise
@@ -114,12 +115,12 @@ def simulate(
     if likelihood == "student-t":
         return eta + truth["sigma"] * rng.standard_t(df, size=X.shape[0])
     if likelihood == "bernoulli":
-        return (rng.random(X.shape[0]) < 1 / (1 + np.exp(-eta))).astype(float)
+        return (rng.random(X.shape[0]) < expit(eta)).astype(float)
     if likelihood == "binomial":
-        return rng.binomial(np.asarray(trials).astype(int), 1 / (1 + np.exp(-eta))).astype(float)
+        return rng.binomial(np.asarray(trials).astype(int), expit(eta)).astype(float)
     if likelihood == "beta-binomial":  # each row's probability from a beta of concentration phi
         phi = 1.0 / truth["sigma"] ** 2
-        p = rng.beta(phi / (1 + np.exp(-eta)), phi / (1 + np.exp(eta)))
+        p = rng.beta(phi * expit(eta), phi * expit(-eta))
         return rng.binomial(np.asarray(trials).astype(int), p).astype(float)
     if likelihood == "gamma":  # shape 1/sigma², mean exp(eta)
         shape = 1.0 / truth["sigma"] ** 2
