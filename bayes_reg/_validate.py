@@ -179,8 +179,8 @@ def sample_weight(value, n_rows: int) -> np.ndarray | None:
 
 
 def trials(value, n_rows: int) -> np.ndarray | None:
-    """``None``, or the binomial's trials: one whole number >= 0 per row (one number for every
-    row), not all 0, as a float array of shape ``(n_rows,)``."""
+    """``None``, or the trials of a binomial or beta-binomial: one whole number >= 0 per row
+    (one number for every row), not all 0, as a float array of shape ``(n_rows,)``."""
     if value is None:
         return None
     t = _numeric("trials", value)

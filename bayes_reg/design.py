@@ -154,7 +154,8 @@ class Design:
         return np.log(exposure)
 
     def number_of_trials(self, frame) -> np.ndarray | None:
-        """The binomial's trials of ``frame``'s rows, if the design has a trials column."""
+        """The trials (binomial, beta-binomial) of ``frame``'s rows, if the design has a trials
+        column."""
         if self.trials is None:
             return None
         try:
@@ -204,7 +205,7 @@ class Design:
 class DesignTable:
     """A table read through a :class:`Design`: ``X``, ``y``, the offset (log exposure), the
     rows' ids, the index labels of rows dropped for missing values, the sample weights and the
-    binomial's trials."""
+    trials (binomial, beta-binomial)."""
 
     design: Design
     X: np.ndarray
@@ -266,8 +267,8 @@ def design_matrix(
         A column of weights >= 0, each multiplying its row's log likelihood (``sample_weight``
         of :func:`~bayes_reg.linear.regression.linear_regression`); not a feature.
     trials : str, optional
-        A column of the binomial's numbers of trials (whole numbers >= 0), of which the target
-        counts the successes; new rows need it too.
+        A column of each row's number of trials (binomial, beta-binomial; whole numbers >= 0),
+        of which the target counts the successes; new rows need it too.
     """
     from formulaic import model_matrix
     from formulaic.errors import FactorEvaluationError

@@ -203,8 +203,8 @@ def load_card(path: str | Path, overrides: Mapping[str, object] | None = None) -
     if ("trials" in data) != (model.likelihood in WITH_TRIALS):
         raise fail(
             "[data] trials",
-            "names the column of the binomial's trials, and this card's likelihood is "
-            f"{model.likelihood}"
+            "names the column of the trials of a binomial or beta-binomial, and this card's "
+            f"likelihood is {model.likelihood}"
             if "trials" in data
             else f"missing: the {model.likelihood} likelihood counts successes of each row's "
             "trials",

@@ -51,7 +51,7 @@ _SPREAD = {
 
 def _design_note(data) -> str:
     """The formula, the standardising, the rows dropped for missing values, the sample weights
-    and the binomial's trials, in words."""
+    and the trials (binomial, beta-binomial), in words."""
     design = data.design
     note = f"<p>Design: <code>{html.escape(design.target)} ~ {html.escape(design.formula)}</code>"
     if design.standardized:
