@@ -203,6 +203,13 @@ def test_the_gamma_coefficient_of_variation_is_pearsons_over_the_residual_df():
     assert known.noise_ == 0.5 and spread[known] < spread[ours]  # 0.5 < 0.7: more information
 
 
+def test_weights_too_few_to_estimate_the_coefficient_of_variation_are_refused_in_its_words():
+    (X, y), weights = POSITIVE, np.full(len(POSITIVE[1]), 0.01)  # 1.28 rows for 4 parameters
+    match = "leave no residual variance; give the known coefficient of variation as noise="
+    with pytest.raises(ValueError, match=match):
+        GammaRegressor(alpha=0.1, **BUDGET).fit(X, y, sample_weight=weights)
+
+
 def test_ridge_with_known_noise_predicts_the_conjugate_posterior_predictive():
     X, y = REG
     alpha, sigma = 3.0, 0.8
@@ -339,7 +346,7 @@ def test_the_deprecated_penalty_maps_to_l1_ratio_with_sklearns_warning():
         (Ridge(alpha=-1.0), *REG, r"alpha must be > 0, got -1\.0"),
         (Lasso(alpha=0.0), *REG, r"alpha must be > 0, got 0\.0"),
         (ElasticNet(l1_ratio=1.5), *REG, r"l1_ratio must lie in \[0, 1\], got 1\.5"),
-        (Ridge(noise="known"), *REG, "noise must be 'estimate' or a positive number"),
+        (Ridge(noise="known"), *REG, r"a positive number \(the known noise sd\)"),
         (Lasso(noise=-2.0), *REG, "noise must be 'estimate' or a positive number"),
         (Ridge(method="mcmc"), *REG, "unknown method 'mcmc'"),
         (LogisticRegression(C=0.0), *LOGIT, r"C must be > 0, got 0\.0"),
@@ -349,7 +356,7 @@ def test_the_deprecated_penalty_maps_to_l1_ratio_with_sklearns_warning():
         (PoissonRegressor(), COUNTS[0], COUNTS[1] + 0.5, r"needs counts y .*got \d+\.5"),
         (PoissonRegressor(), COUNTS[0], -COUNTS[1] - 1, r"needs counts y .*got -"),
         (GammaRegressor(), POSITIVE[0], np.r_[POSITIVE[1][:-1], 0.0], r"needs y > 0, got 0\.0"),
-        (GammaRegressor(noise="cv"), *POSITIVE, "noise must be 'estimate' or a positive"),
+        (GammaRegressor(noise="cv"), *POSITIVE, r"positive number \(the known coefficient of var"),
     ],
 )
 def test_bad_input_is_refused_before_any_computation(estimator, X, y, match, no_compute):

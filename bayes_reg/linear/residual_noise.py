@@ -57,10 +57,11 @@ def residual_noise(
     n, rss = (len(y), squares.sum()) if weight is None else (weight.sum(), weight @ squares)
     df = effective_df(X, coef, l2, fit_intercept, weight)
     if not (n - df > 0 and rss > 0):
+        known = "noise sd" if likelihood == "gaussian" else "coefficient of variation"
         raise ValueError(
             f"cannot estimate the noise: {n:.12g} rows, {df:.3g} effective degrees of freedom "
             f"and a residual sum of squares of {rss:.3g} leave no residual variance; give the "
-            "known noise sd as noise=<number>, more rows or a stronger penalty"
+            f"known {known} as noise=<number>, more rows or a stronger penalty"
         )
     return float(np.sqrt(rss / (n - df)))
 

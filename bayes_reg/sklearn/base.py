@@ -145,8 +145,9 @@ class BayesLinear(BaseEstimator):
         try:
             return _validate.positive("noise", self.noise)
         except (TypeError, ValueError):
+            known = "noise sd" if self._likelihood == "gaussian" else "coefficient of variation"
             raise ValueError(
-                f"noise must be 'estimate' or a positive number (the known noise sd), "
+                f"noise must be 'estimate' or a positive number (the known {known}), "
                 f"got {self.noise!r}"
             ) from None
 
