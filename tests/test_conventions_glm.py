@@ -400,8 +400,9 @@ def test_statsmodels_gammas_ridge_path_is_no_fixed_prior_and_is_refused():
 # --- the binomial: a row of n trials is its n Bernoulli log-losses ---------------------------
 
 
-def _binomial_table(rows=60, seed=7):
-    """Successes of 1..12 trials per row, and the same as one 0/1 row per trial."""
+def _binomial_table(rows=64, seed=7):
+    """Successes of 1..12 trials per row, and the same as one 0/1 row per trial (64 rows: a
+    power of 2 for Keras, see below)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(rows, 3))
     trials = rng.integers(1, 13, size=rows)
@@ -508,11 +509,15 @@ def keras64(request):
     return keras
 
 
-def _keras_stationarity(keras, name, X, y, strength, family, loss, link):
-    """The largest gradient of Keras's loss + regulariser at our MAP, relative to its largest
+def _keras_stationarity(
+    keras, name, X, y, strength, family, loss, link, *, weights=None, rows=None
+):
+    """The largest gradient of Keras's loss (given ``weights`` per row) + regulariser at our
+    MAP (on ``rows``, if the likelihood's rows are not ``X, y``), relative to its largest
     gradient at zero."""
     likelihood = ALL_CONVENTIONS[name].likelihood
-    w, b = _map(likelihood, X, y, to_prior(name, strength, n=len(y), family=family))
+    prior = to_prior(name, strength, n=len(y), family=family)
+    w, b = _map(likelihood, *(rows or (X, y)), prior)
     assert np.all(w != 0)  # the L1 term is smooth only away from zero
     regularizer = (keras.regularizers.L2 if family == "gaussian" else keras.regularizers.L1)(
         strength
@@ -520,7 +525,7 @@ def _keras_stationarity(keras, name, X, y, strength, family, loss, link):
     Xj, yj = jnp.asarray(X), jnp.asarray(y)[:, None]
 
     def total(kernel, bias):
-        return loss(yj, link(Xj @ kernel + bias)) + regularizer(kernel)
+        return loss(yj, link(Xj @ kernel + bias), sample_weight=weights) + regularizer(kernel)
 
     grad = jax.grad(total, argnums=(0, 1))
     g_map = grad(jnp.asarray(w)[:, None], jnp.asarray([b]))
@@ -543,6 +548,29 @@ def test_keras_binary_crossentropy_is_stationary_at_the_map(keras64, family, str
     loss = keras64.losses.BinaryCrossentropy(from_logits=from_logits)
     link = (lambda eta: eta) if from_logits else jax.nn.sigmoid
     r = _keras_stationarity(keras64, "keras-bce", X, y, strength, family, loss, link)
+    assert r < KERAS_RTOL
+
+
+@pytest.mark.parametrize("family, strength", [("gaussian", 0.05), ("laplace", 0.002)])
+def test_keras_bce_of_proportions_weighted_by_trials_is_stationary_at_the_binomials_map(
+    keras64, family, strength
+):
+    """Each row's proportion of successes, weighted by its trials: the mean over the rows of
+    the binomial's NLL (+ a constant), so keras-bce's prior with n the rows."""
+    X, successes, trials, per_trial, outcome = BINOMIAL
+    loss = keras64.losses.BinaryCrossentropy(from_logits=True)
+    r = _keras_stationarity(
+        keras64,
+        "keras-bce",
+        X,
+        successes / trials,
+        strength,
+        family,
+        loss,
+        lambda eta: eta,
+        weights=jnp.asarray(trials, dtype=float),
+        rows=(per_trial, outcome),
+    )
     assert r < KERAS_RTOL
 
 
