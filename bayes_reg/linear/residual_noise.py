@@ -30,7 +30,7 @@ import numpy as np
 from bayes_reg.linear.gram import weighted_rows
 from bayes_reg.priors import Prior, split_scales
 
-__all__ = ["effective_df", "residual_noise"]
+__all__ = ["effective_df", "noise_name", "residual_noise"]
 
 
 def residual_noise(
@@ -57,13 +57,18 @@ def residual_noise(
     n, rss = (len(y), squares.sum()) if weight is None else (weight.sum(), weight @ squares)
     df = effective_df(X, coef, l2, fit_intercept, weight)
     if not (n - df > 0 and rss > 0):
-        known = "noise sd" if likelihood == "gaussian" else "coefficient of variation"
         raise ValueError(
             f"cannot estimate the noise: {n:.12g} rows, {df:.3g} effective degrees of freedom "
             f"and a residual sum of squares of {rss:.3g} leave no residual variance; give the "
-            f"known {known} as noise=<number>, more rows or a stronger penalty"
+            f"known {noise_name(likelihood)} as noise=<number>, more rows or a stronger penalty"
         )
     return float(np.sqrt(rss / (n - df)))
+
+
+def noise_name(likelihood: str) -> str:
+    """What the estimated sigma is: least squares' noise sd, the gamma's coefficient of
+    variation."""
+    return "noise sd" if likelihood == "gaussian" else "coefficient of variation"
 
 
 def effective_df(

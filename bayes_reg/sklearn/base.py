@@ -14,7 +14,7 @@ from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear.map import posterior_mode
 from bayes_reg.linear.posterior import METHODS, sample_posterior
 from bayes_reg.linear.predict import predict as predictive
-from bayes_reg.linear.residual_noise import residual_noise
+from bayes_reg.linear.residual_noise import noise_name, residual_noise
 
 __all__ = ["BayesLinear", "Regressor", "NOISE_DOC", "POSTERIOR_DOC", "penalty_family"]
 
@@ -145,9 +145,9 @@ class BayesLinear(BaseEstimator):
         try:
             return _validate.positive("noise", self.noise)
         except (TypeError, ValueError):
-            known = "noise sd" if self._likelihood == "gaussian" else "coefficient of variation"
             raise ValueError(
-                f"noise must be 'estimate' or a positive number (the known {known}), "
+                "noise must be 'estimate' or a positive number (the known "
+                f"{noise_name(self._likelihood)}), "
                 f"got {self.noise!r}"
             ) from None
 
