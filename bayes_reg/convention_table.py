@@ -24,8 +24,9 @@ SCALED = ("gaussian", "gamma")
 #: A model's likelihood whose penalties are another's conventions: a binomial row of ``n``
 #: trials is its ``n`` Bernoulli log-losses summed (+ a constant), so a framework given each
 #: row's successes and failures (statsmodels' two-column ``endog``, scikit-learn's sample
-#: weights on a success row and a failure row, Keras's cross-entropy of the proportions
-#: weighted by the trials) penalises it by a Bernoulli convention, its ``n`` the table's rows.
+#: weights on a success row and a failure row, PyTorch's and Keras's cross-entropy of the
+#: proportions weighted by the trials) penalises it by a Bernoulli convention, its ``n`` the
+#: table's rows.
 PENALISED_AS = {"binomial": "bernoulli"}
 
 
