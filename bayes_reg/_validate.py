@@ -178,9 +178,10 @@ def sample_weight(value, n_rows: int) -> np.ndarray | None:
     return w
 
 
-def trials(value, n_rows: int) -> np.ndarray | None:
+def trials(value, n_rows: int, *, fitted: bool = True) -> np.ndarray | None:
     """``None``, or the trials of a binomial or beta-binomial: one whole number >= 0 per row
-    (one number for every row), not all 0, as a float array of shape ``(n_rows,)``."""
+    (one number for every row), not all 0 where the rows are ``fitted`` (a new row of 0 trials
+    has 0 successes to predict), as a float array of shape ``(n_rows,)``."""
     if value is None:
         return None
     t = _numeric("trials", value)
@@ -196,7 +197,7 @@ def trials(value, n_rows: int) -> np.ndarray | None:
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"trials must be whole numbers >= 0, got {t[i]} at row {i}")
-    if not t.any():
+    if fitted and not t.any():
         raise ValueError("trials are zero for every row: no row would inform the fit")
     return t.astype(float)
 

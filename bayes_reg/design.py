@@ -155,11 +155,11 @@ class Design:
 
     def number_of_trials(self, frame) -> np.ndarray | None:
         """The trials (binomial, beta-binomial) of ``frame``'s rows, if the design has a trials
-        column."""
+        column; all 0 is refused where the rows are fitted, not here (new rows may be)."""
         if self.trials is None:
             return None
         try:
-            return _validate.trials(frame[self.trials].to_numpy(float), len(frame))
+            return _validate.trials(frame[self.trials].to_numpy(float), len(frame), fitted=False)
         except ValueError as err:
             raise ValueError(f"column {self.trials!r} (the trials): {err}") from None
 

@@ -241,6 +241,19 @@ def test_new_rows_need_their_trials(posterior):
         br.predict(post, np.zeros((2, 1)), trials=[3, 2.5])
 
 
+def test_new_rows_of_no_trials_predict_no_successes(posterior):
+    """All new rows may have 0 trials (only a fit needs one trial somewhere): 0 successes
+    each, surely, and the success probability of the draws."""
+    post = posterior[0]
+    new = np.array([[-1.0], [2.0]])
+    got = br.predict(post, new, trials=0)
+    assert (got["y"].values == 0).all() and (got["mean"] == 0).all() and (got["sd"] == 0).all()
+    draws = post.tree["posterior"]
+    p = expit(np.outer(draws["w"].values.reshape(-1), new[:, 0]) + draws["b"].values.reshape(-1, 1))
+    np.testing.assert_allclose(got["probability"], p.mean(0), rtol=1e-12)
+    assert br.score(got, np.zeros(2))["log_score"] == 0.0  # log P(0 of 0) = log 1
+
+
 def _frame(seed=7):
     X, y, trials = _successes(n=60, seed=seed)
     return pd.DataFrame(X, columns=["a", "b", "c"]).assign(k=y, n=trials)

@@ -184,7 +184,7 @@ def _trials(likelihood: str, trials, n_rows: int):
         )
     if likelihood not in WITH_TRIALS and trials is not None:
         raise ValueError(f"trials are for a binomial model, and this one is {likelihood}")
-    return _validate.trials(trials, n_rows)
+    return _validate.trials(trials, n_rows, fitted=False)
 
 
 # One compiled program per likelihood and shape each: run eagerly, their few operations on
