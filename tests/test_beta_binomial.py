@@ -33,7 +33,7 @@ import bayes_reg as br
 from bayes_reg.linear.distributions import observation
 from bayes_reg.linear.information import information_weight
 from bayes_reg.linear.map import posterior_mode
-from bayes_reg.linear.regression import linear_regression
+from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.linear.sbc import simulate
 from bayes_reg.noise import as_noise
 from bayes_reg.run.card import load_card
@@ -318,6 +318,75 @@ def test_bad_models_are_refused(kwargs, match, no_compute):
     kwargs = defaults | {"likelihood": "beta-binomial"} | kwargs
     with pytest.raises(ValueError, match=match):
         br.sample_posterior(X, kwargs.pop("y"), prior=br.Gaussian(1.0), progress=False, **kwargs)
+
+
+def test_sigma_is_seen_only_in_rows_of_two_trials_or_more():
+    """scipy's beta-binomial: a row of one trial has the same mass at every sigma (a Bernoulli
+    trial), and a row of n trials keeps a mass above 0 as sigma grows where y is 0 or n, while
+    one with both outcomes loses it (as 1 / sigma²): the grounds of the two checks below."""
+    sigmas = np.array([0.1, 1.0, 10.0, 1e3, 1e4])
+    for eta in (-1.0, 0.5):
+        for y in (0, 1):
+            mass = _scipy_log_pmf(y, 1, eta, sigmas)
+            np.testing.assert_allclose(mass, mass[0], rtol=1e-12)
+        for y in (0, 6):
+            assert _scipy_log_pmf(y, 6, eta, 1e4) == pytest.approx(
+                _scipy_log_pmf(y, 6, eta, 1e3), abs=1e-5
+            )
+        both = _scipy_log_pmf(2, 6, eta, sigmas[-2:])
+        assert both[1] - both[0] == pytest.approx(-2 * np.log(10), abs=1e-3)
+
+
+def _rows(y, trials, **kwargs):
+    """The beta-binomial model's arguments on 12 rows of two features."""
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    return (
+        {"X": X, "y": np.asarray(y, float), "prior": br.Gaussian(1.0)}
+        | {
+            "likelihood": "beta-binomial",
+            "trials": trials,
+        }
+        | kwargs
+    )
+
+
+EDGES = np.where(np.arange(12) % 2, 5.0, 0.0)  # none or all of 5 trials: no row has both
+
+
+@pytest.mark.parametrize(
+    ("y", "trials", "weights"),
+    [
+        (EDGES, 5, None),
+        (np.arange(12) % 2, 1, None),
+        (np.r_[2, EDGES[1:]], 5, np.r_[0, np.ones(11)]),
+    ],
+    ids=["none-or-all", "one-trial-each", "both-only-at-weight-0"],
+)
+def test_a_flat_prior_on_sigma_needs_a_row_with_both_outcomes(y, trials, weights, no_compute):
+    with pytest.raises(ValueError, match=r"flat prior on the beta-binomial's sigma .* improper"):
+        br.sample_posterior(
+            **_rows(y, trials, sigma=br.FlatNoise(), sample_weight=weights), progress=False
+        )
+
+
+def test_a_flat_prior_on_sigma_with_a_row_of_both_outcomes_is_accepted():
+    args = _rows(np.r_[2, EDGES[1:]], 5, sigma=br.FlatNoise())
+    check_model(args.pop("X"), args.pop("y"), **args)  # no refusal, no warning
+
+
+def test_rows_of_one_trial_warn_that_sigma_is_its_prior(no_compute):
+    """Before any computation, and at the caller's line."""
+    match = "every row has one trial at most, .* whose posterior is its prior"
+    with (
+        pytest.warns(UserWarning, match=match) as record,
+        pytest.raises(AssertionError, match="computation started"),
+    ):
+        br.sample_posterior(**_rows(np.arange(12) % 2, 1, sigma=br.HalfNormal(1.0)), progress=False)
+    assert [w.filename for w in record] == [__file__]
+    args = _rows(np.arange(12) % 2, np.r_[2, np.ones(11)], sigma=br.HalfNormal(1.0))
+    check_model(args.pop("X"), args.pop("y"), **args)  # one row of two trials: no warning
+    args = _rows(np.arange(12) % 2, 1, sigma=0.5)
+    check_model(args.pop("X"), args.pop("y"), **args)  # a known sigma: no warning
 
 
 CARD = """

@@ -8,6 +8,8 @@ site only when sampled) and ``y`` (observations, plate ``obs``).
 from __future__ import annotations
 
 import copy
+import warnings
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +32,7 @@ from bayes_reg.linear.names import (
     WITH_NOISE,
     WITH_TRIALS,
 )
-from bayes_reg.noise import InverseGamma, Noise, as_noise
+from bayes_reg.noise import FlatNoise, InverseGamma, Noise, as_noise
 from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
 
@@ -338,9 +340,38 @@ def check_model(
     check_trials(likelihood, trials)
     if scale_with_sigma:
         _check_scale_with_sigma(prior, likelihood)
-    return intercept, check_data(
-        X, y, prior, likelihood, intercept, feature_names, sample_weight, trials
-    )
+    prior = check_data(X, y, prior, likelihood, intercept, feature_names, sample_weight, trials)
+    if likelihood == "beta-binomial":
+        _check_overdispersion_seen(y, trials, as_noise(sigma), sample_weight)
+    return intercept, prior
+
+
+_PACKAGE = str(Path(__file__).parents[1])
+
+
+def _check_overdispersion_seen(y, trials, noise: Noise, sample_weight) -> None:
+    """A beta-binomial's sigma is seen only in rows of two trials or more: refuse a flat prior
+    on it where no row has both outcomes (its likelihood then stays above 0 as sigma grows:
+    the posterior is improper), and warn that a proper prior is all the posterior has where
+    every row has one trial at most (such a row is a Bernoulli trial whatever sigma is)."""
+    if noise.known:
+        return
+    trials = np.broadcast_to(trials, np.shape(y))
+    kept = np.ones(len(y), bool) if sample_weight is None else np.asarray(sample_weight) > 0
+    if isinstance(noise, FlatNoise) and not np.any(kept & (y > 0) & (y < trials)):
+        raise ValueError(
+            "a flat prior on the beta-binomial's sigma needs a row with both outcomes among its "
+            "trials (0 < y < trials); without one the likelihood stays above 0 as sigma grows, "
+            "so the posterior is improper. Give sigma a proper prior (e.g. HalfNormal(1.0))"
+        )
+    if np.all(trials[kept] <= 1):
+        warnings.warn(
+            "every row has one trial at most, and a beta-binomial row of one trial is a "
+            "Bernoulli trial whatever sigma is: the data say nothing of sigma, whose posterior "
+            "is its prior. likelihood='bernoulli' is the same model without it",
+            UserWarning,
+            skip_file_prefixes=(_PACKAGE,),  # the caller's line, whichever path led here
+        )
 
 
 def check_data(
