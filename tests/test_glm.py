@@ -19,8 +19,8 @@ from helpers import assert_same_posterior, numpyro_reference
 from sklearn.linear_model import Lasso, LogisticRegression, PoissonRegressor
 
 import bayes_reg as br
+from bayes_reg.linear.improper import check_proper
 from bayes_reg.linear.map import posterior_mode
-from bayes_reg.linear.regression import check_data
 from bayes_reg.priors import Flat, StudentT
 
 SAMPLER = br.Sampler(chains=2, warmup=500, draws=1000)
@@ -345,7 +345,7 @@ def test_separable_classes_under_a_flat_prior_are_refused(no_compute):
     with pytest.raises(ValueError, match="linearly separable"):
         br.sample_posterior(X, y, prior=Flat(), likelihood="bernoulli", progress=False)
     y[[0, -1]] = y[[-1, 0]]  # one of each class on the wrong side: no longer separable
-    check_data(X, y, Flat(), "bernoulli")
+    check_proper(X, y, Flat(), "bernoulli", True, None)
 
 
 def test_student_t_weights_and_intercept_sample_their_prior():

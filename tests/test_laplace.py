@@ -3,6 +3,8 @@ logistic model's mode and curvature written out, and its evidence."""
 
 import jax
 import numpy as np
+import numpyro
+import numpyro.distributions as dist
 import pytest
 import scipy.stats
 from scipy.special import expit
@@ -64,3 +66,17 @@ def test_laplace_refuses_a_kinked_prior(no_compute):
     X, y = _gaussian_problem()
     with pytest.raises(ValueError, match="method 'laplace' needs a smooth prior"):
         br.sample_posterior(X, y, prior=br.Laplace(1.0), sigma=0.3, method="laplace")
+
+
+def test_laplace_refuses_a_mode_that_runs_off():
+    """Ten equal values under flat priors on their mean and sd: the log density rises without
+    bound as the sd goes to 0, so the mode finder ends on NaN, which LAPACK's Cholesky would
+    pass on as a NaN covariance and NaN draws."""
+
+    def model(y):
+        s = numpyro.sample("s", dist.ImproperUniform(dist.constraints.positive, (), ()))
+        m = numpyro.sample("m", dist.ImproperUniform(dist.constraints.real, (), ()))
+        numpyro.sample("y", dist.Normal(m, s), obs=y)
+
+    with pytest.raises(ValueError, match="ended away from any finite mode"):
+        laplace_approximation(model, jax.random.key(0), (np.ones(10),), {}, (1, 10))

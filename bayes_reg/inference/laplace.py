@@ -51,6 +51,12 @@ def laplace_approximation(
     solver, inputs = problem.solver, problem.inputs
     mode = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
     hessian = np.asarray(solver.hessian(mode, *inputs))
+    if not (np.isfinite(mode).all() and np.isfinite(hessian).all()):  # LAPACK would pass NaN on
+        raise ValueError(
+            "the mode finder ended away from any finite mode (an improper posterior: a "
+            "direction along which the log density keeps rising): the Laplace approximation "
+            "does not exist here"
+        )
     try:
         chol = np.linalg.cholesky(hessian)
     except np.linalg.LinAlgError:

@@ -8,23 +8,20 @@ site only when sampled) and ``y`` (observations, plate ``obs``).
 from __future__ import annotations
 
 import copy
-import warnings
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-import scipy.optimize
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg.linear.distributions import Either, observation
 from bayes_reg.linear.gram import Gram
+from bayes_reg.linear.improper import check_proper
 from bayes_reg.linear.information import information_weight, likelihood_dominates
 from bayes_reg.linear.names import (
-    CLASSES,
     COUNTS,
     LIKELIHOODS,
     PARAMETRIZATIONS,
@@ -32,7 +29,7 @@ from bayes_reg.linear.names import (
     WITH_NOISE,
     WITH_TRIALS,
 )
-from bayes_reg.noise import FlatNoise, InverseGamma, Noise, as_noise
+from bayes_reg.noise import InverseGamma, Noise, as_noise
 from bayes_reg.per_feature import in_feature_order
 from bayes_reg.priors import ElasticNet, Flat, Gaussian, Laplace, Prior, StudentT
 
@@ -341,37 +338,9 @@ def check_model(
     if scale_with_sigma:
         _check_scale_with_sigma(prior, likelihood)
     prior = check_data(X, y, prior, likelihood, intercept, feature_names, sample_weight, trials)
-    if likelihood == "beta-binomial":
-        _check_overdispersion_seen(y, trials, as_noise(sigma), sample_weight)
+    noise = as_noise(sigma) if likelihood in WITH_NOISE else None
+    check_proper(X, y, prior, likelihood, intercept, noise, sample_weight, trials)
     return intercept, prior
-
-
-_PACKAGE = str(Path(__file__).parents[1])
-
-
-def _check_overdispersion_seen(y, trials, noise: Noise, sample_weight) -> None:
-    """A beta-binomial's sigma is seen only in rows of two trials or more: refuse a flat prior
-    on it where no row has both outcomes (its likelihood then stays above 0 as sigma grows:
-    the posterior is improper), and warn that a proper prior is all the posterior has where
-    every row has one trial at most (such a row is a Bernoulli trial whatever sigma is)."""
-    if noise.known:
-        return
-    trials = np.broadcast_to(trials, np.shape(y))
-    kept = np.ones(len(y), bool) if sample_weight is None else np.asarray(sample_weight) > 0
-    if isinstance(noise, FlatNoise) and not np.any(kept & (y > 0) & (y < trials)):
-        raise ValueError(
-            "a flat prior on the beta-binomial's sigma needs a row with both outcomes among its "
-            "trials (0 < y < trials); without one the likelihood stays above 0 as sigma grows, "
-            "so the posterior is improper. Give sigma a proper prior (e.g. HalfNormal(1.0))"
-        )
-    if np.all(trials[kept] <= 1):
-        warnings.warn(
-            "every row has one trial at most, and a beta-binomial row of one trial is a "
-            "Bernoulli trial whatever sigma is: the data say nothing of sigma, whose posterior "
-            "is its prior. likelihood='bernoulli' is the same model without it",
-            UserWarning,
-            skip_file_prefixes=(_PACKAGE,),  # the caller's line, whichever path led here
-        )
 
 
 def check_data(
@@ -384,11 +353,9 @@ def check_data(
     sample_weight=None,
     trials=None,
 ) -> Prior:
-    """Refuse data the likelihood cannot have produced, and improper posteriors we can detect:
-    a flat prior on more coefficients than rows (of weight > 0), or on separable data under
-    the Bernoulli, binomial or beta-binomial; and a prior whose per-feature values do not
-    match the columns of ``X`` (named by ``feature_names`` where given). Returns the prior with
-    its per-feature values in the columns' order."""
+    """Refuse data the likelihood cannot have produced, and a prior whose per-feature values do
+    not match the columns of ``X`` (named by ``feature_names`` where given). Returns the prior
+    with its per-feature values in the columns' order."""
     prior = in_feature_order(prior, X.shape[1] if feature_names is None else feature_names)
     if trials is not None:
         trials = np.broadcast_to(trials, y.shape)
@@ -412,52 +379,7 @@ def check_data(
         raise ValueError(
             f"the {likelihood} likelihood needs counts (whole numbers >= 0), got {bad}"
         )
-    if not isinstance(prior, Flat):
-        return prior
-    if sample_weight is not None:  # a row of weight 0 informs nothing
-        kept = np.asarray(sample_weight) > 0
-        X, y = X[kept], y[kept]
-        trials = None if trials is None else trials[kept]
-    n, d = X.shape
-    k = d + (intercept is not False)
-    if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
-        raise ValueError(
-            f"a flat prior on {k} coefficients needs a design of full column rank, and this "
-            f"one ({n} rows, {d} features{' + intercept' if intercept is not False else ''}) "
-            "is not: the posterior is improper. Give the weights a proper prior (e.g. "
-            "Gaussian(scale))"
-        )
-    if likelihood in WITH_TRIALS:  # as one Bernoulli row per trial, of each outcome seen
-        X, y = _as_classes(X, y, trials)
-    if likelihood in CLASSES and _separable(X, y, intercept is not False):
-        raise ValueError(
-            "the classes are linearly separable, so under a flat prior the likelihood grows "
-            "without bound along the separating direction: the posterior is improper. Give "
-            "the weights a proper prior (e.g. Gaussian(2.5))"
-        )
     return prior
-
-
-def _as_classes(X, y, trials):
-    """The binomial rows as Bernoulli rows, one per outcome a row has seen (a success where
-    ``y > 0``, a failure where ``y < trials``): the data are separable exactly when these are."""
-    success, failure = y > 0, y < trials
-    X = np.concatenate([X[success], X[failure]])
-    return X, np.concatenate([np.ones(success.sum()), np.zeros(failure.sum())])
-
-
-def _separable(X, y, intercept: bool) -> bool:
-    """Whether some (w, b) has (2y - 1)(x w + b) >= 1 for every row: a linear program."""
-    Z = np.column_stack([X, np.ones(len(y))]) if intercept else X
-    signs = 2 * y - 1
-    fit = scipy.optimize.linprog(
-        np.zeros(Z.shape[1]),
-        A_ub=-(signs[:, None] * Z),
-        b_ub=-np.ones(len(y)),
-        bounds=[(None, None)] * Z.shape[1],
-        method="highs",
-    )
-    return fit.status == 0
 
 
 def inverse_gamma_noise(concentration: float, rate: float) -> InverseGamma:

@@ -1,0 +1,173 @@
+"""Improper posteriors seen from the data (:mod:`bayes_reg.linear.improper`): each refusal
+comes before any computation, and each is grounded here by the likelihood itself, computed with
+scipy, not falling along the direction the refusal names."""
+
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import expit
+
+import bayes_reg as br
+from bayes_reg.linear.improper import check_proper
+from bayes_reg.linear.map import posterior_mode
+from bayes_reg.noise import as_noise
+
+X = np.random.default_rng(0).normal(size=(12, 2))
+ETA = X @ [0.5, -0.3]  # a linear predictor without its intercept
+B = np.array([2.0, 5.0, 10.0, 20.0])  # the intercept, toward +∞ (or -B toward -∞)
+
+EDGES = {
+    "bernoulli-all-0": ("bernoulli", np.zeros(12), {}, "every row's y is 0", "-∞"),
+    "bernoulli-all-1": ("bernoulli", np.ones(12), {}, "every row's y is 1", "+∞"),
+    "binomial-all-0": ("binomial", np.zeros(12), {"trials": 4}, "every row's y is 0", "-∞"),
+    "binomial-all-trials": (
+        "binomial",
+        np.r_[np.full(6, 4.0), np.zeros(6)],
+        {"trials": np.r_[np.full(6, 4), np.zeros(6)]},  # rows of 0 trials inform nothing
+        "every row's y is its trials",
+        "+∞",
+    ),
+    "poisson-all-0": ("poisson", np.zeros(12), {}, "every count is 0", "-∞"),
+    "negative-binomial-all-0": (
+        "negative-binomial",
+        np.zeros(12),
+        {"sigma": br.HalfNormal(1.0)},
+        "every count is 0",
+        "-∞",
+    ),
+    "beta-binomial-all-trials": (
+        "beta-binomial",
+        np.full(12, 3.0),
+        {"trials": 3, "sigma": 0.5},
+        "every row's y is its trials",
+        "+∞",
+    ),
+}
+
+
+def _log_likelihood(likelihood, y, eta, trials=None, sigma=None):
+    """Summed over the rows, by scipy."""
+    if likelihood == "bernoulli":
+        return stats.bernoulli.logpmf(y, expit(eta)).sum()
+    if likelihood == "binomial":
+        return stats.binom.logpmf(y, trials, expit(eta)).sum()
+    if likelihood == "beta-binomial":
+        phi = sigma**-2
+        return stats.betabinom.logpmf(y, trials, expit(eta) * phi, expit(-eta) * phi).sum()
+    if likelihood == "poisson":
+        return stats.poisson.logpmf(y, np.exp(eta)).sum()
+    phi = sigma**-2  # the negative binomial of mean exp(eta), variance mu + sigma² mu²
+    return stats.nbinom.logpmf(y, phi, phi / (phi + np.exp(eta))).sum()
+
+
+@pytest.mark.parametrize("case", EDGES.values(), ids=EDGES.keys())
+def test_outcomes_at_one_end_rise_toward_likelihood_1_as_the_intercept_goes_there(case):
+    likelihood, y, kwargs, _, where = case
+    trials = np.broadcast_to(kwargs.get("trials", 1), y.shape)
+    sigma = 0.5 if "sigma" in kwargs else None
+    b = B if where == "+∞" else -B
+    values = [_log_likelihood(likelihood, y, ETA + bi, trials, sigma) for bi in b]
+    assert np.all(np.diff(values) > 0) and -1e-3 < values[-1] < 0, values
+
+
+@pytest.mark.parametrize("case", EDGES.values(), ids=EDGES.keys())
+def test_outcomes_at_one_end_under_a_flat_intercept_are_refused(case, no_compute):
+    likelihood, y, kwargs, end, where = case
+    kwargs = dict(kwargs)
+    match = re.escape(
+        f"{end}, so under the flat intercept the likelihood rises toward 1 as b goes to {where}"
+    )
+    for fit in (br.sample_posterior, posterior_mode):
+        with pytest.raises(ValueError, match=match):
+            fit(X, y, prior=br.Gaussian(1.0), likelihood=likelihood, **kwargs)
+    # A proper intercept makes the posterior proper.
+    noise = kwargs.pop("sigma", None)
+    check_proper(X, y, br.Gaussian(1.0), likelihood, br.Gaussian(2.5), None, **kwargs)
+    if noise is not None:
+        check_proper(X, y, br.Gaussian(1.0), likelihood, br.Gaussian(2.5), as_noise(noise))
+
+
+def test_a_row_of_the_other_outcome_is_enough_unless_its_weight_is_0(no_compute):
+    y = np.r_[1.0, np.zeros(11)]
+    check_proper(X, y, br.Gaussian(1.0), "bernoulli", True, None)
+    weight = np.r_[0.0, np.ones(11)]
+    with pytest.raises(ValueError, match="every row's y is 0"):
+        br.sample_posterior(
+            X, y, prior=br.Gaussian(1.0), likelihood="bernoulli", sample_weight=weight
+        )
+
+
+def test_a_flat_prior_on_the_negative_binomials_sigma_needs_a_count_above_0(no_compute):
+    """Every count 0: P(0) = (phi / (phi + mu))^phi rises toward 1 as sigma = 1/sqrt(phi) grows."""
+    sigmas = np.array([1.0, 10.0, 100.0, 1000.0])
+    values = [_log_likelihood("negative-binomial", np.zeros(12), ETA, sigma=s) for s in sigmas]
+    assert np.all(np.diff(values) > 0) and -1e-3 < values[-1] < 0, values
+    kwargs = {"prior": br.Gaussian(1.0), "likelihood": "negative-binomial", "intercept_scale": 2.5}
+    with pytest.raises(
+        ValueError, match="flat prior on the negative binomial's sigma needs a count"
+    ):
+        br.sample_posterior(X, np.zeros(12), sigma=br.FlatNoise(), **kwargs)
+    check_proper(
+        X,
+        np.r_[2.0, np.zeros(11)],
+        kwargs["prior"],
+        "negative-binomial",
+        br.Gaussian(2.5),
+        br.FlatNoise(),
+    )
+
+
+def _exact():
+    """y = 1 + 2 x exactly, on 6 rows of one feature: rank 2 with the intercept."""
+    x = np.linspace(-1, 1, 6)[:, None]
+    return x, 1 + 2 * x[:, 0]
+
+
+def test_an_exact_fit_has_a_likelihood_growing_as_sigma_to_the_rank_minus_the_rows():
+    """Integrated over flat (w, b) on a grid around the fit: sigma^-(6 - 2), so 10^4 times more
+    at a tenth of sigma; with noise in y it falls to 0 instead."""
+    x, y = _exact()
+
+    def integrated(y, sigma):
+        w, b = np.meshgrid(*(np.linspace(c - 20 * sigma, c + 20 * sigma, 801) for c in (2, 1)))
+        density = stats.norm.pdf(y[:, None, None], b + w * x[:, :, None], sigma).prod(0)
+        return density.sum() * (40 * sigma / 800) ** 2
+
+    ratio = integrated(y, 0.001) / integrated(y, 0.01)
+    assert ratio == pytest.approx(1e4, rel=1e-6)
+    noisy = y + np.random.default_rng(1).normal(0, 0.1, 6)
+    assert integrated(noisy, 0.001) < 1e-100 < integrated(noisy, 0.1)
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "student-t"])
+@pytest.mark.parametrize(
+    "noise", [br.HalfNormal(1.0), br.HalfCauchy(1.0), br.Exponential(1.0), br.FlatNoise()]
+)
+def test_an_exact_fit_under_a_prior_on_sigma_positive_at_0_is_refused(
+    likelihood, noise, no_compute
+):
+    x, y = _exact()
+    match = "the design fits y exactly .* improper"
+    with pytest.raises(ValueError, match=match):
+        br.sample_posterior(x, y, prior=br.Gaussian(1.0), likelihood=likelihood, sigma=noise)
+    with pytest.raises(ValueError, match=match):  # so is a constant y
+        br.sample_posterior(
+            x, np.full(6, 3.0), prior=br.Gaussian(1.0), likelihood=likelihood, sigma=noise
+        )
+
+
+def test_an_exact_fit_is_accepted_where_the_posterior_is_proper(no_compute):
+    x, y = _exact()
+    prior = br.Gaussian(1.0)
+    check_proper(x, y, prior, "gaussian", True, as_noise(0.5))  # sigma known
+    check_proper(x, y, prior, "gaussian", True, br.InverseGamma(2.0, 1.0))  # vanishes at 0
+    check_proper(x[:2], y[:2], prior, "gaussian", True, br.HalfNormal(1.0))  # rows = rank
+    # Weights of 1/2 on 6 rows: sigma^-(3 - 2) at most, whose integral at 0 still diverges ...
+    with pytest.raises(ValueError, match="fits y exactly"):
+        check_proper(x, y, prior, "gaussian", True, br.HalfNormal(1.0), np.full(6, 0.5))
+    # ... and of 0.4: sigma^-0.4, which converges.
+    check_proper(x, y, prior, "gaussian", True, br.HalfNormal(1.0), np.full(6, 0.4))
+    noisy = y + np.random.default_rng(1).normal(0, 1e-6, 6)
+    check_proper(x, noisy, prior, "gaussian", True, br.HalfNormal(1.0))
