@@ -139,23 +139,26 @@ def test_an_exact_fit_has_a_likelihood_growing_as_sigma_to_the_rank_minus_the_ro
     assert ratio == pytest.approx(1e4, rel=1e-6)
     noisy = y + np.random.default_rng(1).normal(0, 0.1, 6)
     assert integrated(noisy, 0.001) < 1e-100 < integrated(noisy, 0.1)
+    # A gamma's density at its mean grows the same way, as 1 / (sigma mu sqrt(2 pi)), so an
+    # exact fit of its log y is the same.
+    for sigma in (1e-2, 1e-3):
+        at_mean = stats.gamma.pdf(3.0, sigma**-2, scale=3.0 * sigma**2)
+        assert sigma * at_mean == pytest.approx(1 / (3 * np.sqrt(2 * np.pi)), rel=1e-4)
 
 
-@pytest.mark.parametrize("likelihood", ["gaussian", "student-t"])
+@pytest.mark.parametrize("likelihood", ["gaussian", "student-t", "gamma"])
 @pytest.mark.parametrize(
     "noise", [br.HalfNormal(1.0), br.HalfCauchy(1.0), br.Exponential(1.0), br.FlatNoise()]
 )
 def test_an_exact_fit_under_a_prior_on_sigma_positive_at_0_is_refused(
     likelihood, noise, no_compute
 ):
-    x, y = _exact()
-    match = "the design fits y exactly .* improper"
-    with pytest.raises(ValueError, match=match):
-        br.sample_posterior(x, y, prior=br.Gaussian(1.0), likelihood=likelihood, sigma=noise)
-    with pytest.raises(ValueError, match=match):  # so is a constant y
-        br.sample_posterior(
-            x, np.full(6, 3.0), prior=br.Gaussian(1.0), likelihood=likelihood, sigma=noise
-        )
+    x, line = _exact()
+    fitted = "log y" if likelihood == "gamma" else "y"
+    for y in (line, np.full(6, 3.0)):  # a line, and a constant
+        y = np.exp(y) if likelihood == "gamma" else y  # the gamma's mean is exp(eta)
+        with pytest.raises(ValueError, match=f"the design fits {fitted} exactly .* improper"):
+            br.sample_posterior(x, y, prior=br.Gaussian(1.0), likelihood=likelihood, sigma=noise)
 
 
 def test_an_exact_fit_is_accepted_where_the_posterior_is_proper(no_compute):

@@ -10,8 +10,8 @@ off along it (an intercept of -4e9, a sigma of 1e153, a NaN covariance):
   successes all its trials): the likelihood rises toward 1 as b goes to that end;
 - a flat prior on an overdispersion that no row shows: the negative binomial's sigma where every
   count is 0, the beta-binomial's where no row has both outcomes;
-- a Gaussian or Student-t y that the design fits exactly, under a prior on sigma with a density
-  above 0 at 0: the likelihood there grows as sigma^-(rows - rank).
+- a Gaussian or Student-t y (a gamma's log y) that the design fits exactly, under a prior on
+  sigma with a density above 0 at 0: the likelihood there grows as sigma^-(rows - rank).
 
 Rows of weight 0 inform nothing and are left out of every check.
 """
@@ -30,6 +30,8 @@ from bayes_reg.priors import Flat
 
 __all__ = ["check_proper"]
 
+#: Likelihoods whose density at their mean grows as 1 / sigma as sigma goes to 0.
+_SHARPENS = ("gaussian", "student-t", "gamma")
 #: Noise priors whose density at sigma = 0 is above 0 (or flat): no match for an exact fit.
 _POSITIVE_AT_ZERO = (HalfNormal, HalfCauchy, HalfStudentT, Exponential, FlatNoise)
 _PACKAGE = str(Path(__file__).parents[1])
@@ -147,14 +149,16 @@ def _sampled_noise(X, y, weight, likelihood, intercept, noise, trials) -> None:
                 UserWarning,
                 skip_file_prefixes=(_PACKAGE,),  # the caller's line, whichever path led here
             )
-    if likelihood in ("gaussian", "student-t") and isinstance(noise, _POSITIVE_AT_ZERO):
+    if likelihood in _SHARPENS and isinstance(noise, _POSITIVE_AT_ZERO):
         Z = np.column_stack([X, np.ones(len(y))]) if intercept is not False else X
-        coef = np.linalg.lstsq(Z, y)[0]
+        target = np.log(y) if likelihood == "gamma" else y  # the gamma's mean is exp(eta)
+        coef = np.linalg.lstsq(Z, target)[0]
         rank = np.linalg.matrix_rank(Z)
-        exact = np.linalg.norm(y - Z @ coef) <= 1e-12 * np.linalg.norm(y)
+        exact = np.linalg.norm(target - Z @ coef) <= 1e-12 * np.linalg.norm(target)
         if exact and weight.sum() >= rank + 1:  # the integral of sigma^-1 or less diverges
+            fitted = "log y" if likelihood == "gamma" else "y"
             raise ValueError(
-                f"the design fits y exactly (its residuals are 0 to rounding), so the "
+                f"the design fits {fitted} exactly (its residuals are 0 to rounding), so the "
                 f"{likelihood} likelihood grows without bound as sigma goes to 0, which a "
                 f"{noise.name} prior on sigma (its density above 0 there) does not stop: the "
                 "posterior is improper. Give sigma a known value or an InverseGamma prior "
