@@ -118,6 +118,21 @@ def test_a_model_with_a_param_site_gets_numpyros_own_potential():
     assert float(mode["mu"]) == pytest.approx(y.sum() / (len(y) + 4 / 100), rel=1e-9)
 
 
+def test_a_model_without_a_mode_is_refused():
+    """Ten equal values under flat priors on their mean and sd: the log density rises without
+    bound as the sd goes to 0, and L-BFGS ends on NaN, which is no mode to return."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    def model(y):
+        s = numpyro.sample("s", dist.ImproperUniform(dist.constraints.positive, (), ()))
+        m = numpyro.sample("m", dist.ImproperUniform(dist.constraints.real, (), ()))
+        numpyro.sample("y", dist.Normal(m, s), obs=y)
+
+    with pytest.raises(ValueError, match="L-BFGS ended away from any finite mode"):
+        map_model(model, np.ones(10))
+
+
 def test_collinear_and_constant_columns(diabetes):
     X, y = diabetes
     X = np.column_stack([X, X[:, 0], np.ones(len(y))])  # a duplicate and a constant column

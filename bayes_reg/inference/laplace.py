@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayes_reg._random import normal_from_precision
-from bayes_reg.inference.optimize import model_problem
+from bayes_reg.inference.optimize import NO_FINITE_MODE, model_problem
 
 __all__ = ["LaplaceFit", "laplace_approximation"]
 
@@ -52,11 +52,7 @@ def laplace_approximation(
     mode = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
     hessian = np.asarray(solver.hessian(mode, *inputs))
     if not (np.isfinite(mode).all() and np.isfinite(hessian).all()):  # LAPACK would pass NaN on
-        raise ValueError(
-            "the mode finder ended away from any finite mode (an improper posterior: a "
-            "direction along which the log density keeps rising): the Laplace approximation "
-            "does not exist here"
-        )
+        raise ValueError(f"{NO_FINITE_MODE}: the Laplace approximation does not exist here")
     try:
         chol = np.linalg.cholesky(hessian)
     except np.linalg.LinAlgError:

@@ -19,7 +19,13 @@ from numpyro.infer.util import initialize_model, potential_energy, transform_fn
 
 from bayes_reg.inference._program import split_kwargs
 
-__all__ = ["ModelProblem", "ModelSolver", "lbfgs", "model_problem"]
+__all__ = ["NO_FINITE_MODE", "ModelProblem", "ModelSolver", "lbfgs", "model_problem"]
+
+#: Where L-BFGS ends on NaN: the log density rose along a direction without end.
+NO_FINITE_MODE = (
+    "L-BFGS ended away from any finite mode (an improper posterior: a direction along which "
+    "the log density keeps rising)"
+)
 
 
 def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):

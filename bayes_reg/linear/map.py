@@ -30,7 +30,7 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
-from bayes_reg.inference.optimize import model_problem
+from bayes_reg.inference.optimize import NO_FINITE_MODE, model_problem
 from bayes_reg.linear.gram import weighted_rows
 from bayes_reg.linear.proximal import proximal_mode
 from bayes_reg.linear.regression import check_model, linear_regression
@@ -283,6 +283,8 @@ def map_model(
     solver, inputs = problem.solver, problem.inputs
 
     x = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{NO_FINITE_MODE}: the model has no mode")
 
     # L-BFGS stalls short of a kinked mode, often too far from zero for a coordinate to show
     # its kink; each refinement lands nearer, where more do. So repeat until the set is stable
