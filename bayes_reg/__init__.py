@@ -75,6 +75,7 @@ _after_import("arviz_base", _load_lazy_numpyro)
 # Where each public name lives: the flow, bottom up (docs/ARCHITECTURE.md): data, priors and
 # noise; the conventions; inference; then the linear and the network sides.
 _EXPORTS = {
+    "bayes_reg._validate": ("UninformedWarning",),
     "bayes_reg.cache": ("enable_compilation_cache",),
     "bayes_reg.data": ("breast_cancer", "d2l_synthetic", "diabetes", "linnerud", "toy_gap"),
     "bayes_reg.uci": ("load_uci",),
@@ -200,6 +201,7 @@ __all__ = [
     "Posterior",
     "Sampler",
     "StudentT",
+    "UninformedWarning",
     "bayesian_mlp",
     "best_prior_scale",
     "breast_cancer",

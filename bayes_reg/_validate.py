@@ -14,6 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 
 
+class UninformedWarning(UserWarning):
+    """A parameter of the model that the data say nothing of: its posterior is its prior.
+    (``warnings.filterwarnings("ignore", category=UninformedWarning)`` silences it.)"""
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"

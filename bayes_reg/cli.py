@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from bayes_reg import _validate, conventions
@@ -224,11 +225,34 @@ def _demo(out: str, quiet: bool) -> int:
     return 0
 
 
+def one_line_warnings(command: str):
+    """A ``warnings.showwarning`` that prints the project's own warnings about a model
+    (:class:`~bayes_reg.UninformedWarning`) as one line naming the command, once each: the
+    library line Python would name means nothing at the command line. Others as Python shows
+    them."""
+    shown, python = set(), warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, _validate.UninformedWarning):
+            return python(message, category, filename, lineno, file, line)
+        if str(message) not in shown:  # each fit of a card (a mode, a posterior) warns again
+            shown.add(str(message))
+            print(f"bayes-reg {command}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bayes-reg``; returns the exit code: 0 success, 2 bad input, 1 failure."""
+    args = parser().parse_args(argv)
+    with warnings.catch_warnings():  # puts Python's own display back afterwards
+        warnings.showwarning = one_line_warnings(args.command)
+        return _main(args)
+
+
+def _main(args) -> int:
     from bayes_reg.run.schema import CardError
 
-    args = parser().parse_args(argv)
     try:
         if args.command == "conventions":
             return _conventions()

@@ -378,7 +378,7 @@ def test_rows_of_one_trial_warn_that_sigma_is_its_prior(no_compute):
     """Before any computation, and at the caller's line."""
     match = "every row has one trial at most, .* whose posterior is its prior"
     with (
-        pytest.warns(UserWarning, match=match) as record,
+        pytest.warns(br.UninformedWarning, match=match) as record,
         pytest.raises(AssertionError, match="computation started"),
     ):
         br.sample_posterior(**_rows(np.arange(12) % 2, 1, sigma=br.HalfNormal(1.0)), progress=False)

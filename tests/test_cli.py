@@ -2,6 +2,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
 
-from bayes_reg.cli import main
+import bayes_reg as br
+from bayes_reg.cli import main, one_line_warnings
 
 
 def _json(capsys, *argv):
@@ -363,3 +365,16 @@ def test_conventions_lists_the_glm_conventions_with_their_likelihood(capsys):
         assert name in out
     assert "bernoulli" in out and "poisson" in out
     assert "[eps" in out  # "[eps, 1 - eps]" is printed as text, not read as rich markup
+
+
+def test_the_projects_warnings_print_as_one_line_naming_the_command_once(capsys, monkeypatch):
+    """Not as Python shows them (the entry script's line, ``sys.exit(main())``), and once
+    though a card's mode and posterior both warn; other warnings as Python shows them."""
+    others = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *rest: others.append(message))
+    show = one_line_warnings("run")
+    for _ in range(2):
+        show(br.UninformedWarning("sigma is its prior"), br.UninformedWarning, "bayes-reg", 6)
+    assert capsys.readouterr().err == "bayes-reg run: warning: sigma is its prior\n"
+    show(UserWarning("look binary"), UserWarning, "arviz_plots/plot.py", 198)
+    assert [str(w) for w in others] == ["look binary"] and not capsys.readouterr().err

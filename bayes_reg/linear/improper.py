@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import scipy.optimize
 
+from bayes_reg._validate import UninformedWarning
 from bayes_reg.linear.names import CLASSES, COUNTS, WITH_TRIALS
 from bayes_reg.noise import Exponential, FlatNoise, HalfCauchy, HalfNormal, HalfStudentT, Noise
 from bayes_reg.priors import Flat
@@ -148,7 +149,7 @@ def _sampled_noise(X, y, weight, likelihood, intercept, noise, trials) -> None:
                 "every row has one trial at most, and a beta-binomial row of one trial is a "
                 "Bernoulli trial whatever sigma is: the data say nothing of sigma, whose "
                 "posterior is its prior. likelihood='bernoulli' is the same model without it",
-                UserWarning,
+                UninformedWarning,
                 skip_file_prefixes=(_PACKAGE,),  # the caller's line, whichever path led here
             )
     if likelihood in _SHARPENS and isinstance(noise, _POSITIVE_AT_ZERO):
