@@ -13,6 +13,7 @@ import bayes_reg as br
 from bayes_reg.linear.improper import check_proper
 from bayes_reg.linear.map import posterior_mode
 from bayes_reg.noise import as_noise
+from bayes_reg.priors import Flat
 
 X = np.random.default_rng(0).normal(size=(12, 2))
 ETA = X @ [0.5, -0.3]  # a linear predictor without its intercept
@@ -174,3 +175,27 @@ def test_an_exact_fit_is_accepted_where_the_posterior_is_proper(no_compute):
     check_proper(x, y, prior, "gaussian", True, br.HalfNormal(1.0), np.full(6, 0.4))
     noisy = y + np.random.default_rng(1).normal(0, 1e-6, 6)
     check_proper(x, noisy, prior, "gaussian", True, br.HalfNormal(1.0))
+
+
+def test_a_proper_intercept_is_no_flat_direction_of_the_weights(no_compute):
+    """Flat weights with a Gaussian intercept: a constant column then is no flat direction
+    (along w_c = t, b = -t the intercept's prior falls), nor are classes that a threshold
+    separates but no line through 0 (x has both signs); with a flat intercept both are
+    refused."""
+    x = np.random.default_rng(2).normal(size=(12, 1))
+    constant = np.column_stack([x, np.ones(12)])
+    y = (x[:, 0] > 0).astype(float)
+    y[[np.argmin(x), np.argmax(x)]] = [1.0, 0.0]  # not separable by any line
+    with pytest.raises(ValueError, match="a flat prior on 3 coefficients needs a design of full"):
+        check_proper(constant, y, Flat(), "bernoulli", True, None)
+    check_proper(constant, y, Flat(), "bernoulli", br.Gaussian(2.5), None)
+    top = (x[:, 0] == x.max()).astype(float)  # separable by a threshold, not through 0
+    with pytest.raises(ValueError, match="linearly separable"):
+        check_proper(x, top, Flat(), "bernoulli", True, None)
+    check_proper(x, top, Flat(), "bernoulli", br.Gaussian(2.5), None)
+
+
+def test_one_outcome_only_names_the_intercept_first(no_compute):
+    """Under flat weights too: no prior on them would make the posterior proper."""
+    with pytest.raises(ValueError, match="every row's y is 0, so under the flat intercept"):
+        check_proper(X, np.zeros(12), Flat(), "bernoulli", True, None)

@@ -5,7 +5,8 @@ Each refusal names a direction along which the likelihood does not fall to 0 whi
 does not fall either, so the posterior's integral diverges and a sampler or mode finder runs
 off along it (an intercept of -4e9, a sigma of 1e153, a NaN covariance):
 
-- flat weights: a design without full column rank, or separable classes;
+- flat weights: a design without full column rank, or separable classes (the intercept's
+  column counted where its prior is flat too);
 - a flat intercept under outcomes all at one end of their support (every y 0, or every row's
   successes all its trials): the likelihood rises toward 1 as b goes to that end;
 - a flat prior on an overdispersion that no row shows: the negative binomial's sigma where every
@@ -58,27 +59,28 @@ def check_proper(
         kept = weight > 0
         X, y, weight = X[kept], y[kept], weight[kept]
         trials = None if trials is None else trials[kept]
-    if isinstance(prior, Flat):
-        _flat_weights(X, y, likelihood, intercept, trials)
-    if intercept is True or isinstance(intercept, Flat):
+    flat_intercept = intercept is True or isinstance(intercept, Flat)
+    if flat_intercept:  # first: with one outcome only, no prior on the weights helps
         _flat_intercept(y, likelihood, trials)
+    if isinstance(prior, Flat):  # a proper intercept is no flat direction of its own
+        _flat_weights(X, y, likelihood, flat_intercept, trials)
     if noise is not None and not noise.known:
         _sampled_noise(X, y, weight, likelihood, intercept, noise, trials)
 
 
-def _flat_weights(X, y, likelihood, intercept, trials) -> None:
+def _flat_weights(X, y, likelihood, flat_intercept: bool, trials) -> None:
     n, d = X.shape
-    k = d + (intercept is not False)
-    if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if intercept is not False else X) < k:
+    k = d + flat_intercept
+    if np.linalg.matrix_rank(np.column_stack([X, np.ones(n)]) if flat_intercept else X) < k:
         raise ValueError(
             f"a flat prior on {k} coefficients needs a design of full column rank, and this "
-            f"one ({n} rows, {d} features{' + intercept' if intercept is not False else ''}) "
+            f"one ({n} rows, {d} features{' + intercept' if flat_intercept else ''}) "
             "is not: the posterior is improper. Give the weights a proper prior (e.g. "
             "Gaussian(scale))"
         )
     if likelihood in WITH_TRIALS:  # as one Bernoulli row per trial, of each outcome seen
         X, y = _as_classes(X, y, trials)
-    if likelihood in CLASSES and _separable(X, y, intercept is not False):
+    if likelihood in CLASSES and _separable(X, y, flat_intercept):
         raise ValueError(
             "the classes are linearly separable, so under a flat prior the likelihood grows "
             "without bound along the separating direction: the posterior is improper. Give "
