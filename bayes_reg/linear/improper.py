@@ -19,6 +19,7 @@ Rows of weight 0 inform nothing and are left out of every check.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -36,7 +37,7 @@ __all__ = ["check_proper"]
 _SHARPENS = ("gaussian", "student-t", "gamma")
 #: Noise priors whose density at sigma = 0 is above 0 (or flat): no match for an exact fit.
 _POSITIVE_AT_ZERO = (HalfNormal, HalfCauchy, HalfStudentT, Exponential, FlatNoise)
-_PACKAGE = str(Path(__file__).parents[1])
+_PACKAGE = str(Path(__file__).parents[1]) + os.sep  # not a sibling folder bayes_reg_*
 
 
 def check_proper(
@@ -82,9 +83,9 @@ def _flat_weights(X, y, likelihood, flat_intercept: bool, trials) -> None:
         X, y = _as_classes(X, y, trials)
     if likelihood in CLASSES and _separable(X, y, flat_intercept):
         raise ValueError(
-            "the classes are linearly separable, so under a flat prior the likelihood grows "
-            "without bound along the separating direction: the posterior is improper. Give "
-            "the weights a proper prior (e.g. Gaussian(2.5))"
+            "the classes are linearly separable, so under a flat prior the likelihood rises "
+            "toward 1 along the separating direction: the posterior is improper. Give the "
+            "weights a proper prior (e.g. Gaussian(2.5))"
         )
 
 
