@@ -3,6 +3,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.optimize
+import scipy.stats
 from helpers import (
     POSITIVE_FLOAT,
     SETTINGS,
@@ -141,6 +143,70 @@ def test_an_lbfgs_that_ends_on_nan_is_refused(monkeypatch):
     monkeypatch.setattr(map_module, "model_problem", ending_on_nan)
     with pytest.raises(ValueError, match="L-BFGS ended away from any finite mode"):
         map_model(model, np.ones(10))
+
+
+def _sparse_problem(n=200, seed=3, noise=None):
+    """Six columns, three of them useless; t-distributed noise (4 degrees of freedom)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    noise = rng.standard_t(4, n) if noise is None else noise(rng, n)
+    return X, X @ [1.5, -1.0, 0.5, 0.0, 0.0, 0.0] + 2.0 + noise
+
+
+def _profile_lasso_mode(X, y, scale, noise_scale):
+    """The mode of p(w, b, log sigma | y) under Laplace(scale) weights, a flat intercept and a
+    HalfNormal(noise_scale) sigma, by its profile over log sigma: at each sigma the weights'
+    mode is scikit-learn's Lasso with alpha = sigma^2 / (n scale), and scipy's Brent minimises
+    n log sigma + RSS / (2 sigma^2) + |w|_1 / scale - log halfnorm(sigma) - log sigma."""
+    n = len(y)
+
+    def at(log_sigma):
+        sigma = np.exp(log_sigma)
+        fit = Lasso(alpha=sigma**2 / (n * scale), tol=1e-14, max_iter=1_000_000).fit(X, y)
+        rss = np.sum((y - fit.predict(X)) ** 2)
+        value = n * log_sigma + rss / (2 * sigma**2) + np.abs(fit.coef_).sum() / scale
+        return value - scipy.stats.halfnorm.logpdf(sigma, scale=noise_scale) - log_sigma, fit
+
+    best = scipy.optimize.minimize_scalar(lambda t: at(t)[0], bracket=(-1.0, 1.0), tol=1e-12)
+    fit = at(best.x)[1]
+    return fit.coef_, fit.intercept_, np.exp(best.x)
+
+
+def test_a_lasso_mode_with_a_sampled_noise_is_the_profile_over_sigma_of_sklearns_lasso():
+    X, y = _sparse_problem(noise=lambda rng, n: rng.normal(0, 1.2, n))
+    ours = br.posterior_mode(X, y, br.Laplace(0.03), sigma=br.HalfNormal(2.0))
+    w, b, sigma = _profile_lasso_mode(X, y, 0.03, 2.0)
+    # The useless columns exactly 0 in both, the others not (seen: agreement to 2e-9, the
+    # profile's Brent tolerance).
+    assert np.array_equal(w == 0, [False] * 3 + [True] * 3)
+    assert np.array_equal(ours["w"] == 0, w == 0)
+    np.testing.assert_allclose(ours["w"], w, rtol=0, atol=1e-7 * np.abs(w).max())
+    assert float(ours["b"]) == pytest.approx(b, rel=1e-7)
+    assert float(ours["sigma"]) == pytest.approx(sigma, rel=1e-7)
+
+
+def test_a_student_t_lasso_mode_with_a_sampled_noise_meets_its_optimality_conditions():
+    """Written with scipy's densities: the log posterior's slope (scipy's finite differences)
+    is 0 in the intercept and log sigma, sign(w_j) / scale where w_j is not 0, and within
+    ±1 / scale where it is 0 (exactly, the useless columns)."""
+    X, y = _sparse_problem()
+    scale = 0.05
+    ours = br.posterior_mode(
+        X, y, br.Laplace(scale), sigma=br.HalfNormal(2.0), likelihood="student-t"
+    )
+
+    def smooth(t):  # the log posterior without the Laplace terms, in (w, b, log sigma)
+        sigma = np.exp(t[7])
+        log_lik = scipy.stats.t.logpdf(y, 4.0, X @ t[:6] + t[6], sigma).sum()
+        return log_lik + scipy.stats.halfnorm.logpdf(sigma, scale=2.0) + t[7]
+
+    theta = np.r_[ours["w"], ours["b"], np.log(ours["sigma"])]
+    slope = scipy.optimize.approx_fprime(theta, smooth, 1e-7)
+    free = ours["w"] != 0
+    assert free[:3].all() and (ours["w"][3:] == 0).any()
+    np.testing.assert_allclose(slope[:6][free], np.sign(ours["w"][free]) / scale, atol=1e-4)
+    assert np.all(np.abs(slope[:6][~free]) <= 1 / scale)
+    assert abs(slope[6]) < 1e-4 and abs(slope[7]) < 1e-4
 
 
 def test_collinear_and_constant_columns(diabetes):

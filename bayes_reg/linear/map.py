@@ -26,6 +26,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 
 from bayes_reg import _validate
@@ -228,6 +229,8 @@ def posterior_mode(
     kw = {k: v for k, v in model_kwargs.items() if k != "intercept_scale"} | {
         "intercept": intercept
     }
+    if isinstance(prior, Laplace | ElasticNet):  # and a sampled noise
+        return _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kw, seed)
     mode = map_model(
         linear_regression,
         X,
@@ -240,6 +243,71 @@ def posterior_mode(
         **kw,
     )
     return {k: np.asarray(v) for k, v in mode.items()}
+
+
+def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed) -> dict:
+    """The mode under a Laplace or elastic-net prior with a sampled noise scale.
+
+    L-BFGS on the whole creeps along the kinks until its step cap (posterior_mode on 20,000
+    rows of 50 features: 27 s for the Gaussian, 88 s for the Student-t). Here the proximal
+    method at a fixed noise finds which coefficients sit on their kink, alternating with the
+    noise's mode at those coefficients until the same ones do twice; then L-BFGS moves the
+    others, the intercept and the noise together, where the log posterior is smooth; and the
+    proximal method at the noise found must put the same coefficients on their kinks, which
+    is their optimality condition (the coefficients' mode at a fixed noise is unique).
+    """
+    problem = model_problem(
+        linear_regression,
+        _validate.key(seed),
+        (X, y),
+        kwargs
+        | {"prior": prior, "sigma": noise, "likelihood": likelihood}
+        | {"parametrization": "direct"},
+        max_steps=10_000,
+        gtol=1e-10,
+    )
+    solver, inputs = problem.solver, problem.inputs
+    _, unravel = ravel_pytree(inputs[0])  # the flat layout of the sites' coordinates
+    where = unravel(jnp.arange(problem.start.size, dtype=problem.start.dtype))
+    w_at = np.asarray(where["w"]).astype(int)
+    b_at = np.atleast_1d(np.asarray(where.get("b", []))).astype(int)
+    noise_only = np.ones(problem.start.size, bool)
+    noise_only[np.r_[w_at, b_at]] = False
+    centre = np.broadcast_to(prior.mean if isinstance(prior, Laplace) else 0.0, w_at.shape)
+    x = np.array(problem.start)  # a copy: written below
+    x[w_at] = centre
+    kinked, joined = None, False
+    for _ in range(2 * w_at.size + 2):  # bounded: a kink set that keeps changing is given up
+        x = np.array(solver.solve(jnp.asarray(x), jnp.asarray(noise_only), *inputs))
+        sigma = float(problem.constrain(jnp.asarray(x))["sigma"])
+        w, b = proximal_mode(
+            X,
+            y,
+            prior,
+            likelihood=likelihood,
+            sigma=sigma,
+            df=kwargs.get("df", 4.0),
+            offset=kwargs.get("offset"),
+            intercept=kwargs["intercept"],
+            sample_weight=kwargs.get("sample_weight"),
+            trials=kwargs.get("trials"),
+        )
+        found = w == centre
+        if kinked is not None and np.array_equal(found, kinked):
+            if joined:  # the noise found jointly puts the same coefficients on their kinks
+                break
+            # The kinks settled: the rest, the intercept and the noise together.
+            x[w_at], x[b_at] = w, [] if b is None else b
+            free = np.ones(x.size, bool)
+            free[w_at[found]] = False
+            x = np.array(solver.solve(jnp.asarray(x), jnp.asarray(free), *inputs))
+            joined = True
+            continue
+        # Not yet: the noise again at these coefficients (a few rounds from a poor start).
+        kinked, joined = found, False
+        x[w_at], x[b_at] = w, [] if b is None else b
+    mode = problem.constrain(jnp.asarray(x))
+    return {k: np.asarray(v) for k, v in mode.items() if k in problem.latent}
 
 
 def map_model(
