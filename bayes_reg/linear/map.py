@@ -267,7 +267,9 @@ def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed
         gtol=1e-10,
     )
     solver, inputs = problem.solver, problem.inputs
-    _, unravel = ravel_pytree(inputs[0])  # the flat layout of the sites' coordinates
+    # The flat layout of the latent sites' coordinates (the order ravel_pytree gives them).
+    start = problem.constrain(problem.start)
+    _, unravel = ravel_pytree({k: v for k, v in start.items() if k in problem.latent})
     where = unravel(jnp.arange(problem.start.size, dtype=problem.start.dtype))
     w_at = np.asarray(where["w"]).astype(int)
     b_at = np.atleast_1d(np.asarray(where.get("b", []))).astype(int)
