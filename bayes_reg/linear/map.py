@@ -175,7 +175,8 @@ def posterior_mode(
     """The MAP of :func:`~bayes_reg.linear.regression.linear_regression`, by the exact route
     for its prior: the closed form or coordinate descent for a penalty on the Gaussian model
     (:func:`map_estimate`), the proximal method for a kink under any other known-noise model
-    (:func:`~bayes_reg.linear.proximal.proximal_mode`), L-BFGS otherwise (:func:`map_model`).
+    (:func:`~bayes_reg.linear.proximal.proximal_mode`), the same alternating with L-BFGS for a
+    kink with a sampled noise, L-BFGS otherwise (:func:`map_model`).
     A prior whose values are given by feature name needs ``X`` as a DataFrame: its columns
     name the features. A sampled noise scale is found where the sampler moves it, on the log
     scale: the mode of ``p(w, b, log sigma | y)`` (under a flat prior on ``sigma``, the
