@@ -21,6 +21,7 @@ the negative log posterior times :math:`\sigma^2 / n`.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -213,25 +214,28 @@ def posterior_mode(
     if likelihood == "gaussian" and known and plain and is_penalty(prior):
         fit = map_estimate(X, y, prior, noise.sigma, sample_weight=weight)
         return {"w": np.asarray(fit.w), "b": np.asarray(fit.b)}
+    # The proximal method at a known noise sigma: the mode under a kink, or (with a sampled
+    # noise) the kinks' finder at each noise tried.
+    proximal = functools.partial(
+        proximal_mode,
+        X,
+        y,
+        prior,
+        likelihood=likelihood,
+        df=model_kwargs.get("df", 4.0),
+        offset=model_kwargs.get("offset"),
+        intercept=intercept,
+        sample_weight=weight,
+        trials=model_kwargs.get("trials"),
+    )
     if isinstance(prior, Laplace | ElasticNet) and known:
-        w, b = proximal_mode(
-            X,
-            y,
-            prior,
-            likelihood=likelihood,
-            sigma=None if noise is None else noise.sigma,
-            df=model_kwargs.get("df", 4.0),
-            offset=model_kwargs.get("offset"),
-            intercept=intercept,
-            sample_weight=weight,
-            trials=model_kwargs.get("trials"),
-        )
+        w, b = proximal(sigma=None if noise is None else noise.sigma)
         return {"w": w} | ({} if b is None else {"b": np.asarray(b)})
     kw = {k: v for k, v in model_kwargs.items() if k != "intercept_scale"} | {
         "intercept": intercept
     }
     if isinstance(prior, Laplace | ElasticNet):  # and a sampled noise
-        return _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kw, seed)
+        return _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kw, seed, proximal)
     mode = map_model(
         linear_regression,
         X,
@@ -246,7 +250,7 @@ def posterior_mode(
     return {k: np.asarray(v) for k, v in mode.items()}
 
 
-def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed) -> dict:
+def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed, proximal) -> dict:
     """The mode under a Laplace or elastic-net prior with a sampled noise scale.
 
     L-BFGS on the whole creeps along the kinks until its step cap (posterior_mode on 20,000
@@ -256,6 +260,7 @@ def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed
     others, the intercept and the noise together, where the log posterior is smooth; and the
     proximal method at the noise found must put the same coefficients on their kinks, which
     is their optimality condition (the coefficients' mode at a fixed noise is unique).
+    ``proximal(sigma=...)`` is :func:`~bayes_reg.linear.proximal.proximal_mode` on this model.
     """
     problem = model_problem(
         linear_regression,
@@ -282,33 +287,17 @@ def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed
     kinked, joined = None, False
     for _ in range(2 * w_at.size + 2):  # bounded: a kink set that keeps changing is given up
         x = np.array(solver.solve(jnp.asarray(x), jnp.asarray(noise_only), *inputs))
-        sigma = float(problem.constrain(jnp.asarray(x))["sigma"])
-        w, b = proximal_mode(
-            X,
-            y,
-            prior,
-            likelihood=likelihood,
-            sigma=sigma,
-            df=kwargs.get("df", 4.0),
-            offset=kwargs.get("offset"),
-            intercept=kwargs["intercept"],
-            sample_weight=kwargs.get("sample_weight"),
-            trials=kwargs.get("trials"),
-        )
-        found = w == centre
-        if kinked is not None and np.array_equal(found, kinked):
-            if joined:  # the noise found jointly puts the same coefficients on their kinks
-                break
-            # The kinks settled: the rest, the intercept and the noise together.
-            x[w_at], x[b_at] = w, [] if b is None else b
-            free = np.ones(x.size, bool)
-            free[w_at[found]] = False
-            x = np.array(solver.solve(jnp.asarray(x), jnp.asarray(free), *inputs))
-            joined = True
-            continue
-        # Not yet: the noise again at these coefficients (a few rounds from a poor start).
-        kinked, joined = found, False
+        w, b = proximal(sigma=float(problem.constrain(jnp.asarray(x))["sigma"]))
+        settled = kinked is not None and np.array_equal(w == centre, kinked)
+        if settled and joined:  # the noise found jointly puts the same ones on their kinks
+            break
+        kinked = w == centre
         x[w_at], x[b_at] = w, [] if b is None else b
+        if settled:  # the rest, the intercept and the noise together, where it is smooth
+            free = np.ones(x.size, bool)
+            free[w_at[kinked]] = False
+            x = np.array(solver.solve(jnp.asarray(x), jnp.asarray(free), *inputs))
+        joined = settled  # else the noise again at these coefficients (from a poor start)
     mode = problem.constrain(jnp.asarray(x))
     return {k: np.asarray(v) for k, v in mode.items() if k in problem.latent}
 
