@@ -318,17 +318,22 @@ def test_one_number_of_trials_stands_for_every_row():
 
 def test_a_flat_prior_on_separable_successes_is_refused():
     """Separable as Bernoulli rows: each row's successes above the line, failures below.
-    A row with both cannot be separated, so one such row on the line makes the data fine."""
+    A row with both outcomes cannot move: where a line through it still separates the rest,
+    the data are quasi-separable (improper too); where none can, the mode is statsmodels'."""
     x = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     trials = np.array([3, 4, 4, 3])
     with pytest.raises(ValueError, match="linearly separable"):
         posterior_mode(
             x, np.array([0.0, 0.0, 4.0, 3.0]), br.Flat(), likelihood="binomial", trials=trials
         )
-    mode = posterior_mode(
-        x, np.array([0.0, 1.0, 4.0, 3.0]), br.Flat(), likelihood="binomial", trials=trials
-    )
-    assert np.isfinite(mode["w"]).all()
+    with pytest.raises(ValueError, match="quasi-separable: .* 3 of the 4 rows move"):
+        posterior_mode(  # the line through x = -1 and its 1 of 4
+            x, np.array([0.0, 1.0, 4.0, 3.0]), br.Flat(), likelihood="binomial", trials=trials
+        )
+    y = np.array([1.0, 0.0, 4.0, 3.0])  # a line through x = -2 puts x = -1 above, with x = 1
+    mode = posterior_mode(x, y, br.Flat(), likelihood="binomial", trials=trials)
+    theirs = _glm(x, y, trials).fit(tol=1e-13)
+    np.testing.assert_allclose(np.append(mode["b"], mode["w"]), theirs.params, rtol=1e-7)
 
 
 TOGETHER = r"give likelihood='binomial' \(or 'beta-binomial'\) and trials="

@@ -5,6 +5,7 @@ scipy, not falling along the direction the refusal names."""
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from scipy.special import expit
@@ -193,6 +194,84 @@ def test_a_proper_intercept_is_no_flat_direction_of_the_weights(no_compute):
     with pytest.raises(ValueError, match="linearly separable"):
         check_proper(x, top, Flat(), "bernoulli", True, None)
     check_proper(x, top, Flat(), "bernoulli", br.Gaussian(2.5), None)
+
+
+#: A category of 10 rows (c) whose outcomes all sit at 0, beside rows of both outcomes: no
+#: line separates the classes, but the category's coefficient going to -∞ moves its rows
+#: toward their outcome and leaves the rest where they are (quasi-separation).
+CATEGORY = {
+    "bernoulli": ({}, lambda r: (r.random(40) < 0.5).astype(float)),
+    "binomial": ({"trials": 4}, lambda r: r.binomial(4, 0.5, 40).astype(float)),
+    "beta-binomial": ({"trials": 4, "sigma": 0.5}, lambda r: r.binomial(4, 0.5, 40) * 1.0),
+    "poisson": ({}, lambda r: r.poisson(2.0, 40).astype(float)),
+    "negative-binomial": ({"sigma": 0.5}, lambda r: r.poisson(2.0, 40).astype(float)),
+}
+
+
+def _category_table(likelihood):
+    kwargs, draw = CATEGORY[likelihood]
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=40), "group": np.repeat(list("abcd"), 10)})
+    frame["y"] = np.where(frame["group"] == "c", 0.0, draw(rng))
+    frame["n"] = kwargs.get("trials", 1)
+    return frame, kwargs
+
+
+@pytest.mark.parametrize("likelihood", CATEGORY)
+def test_a_category_of_one_outcome_rises_toward_the_other_rows_likelihood(likelihood):
+    """Along the category's coefficient to -∞ the likelihood rises toward that of the rows
+    outside it, which is above 0: under a flat prior the integral along it diverges. With one
+    row of the category above 0 it falls as e^-t instead (that row's mass, ~ its mean)."""
+    frame, kwargs = _category_table(likelihood)
+    y, trials, sigma = frame["y"].to_numpy(copy=True), frame["n"].to_numpy(), kwargs.get("sigma")
+    c = (frame["group"] == "c").to_numpy()
+    eta = 0.2 + 0.3 * frame["x"].to_numpy()
+    values = [_log_likelihood(likelihood, y, eta - t * c, trials, sigma) for t in B]
+    rest = _log_likelihood(likelihood, y[~c], eta[~c], trials[~c], sigma)
+    assert np.all(np.diff(values) > 0) and 0 < rest - values[-1] < 1e-3, (values, rest)
+    y[np.flatnonzero(c)[0]] = 1.0
+    values = [_log_likelihood(likelihood, y, eta - t * c, trials, sigma) for t in B]
+    assert values[-1] - values[-2] < -0.9 * (B[-1] - B[-2]), values
+
+
+@pytest.mark.parametrize("likelihood", CATEGORY)
+def test_a_category_of_one_outcome_under_a_flat_prior_is_refused(likelihood, no_compute):
+    frame, kwargs = _category_table(likelihood)
+    kwargs = kwargs | {"trials": "n"} if "trials" in kwargs else kwargs
+    what = (
+        "the zero counts are separable: along a direction of the coefficients of group[T.c], "
+        "the mean of 10 rows of count 0 falls toward 0"
+        if likelihood in ("poisson", "negative-binomial")
+        else "the classes are quasi-separable: along a direction of the coefficients of "
+        "group[T.c], 10 of the 40 rows move toward their outcome"
+    )
+    with pytest.raises(ValueError, match=re.escape(what) + ".* improper"):
+        br.fit("y ~ x + group", frame, prior=Flat(), likelihood=likelihood, **kwargs)
+    # One row of the category above 0, or a proper prior on the weights: proper.
+    X = pd.get_dummies(frame[["x", "group"]], drop_first=True, dtype=float).to_numpy()
+    y, trials = frame["y"].to_numpy(copy=True), kwargs.get("trials") and frame["n"].to_numpy()
+    check_proper(X, y, br.Gaussian(2.5), likelihood, True, None, trials=trials)
+    y[20] = 1.0  # the first row of c
+    check_proper(X, y, Flat(), likelihood, True, None, trials=trials)
+
+
+def test_a_rare_category_in_a_large_table_is_seen(no_compute):
+    """Past the rows of the subset that screens a table, 3 rows of one outcome among 20,000
+    are still seen (the subset misses them, so it lacks full rank and the whole table is
+    checked), 3 of both outcomes are not refused, nor is the table without them (the subset
+    clears it)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=20_000)
+    rare = np.zeros(20_000)
+    rare[:3] = 1.0
+    y = (rng.random(20_000) < expit(0.5 * x)).astype(float)
+    y[:3] = 0.0
+    X = np.column_stack([x, rare])
+    with pytest.raises(ValueError, match="quasi-separable: .* of x1, 3 of the 20000 rows"):
+        check_proper(X, y, Flat(), "bernoulli", True, None)
+    y[0] = 1.0
+    check_proper(X, y, Flat(), "bernoulli", True, None)
+    check_proper(X[:, :1], y, Flat(), "bernoulli", True, None)
 
 
 def test_one_outcome_only_names_the_intercept_first(no_compute):

@@ -339,7 +339,7 @@ def check_model(
         _check_scale_with_sigma(prior, likelihood)
     prior = check_data(X, y, prior, likelihood, intercept, feature_names, sample_weight, trials)
     noise = as_noise(sigma) if likelihood in WITH_NOISE else None
-    check_proper(X, y, prior, likelihood, intercept, noise, sample_weight, trials)
+    check_proper(X, y, prior, likelihood, intercept, noise, sample_weight, trials, feature_names)
     return intercept, prior
 
 
