@@ -10,6 +10,7 @@ posterior of a two-coefficient model by quadrature on a grid (NUTS's draws).
 
 import json
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ import statsmodels.api as sm
 from helpers import mcse, run_summary
 from numpyro.infer.util import log_density
 from scipy import stats
-from scipy.special import expit, gammaln, logsumexp
+from scipy.special import expit, gammaln, log_expit, logsumexp
 
 import bayes_reg as br
 from bayes_reg.linear.distributions import observation
@@ -314,6 +315,26 @@ def test_one_number_of_trials_stands_for_every_row():
     one = log_density(linear_regression, (X, y), kwargs | {"trials": 4}, params)[0]
     rows = log_density(linear_regression, (X, y), kwargs | {"trials": np.full(40, 4)}, params)[0]
     assert float(one) == float(rows)
+
+
+def test_the_mass_and_its_slope_are_exact_at_every_log_odds():
+    """Against log C(n, y) + y log_expit(eta) + (n - y) log_expit(-eta) (scipy), to rounding,
+    from -700 to 700 and at eta = 0, where NumPyro's form has a kink in its gradient; the
+    slope y - n expit(eta) the same (as y expit(-eta) - (n - y) expit(eta))."""
+    eta = np.r_[np.linspace(-700, 700, 1401), 0.0]
+    y, n = np.arange(9.0)[:, None], 8
+    exact = (
+        gammaln(n + 1.0)
+        - gammaln(y + 1)
+        - gammaln(n - y + 1)
+        + y * log_expit(eta)
+        + (n - y) * log_expit(-eta)
+    )
+    ours = np.asarray(observation("binomial", eta, trials=n).log_prob(y))
+    np.testing.assert_allclose(ours, exact, rtol=1e-15, atol=1e-15)
+    slope = jax.vmap(jax.grad(lambda e: observation("binomial", e, trials=n).log_prob(y).sum()))
+    exact = (y * expit(-eta) - (n - y) * expit(eta)).sum(axis=0)
+    np.testing.assert_allclose(slope(eta), exact, rtol=1e-14, atol=1e-300)
 
 
 def test_a_flat_prior_on_separable_successes_is_refused():

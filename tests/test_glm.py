@@ -14,6 +14,7 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 import scipy.optimize
+import scipy.special
 import scipy.stats
 from helpers import assert_same_posterior, numpyro_reference
 from sklearn.linear_model import Lasso, LogisticRegression, PoissonRegressor
@@ -24,6 +25,22 @@ from bayes_reg.linear.map import posterior_mode
 from bayes_reg.priors import Flat, StudentT
 
 SAMPLER = br.Sampler(chains=2, warmup=500, draws=1000)
+
+
+def test_the_bernoulli_mass_and_its_slope_are_exact_at_every_log_odds():
+    """Against scipy's log_expit, to rounding, from -700 to 700; the slope y - expit(eta)
+    (expit(-eta) for a 1, -expit(eta) for a 0) at eta = 0 too, where NumPyro's form (max, |.|
+    and a log1p) is 1/2 off: every row sits there when the coefficients start at 0."""
+    from bayes_reg.linear.distributions import observation
+
+    eta = np.r_[np.linspace(-700, 700, 2801), 0.0, 1e-300]
+    for y in (0.0, 1.0):
+        exact = scipy.special.log_expit(eta if y else -eta)
+        ours = np.asarray(observation("bernoulli", eta).log_prob(y))
+        np.testing.assert_allclose(ours, exact, rtol=1e-15, atol=0)
+        slope = jax.vmap(jax.grad(lambda e, y=y: observation("bernoulli", e).log_prob(y)))(eta)
+        exact = scipy.special.expit(-eta) if y else -scipy.special.expit(eta)
+        np.testing.assert_allclose(slope, exact, rtol=1e-15, atol=0)
 
 
 def _logistic(n=200, seed=0):
