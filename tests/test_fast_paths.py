@@ -16,7 +16,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import Lasso, Ridge
 
 from bayes_reg import (
     ElasticNet,
@@ -346,6 +346,34 @@ def test_a_kinked_glm_mode_meets_its_optimality_conditions_and_a_refit_compiles_
     compiled = [f._cache_size() for f in (proximal._fista, proximal._newton_step)]
     fit_and_check(0.2, 2.0)  # new data and strength, same shape: nothing compiles again
     assert [f._cache_size() for f in (proximal._fista, proximal._newton_step)] == compiled
+
+
+def _correlated_lasso():
+    """3,000 rows of 30 columns sharing one (condition number 68), a Gaussian y of known noise
+    1, and scikit-learn's Lasso at the strength a Laplace(0.05) prior gives: alpha = 1/(n s)."""
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(3000, 30))
+    X = C + 3 * C[:, :1]
+    y = X[:, :5] @ np.ones(5) + rng.normal(size=3000)
+    fit = Lasso(alpha=1 / (3000 * 0.05), tol=1e-14, max_iter=100_000).fit(X, y)
+    return X, y, fit
+
+
+@pytest.mark.parametrize("rough", [None, 0.5])
+def test_a_kinked_mode_on_correlated_columns_is_scikit_learns_lasso(rough, monkeypatch):
+    """FISTA runs to a rough tolerance first and Newton's steps on the coefficients off their
+    kink finish; where they cannot, FISTA goes on to the strict one. That second phase is
+    forced here by a rough tolerance of 0.5 (three steps, the kinked set not yet settled)."""
+    X, y, fit = _correlated_lasso()
+    calls = []
+    fista = proximal._fista
+    monkeypatch.setattr(proximal, "_fista", lambda *a: calls.append(1) or fista(*a))
+    if rough is not None:
+        monkeypatch.setattr(proximal, "_ROUGH", rough)
+    w, b = proximal.proximal_mode(X, y, Laplace(0.05), sigma=1.0)
+    assert len(calls) == (2 if rough else 1)
+    np.testing.assert_array_equal(w == 0, fit.coef_ == 0)
+    np.testing.assert_allclose(np.append(w, b), np.append(fit.coef_, fit.intercept_), atol=1e-11)
 
 
 def test_a_first_step_to_where_the_poisson_density_is_not_a_number_is_shortened():

@@ -209,6 +209,29 @@ def test_a_student_t_lasso_mode_with_a_sampled_noise_meets_its_optimality_condit
     assert abs(slope[6]) < 1e-4 and abs(slope[7]) < 1e-4
 
 
+@pytest.mark.parametrize("rows", [3000, 24])
+@pytest.mark.parametrize("prior", [Laplace(0.05), ElasticNet(0.5, 0.05)], ids=["lasso", "enet"])
+def test_a_penalised_mode_on_correlated_columns_solves_its_optimality_conditions(rows, prior):
+    """Coordinate descent through the Gram matrix (rows >= features) and through the residuals
+    (fewer rows), on 30 columns sharing one: on the mode's support S its gradient condition is
+    a linear system, (G_SS + l2) w_S = c_S - l1 sign(w_S) with G = Xc'Xc/n and c = Xc'yc/n,
+    solved here by numpy; off it |c_j - G_j w| <= l1."""
+    rng = np.random.default_rng(5)
+    C = rng.normal(size=(rows, 30))
+    X = C + 3 * C[:, :1]
+    y = X[:, :5] @ np.ones(5) + rng.normal(size=rows) + 2.0
+    w = np.asarray(map_estimate(X, y, prior, sigma=1.0).w)
+    penalty = br.to_penalty("sklearn-elasticnet", prior, n=rows, sigma=1.0)
+    l1, l2 = penalty.strength * penalty.l1_ratio, penalty.strength * (1 - penalty.l1_ratio)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    G, c = Xc.T @ Xc / rows, Xc.T @ yc / rows
+    on = w != 0
+    exact = np.linalg.solve(G[np.ix_(on, on)] + l2 * np.eye(on.sum()), c[on] - l1 * np.sign(w[on]))
+    np.testing.assert_allclose(w[on], exact, rtol=0, atol=1e-9 * np.abs(w).max())
+    assert np.all(np.abs(c[~on] - G[~on] @ w) <= l1 * (1 + 1e-9))
+    assert 0 < on.sum() < 30
+
+
 def test_collinear_and_constant_columns(diabetes):
     X, y = diabetes
     X = np.column_stack([X, X[:, 0], np.ones(len(y))])  # a duplicate and a constant column

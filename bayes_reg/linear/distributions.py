@@ -1,7 +1,8 @@
 """The distributions of the linear model beyond NumPyro's own: ``y`` given the linear predictor
-under each likelihood (:func:`observation`), the negative binomial's and the beta-binomial's
-masses in forms that compile fast and stay exact near their limits (the Poisson, the binomial),
-and a per-element choice between two distributions (the per-coefficient parametrization)."""
+under each likelihood (:func:`observation`), the Bernoulli's and the binomial's masses with a
+gradient that is right at log-odds 0, the negative binomial's and the beta-binomial's in forms
+that compile fast and stay exact near their limits (the Poisson, the binomial), and a
+per-element choice between two distributions (the per-coefficient parametrization)."""
 
 from __future__ import annotations
 
