@@ -72,6 +72,27 @@ def test_generic_map_finds_the_zeros_when_lbfgs_stops_short(diabetes, prior):
     _assert_same_kinked_mode(X, y, generic, exact, prior, 50.0)
 
 
+@pytest.mark.parametrize("first_try", [None, 1])
+def test_generic_map_verifies_its_first_try_or_goes_on(diabetes, first_try, monkeypatch):
+    """L-BFGS creeps along the kinks to its step cap; a first try of a few hundred steps,
+    refined with the kinked coordinates at 0, is verified as the mode (the rest's gradient
+    below gtol, every one set at 0 still kinked), so the whole budget is not run. A first try
+    of one step cannot be verified: L-BFGS runs again with the whole budget, to the same mode."""
+    from bayes_reg.linear import map as map_module
+
+    if first_try is not None:
+        monkeypatch.setattr(map_module, "_FIRST_TRY", first_try)
+    budgets = []
+    refined = map_module._refined
+    monkeypatch.setattr(map_module, "_refined", lambda *a: budgets.append(a[3]) or refined(*a))
+    X, y = diabetes
+    prior = Laplace(20.0)
+    exact = map_estimate(X, y, prior, 50.0)
+    generic = map_model(linear_regression, X, y, prior=prior, sigma=50.0, parametrization="direct")
+    _assert_same_kinked_mode(X, y, generic, exact, prior, 50.0)
+    assert budgets == ([500] if first_try is None else [1, 10_000])
+
+
 def test_generic_map_keeps_a_smooth_mode_at_zero_free():
     """A smooth potential whose mode is ~0 in one coordinate shows no kink: nothing is fixed."""
     X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]])
@@ -137,7 +158,7 @@ def test_an_lbfgs_that_ends_on_nan_is_refused(monkeypatch):
     def ending_on_nan(*args, **kwargs):
         problem = real(*args, **kwargs)
         solve = problem.solver.solve
-        nan = problem.solver._replace(solve=lambda *a: solve(*a) * np.nan)
+        nan = problem.solver._replace(solve=lambda *a, **k: solve(*a, **k) * np.nan)
         return problem._replace(solver=nan)
 
     monkeypatch.setattr(map_module, "model_problem", ending_on_nan)

@@ -29,17 +29,18 @@ NO_FINITE_MODE = (
 
 
 def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):
-    """``solve(x0, free, *args)``: L-BFGS on ``potential(x, *args)`` moving only the
-    coordinates in ``free``.
+    """``solve(x0, free, *args, steps=max_steps)``: L-BFGS on ``potential(x, *args)`` moving
+    only the coordinates in ``free``, for at most ``steps`` iterations.
 
-    ``args`` are traced inputs of the compiled ``solve``: new data of the same shapes reuse
-    it. With the gradient zero outside ``free``, every L-BFGS direction (a combination of past
-    gradients and steps) is zero there too, so those coordinates keep their starting values.
+    ``args`` and ``steps`` are traced inputs of the compiled program: new data of the same
+    shapes, or another cap, reuse it. With the gradient zero outside ``free``, every L-BFGS
+    direction (a combination of past gradients and steps) is zero there too, so those
+    coordinates keep their starting values.
     """
     opt = optax.lbfgs()
 
     @jax.jit
-    def solve(x0, free, *args):
+    def run(x0, free, steps, *args):
         def at(x):
             return potential(x, *args)
 
@@ -54,17 +55,20 @@ def lbfgs(potential, max_steps: int = 10_000, gtol: float = 1e-10):
 
         def not_done(carry):
             *_, gnorm, k = carry
-            return (gnorm > gtol) & (k < max_steps)
+            return (gnorm > gtol) & (k < steps)
 
         carry = (x0, opt.init(x0), jnp.asarray(jnp.inf, x0.dtype), 0)
         return jax.lax.while_loop(not_done, step, carry)[0]
+
+    def solve(x0, free, *args, steps: int = max_steps):
+        return run(x0, free, steps, *args)
 
     return solve
 
 
 class ModelSolver(NamedTuple):
     """A NumPyro model's potential in the unconstrained space, flattened, its L-BFGS
-    (``solve(x0, free, *inputs)``, :func:`lbfgs`), its gradient at each row of a batch of
+    (``solve(x0, free, *inputs, steps=...)``, :func:`lbfgs`), its gradient at each row of a batch of
     points (``gradients(xs, *inputs)``) and its Hessian; each compiled, each taking the flat
     point(s) and then the ``inputs`` of its :class:`ModelProblem`."""
 

@@ -352,7 +352,9 @@ def map_model(
     kink (near zero, with one-sided slopes that both point away from it) is set to exactly
     zero and the others are refined with those held fixed, where the log joint is smooth;
     the refined point is kept only if its log joint is at least as high. Refining is repeated
-    from the refined point until the set of such coordinates no longer changes.
+    from the refined point until the set of such coordinates no longer changes. L-BFGS runs a
+    few hundred steps first; where the refined point is not yet verified as the mode, it runs
+    again from the start with the whole ``max_steps``.
 
     Parameters
     ----------
@@ -372,15 +374,40 @@ def map_model(
     """
     _validate.require_x64("map_model")
     problem = model_problem(model, _validate.key(seed), args, kwargs, max_steps, gtol)
-    solver, inputs = problem.solver, problem.inputs
+    every = jnp.ones(problem.start.shape, bool)
+    # A first try of a few hundred steps: under a kinked prior L-BFGS creeps along the kinks
+    # to its step cap, but the kinked coordinates are near enough 0 to be found long before,
+    # and the point refined with them at 0 is then verified as the mode.
+    first = min(_FIRST_TRY, max_steps)
+    x = problem.solver.solve(problem.start, every, *problem.inputs, steps=first)
+    x, at_mode = _refined(problem, x, gtol, first)
+    if not at_mode and first < max_steps:  # the whole budget from the start, as before
+        # (from where the first try got, L-BFGS without its memory stalled at a worse point
+        # on Longley's design: 3.7e-9 off the certified fit against 1.1e-11)
+        x = problem.solver.solve(problem.start, every, *problem.inputs, steps=max_steps)
+        x, _ = _refined(problem, x, gtol, max_steps)
+    return {k: v for k, v in problem.constrain(x).items() if k in problem.latent}
 
-    x = solver.solve(problem.start, jnp.ones(problem.start.shape, bool), *inputs)
+
+#: L-BFGS steps of :func:`map_model`'s first try (the diabetes lasso's mode is found and
+#: verified after 100; with the whole budget L-BFGS crept to its 10,000-step cap).
+_FIRST_TRY = 500
+
+
+def _refined(problem, x, gtol: float, steps: int):
+    """``x`` with its coordinates on a kink at 0 set there and the others refined, and whether
+    that is the mode: the gradient of the rest below ``gtol`` and every one set still kinked.
+
+    Priors with a kink at zero put exact zeros in the mode, which L-BFGS only approaches; it
+    stalls short of them, often too far from zero for a coordinate to show its kink, and each
+    refinement lands nearer, where more do. So it repeats until the set is stable (bounded: a
+    set that changes every round is given up after one round per coordinate), keeping a
+    refined point only if its log joint is at least as high.
+    """
     if not np.isfinite(x).all():
         raise ValueError(f"{NO_FINITE_MODE}: the model has no mode")
+    solver, inputs = problem.solver, problem.inputs
 
-    # L-BFGS stalls short of a kinked mode, often too far from zero for a coordinate to show
-    # its kink; each refinement lands nearer, where more do. So repeat until the set is stable
-    # (bounded: a set that changes every round is given up after one round per coordinate).
     def gradients(xs):
         return solver.gradients(xs, *inputs)
 
@@ -391,12 +418,14 @@ def map_model(
             break
         if potential is None:
             potential = solver.potential(x, *inputs)
-        polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs)
+        polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs, steps=steps)
         refined = solver.potential(polished, *inputs)
         if refined > potential:
             break
         x, kinks, potential = polished, found, refined
-    return {k: v for k, v in problem.constrain(x).items() if k in problem.latent}
+    slopes = np.asarray(gradients(np.asarray(x)[None]))[0]
+    still = _kinks_at_zero(gradients, x)[kinks].all()
+    return x, bool(np.linalg.norm(np.where(kinks, 0.0, slopes)) <= gtol and still)
 
 
 def _kinks_at_zero(gradients, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:
