@@ -4,8 +4,9 @@ on the whole log posterior, on 20,000 rows of 50 features (10 informative), in o
 ``posterior_mode`` finds the kinked coefficients by the proximal method at a fixed noise,
 alternating with the noise's mode, then moves the rest, the intercept and the noise together by
 L-BFGS where the log posterior is smooth (``bayes_reg.linear.map``). The peer, measured in the
-same run on the same data, is what it did before: ``map_model`` on the same model, whose L-BFGS
-creeps along the kinks to its step cap before its refinement sets the kinked coordinates to 0.
+same run on the same data, is what it did before: ``map_model`` on the same model, L-BFGS
+(a verified 500-step first try, else up to its step cap) before its refinement sets the kinked
+coordinates to 0.
 Each is timed as a user waits (the first call compiles); ``posterior_mode`` once more for a
 repeat. Writes ``benchmarks/results/kinked_modes.{json,md}``::
 
