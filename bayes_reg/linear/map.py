@@ -171,7 +171,7 @@ def _coordinate_descent(Xc, yc, l1, l2, tol, max_sweeps):
         u0 = yc
 
     def coordinate(j, state):
-        w, u, moved = state
+        w, u, moved = state  # u: G w in the Gram form, the residuals in the other
         rho = slope(j, u) + col_sq[j] * w[j]
         denom = col_sq[j] + l2
         # A constant column carries no information: its weight stays at 0.
