@@ -233,7 +233,7 @@ def _numeric(name: str, a) -> np.ndarray:
         a = _table_numbers(name, given)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
-    return a.astype(np.result_type(a.dtype, np.float32))
+    return a.astype(np.result_type(a.dtype, np.float32), copy=False)
 
 
 def _table_numbers(name: str, table) -> np.ndarray:

@@ -25,6 +25,7 @@ from bayes_reg import (
     exact_posterior,
     inverse_gamma_noise,
     linear_regression,
+    map_estimate,
     posterior_mode,
     predict,
     sample_posterior,
@@ -374,6 +375,41 @@ def test_a_kinked_mode_on_correlated_columns_is_scikit_learns_lasso(rough, monke
     assert len(calls) == (2 if rough else 1)
     np.testing.assert_array_equal(w == 0, fit.coef_ == 0)
     np.testing.assert_allclose(np.append(w, b), np.append(fit.coef_, fit.intercept_), atol=1e-11)
+
+
+def test_lasso_folds_of_any_row_count_share_one_program_and_are_scikit_learns(rng):
+    """With at least as many rows as features the Gaussian lasso's coordinate descent sees only
+    the d x d Gram matrix: cross-validation's folds of different sizes compile nothing new."""
+    from bayes_reg.linear import map as map_module
+
+    X = rng.normal(size=(400, 6))
+    y = X @ np.array([1.5, 0.0, -2.0, 0.0, 0.3, 0.0]) + rng.normal(size=400)
+    program = map_module._coordinate_descent
+    for rows in (400, 311, 97):
+        w = np.asarray(map_estimate(X[:rows], y[:rows], Laplace(0.05), sigma=1.0).w)
+        if rows == 400:
+            compiled = program._cache_size()
+        fit = Lasso(alpha=1 / (rows * 0.05), tol=1e-14, max_iter=100_000).fit(X[:rows], y[:rows])
+        np.testing.assert_array_equal(w == 0, fit.coef_ == 0)
+        np.testing.assert_allclose(w, fit.coef_, atol=1e-10)
+    assert program._cache_size() == compiled
+
+
+def test_exact_posteriors_of_any_row_count_share_one_program_and_are_scikit_learns_ridge(rng):
+    """The closed-form posterior's program sees Z'Z and Z'y only (summed in NumPy): folds of
+    different sizes compile nothing new, and each mean is the ridge fit (flat intercept)."""
+    from bayes_reg.linear import exact
+
+    X = rng.normal(size=(400, 6))
+    y = X @ rng.normal(size=6) + 0.5 + rng.normal(size=400)
+    for rows in (400, 311, 97):
+        post = exact_posterior(X[:rows], y[:rows], prior_scale=0.3, sigma=0.8)
+        if rows == 400:
+            compiled = exact._posterior._cache_size()
+        ridge = Ridge(alpha=(0.8 / 0.3) ** 2).fit(X[:rows], y[:rows])
+        np.testing.assert_allclose(post.w_mean, ridge.coef_, rtol=1e-10, atol=1e-12)
+        assert float(post.b_mean) == pytest.approx(ridge.intercept_, rel=1e-10)
+    assert exact._posterior._cache_size() == compiled
 
 
 def test_a_first_step_to_where_the_poisson_density_is_not_a_number_is_shortened():

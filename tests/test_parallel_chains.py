@@ -15,6 +15,7 @@ from numpyro.infer.util import log_density
 from bayes_reg import (
     Gaussian,
     HalfCauchy,
+    HalfNormal,
     Laplace,
     StudentT,
     exact_posterior,
@@ -186,6 +187,51 @@ def test_nuts_on_the_fast_likelihood_matches_the_exact_posterior(n):
     np.testing.assert_allclose(w.std(0), sd, rtol=0.1)
     # The stored tree has the per-row log likelihood and predictive all the same.
     assert post.tree["log_likelihood"]["y"].shape == (2, 1000, n)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sigma", [0.7, HalfNormal(2.0)], ids=["known", "sampled"])
+def test_the_parametrization_read_from_the_sufficient_statistics_is_the_rows_own(
+    intercept, weighted, sigma
+):
+    """The "auto" parametrization's choice per coefficient (does the data's information exceed
+    the prior's precision?) read from the Gram, as NUTS reads it without the rows, is the one the
+    rows give: columns of scales 0.1 to 10 under priors around the boundary."""
+    from bayes_reg.linear.information import information_weight, likelihood_dominates
+    from bayes_reg.noise import as_noise
+
+    X, y = _data(80, 6, seed=7)
+    weight = np.random.default_rng(3).integers(0, 4, 80).astype(float) if weighted else None
+    noise = as_noise(sigma)
+    both = []
+    for scale in (0.003, 0.03, 0.3, 3.0):
+        args = (Gaussian(scale), noise, "gaussian", intercept, False, None)
+        rows = likelihood_dominates(X, y, *args[:-1], information_weight(weight, None))
+        sums = likelihood_dominates(X, Gram.of(X, y, weight), *args)
+        np.testing.assert_array_equal(np.asarray(sums), np.asarray(rows))
+        both.append(np.asarray(rows))
+    assert np.any(both) and not np.all(both)  # both choices are made
+
+
+def test_a_fold_of_other_rows_runs_the_same_compiled_sampler():
+    """Through the sufficient statistics the program sees no rows: a fold of 150 of 200 rows
+    compiles nothing, and its draws are its own posterior's (the exact one, within 5 MCSE)."""
+    from bayes_reg.inference import _program
+
+    X, y = _data(200, 4, seed=5)
+    sampler = Sampler(chains=2, warmup=300, draws=600, dense_mass=False)
+    kw = {"prior": Gaussian(1.0), "sigma": 1.0, "sampler": sampler, "progress": False}
+    run_nuts(linear_regression, X, y, **kw)
+    program = _program._program(linear_regression, (), sampler)
+    compiled = program._cache_size()
+    post = run_nuts(linear_regression, X[:150], y[:150], seed=3, **kw)
+    assert program._cache_size() == compiled
+    exact = exact_posterior(X[:150], y[:150], prior_scale=1.0, sigma=1.0)
+    w = post.tree["posterior"]["w"].values.reshape(-1, 4)
+    assert post.diagnostics.min_ess_bulk > 400
+    assert np.all(np.abs(w.mean(0) - exact.w_mean) < 5 * np.asarray(exact.w_sd) / np.sqrt(400))
+    assert post.tree["log_likelihood"]["y"].shape == (2, 600, 150)
 
 
 @pytest.mark.parametrize(

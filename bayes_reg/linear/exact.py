@@ -135,7 +135,8 @@ def exact_posterior(
     Z, prior_prec = _with_intercept(X, b_prec, w_prec)
     weight = _validate.sample_weight(sample_weight, X.shape[0])
     Z, y = (weighted_rows(a, weight, centre=False)[0] for a in (Z, y))  # rows times sqrt(weight)
-    post = _posterior(Z, y, prior_prec, sigma)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused next, in words
+        post = _posterior(Z.T @ Z, Z.T @ y, prior_prec, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
 
@@ -156,10 +157,13 @@ def _scales_hint(prior_scale, sigma) -> str:
 
 
 @jax.jit
-def _posterior(Z, y, prior_prec, sigma):
-    A = Z.T @ Z / sigma**2 + jnp.diag(prior_prec)
+def _posterior(ZtZ, Zty, prior_prec, sigma):
+    """From ``Z'Z`` and ``Z'y``, summed by the caller in NumPy: the rows never reach JAX, so
+    the program depends on the number of features only (a fold of other size compiles
+    nothing)."""
+    A = ZtZ / sigma**2 + jnp.diag(prior_prec)
     L = jnp.linalg.cholesky(A)
-    mean = jax.scipy.linalg.cho_solve((L, True), Z.T @ y / sigma**2)
+    mean = jax.scipy.linalg.cho_solve((L, True), Zty / sigma**2)
     cov = jax.scipy.linalg.cho_solve((L, True), jnp.eye(A.shape[0], dtype=A.dtype))
     return ExactPosterior(mean, cov, L)
 
@@ -226,18 +230,24 @@ def nig_posterior(
     weight = _validate.sample_weight(sample_weight, X.shape[0])
     n = X.shape[0] if weight is None else float(weight.sum())
     Z, prior_prec = _with_intercept(X, b_prec, g**-2)
-    Z, yj = (jnp.asarray(weighted_rows(a, weight, centre=False)[0]) for a in (Z, y))
-    A = Z.T @ Z + jnp.diag(prior_prec)
-    L = jnp.linalg.cholesky(A)
-    m = jax.scipy.linalg.cho_solve((L, True), Z.T @ yj)
+    Z, yw = (weighted_rows(a, weight, centre=False)[0] for a in (Z, y))
+    # In NumPy and SciPy: a few products and a small factorisation, nothing to compile for
+    # each new shape. An overflow or a precision that is not positive definite is refused next.
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = Z.T @ Z + np.diag(prior_prec)
+        try:
+            L = scipy.linalg.cholesky(A, lower=True)
+            m = scipy.linalg.cho_solve((L, True), Z.T @ yw)
+            b_n = b0 + 0.5 * float(yw @ yw - m @ (A @ m))
+        except (np.linalg.LinAlgError, ValueError):  # ValueError: A holds inf or NaN
+            b_n = np.nan
     a_n = a0 + (n - (intercept_scale is None)) / 2
-    b_n = b0 + 0.5 * float(yj @ yj - m @ (A @ m))
-    if not (np.all(np.isfinite(np.asarray(m))) and np.isfinite(b_n) and b_n > 0):
+    if not (np.isfinite(b_n) and b_n > 0 and np.all(np.isfinite(m))):
         raise ValueError(
             "the Normal-Inverse-Gamma posterior is not finite for these data and scales; "
             "rescale X and y, or choose a larger prior_scale"
         )
-    return NIGPosterior(m, L, float(a_n), float(b_n))
+    return NIGPosterior(jnp.asarray(m), jnp.asarray(L), float(a_n), float(b_n))
 
 
 def log_evidence(X: ArrayLike, y: ArrayLike, *, prior_scale: float, sigma: float) -> float:

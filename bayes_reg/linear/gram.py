@@ -46,6 +46,7 @@ class Gram(NamedTuple):
     xx: ArrayLike  # (d, d) Xc'Xc
     xy: ArrayLike  # (d,) Xc'yc
     yy: ArrayLike  # () yc'yc
+    y_sd: ArrayLike  # () the rows' sd of y, unweighted: what the "auto" parametrization reads
 
     @classmethod
     def of(cls, X, y, sample_weight=None) -> Gram:
@@ -57,7 +58,15 @@ class Gram(NamedTuple):
         Xc, x_mean = weighted_rows(X, s)
         yc, y_mean = weighted_rows(y, s)
         n = np.asarray(X.shape[0] if s is None else s.sum(), X.dtype)
-        return cls(n, x_mean, np.asarray(y_mean), Xc.T @ Xc, Xc.T @ yc, np.asarray(yc @ yc))
+        yy = np.asarray(yc @ yc)
+        return cls(n, x_mean, np.asarray(y_mean), Xc.T @ Xc, Xc.T @ yc, yy, np.asarray(y.std()))
+
+    def column_squares(self, intercept) -> ArrayLike:
+        """Each column's (weighted) sum of squares about its mean, or about 0 without an
+        intercept: the sums :func:`~bayes_reg.linear.information.likelihood_dominates` takes
+        over the rows."""
+        about_mean = jnp.diag(self.xx)
+        return about_mean if intercept is not False else about_mean + self.n * self.x_mean**2
 
     def log_likelihood(self, w, b, sigma):
         """``sum_i log N(y_i | x_i w + b, sigma)``; ``b`` 0 for a model without intercept."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from bayes_reg.linear.gram import Gram
 from bayes_reg.linear.names import CLASSES, WITH_NOISE
 from bayes_reg.noise import Noise
 
@@ -74,16 +75,23 @@ def likelihood_dominates(X, y, prior, noise, likelihood, intercept, scale_with_s
     """Per coefficient: does the data's information exceed the prior's precision?
 
     Computed from the data alone (a sampled noise enters as the sd of ``y``), so the choice is
-    the same at every draw: the reparametrization must not change along a trajectory.
+    the same at every draw: the reparametrization must not change along a trajectory. ``y``
+    may be the Gaussian's :class:`~bayes_reg.linear.gram.Gram` in place of the rows (``X`` then
+    unread).
     """
-    if y is None:
+    if isinstance(y, Gram):  # the Gaussian's sufficient statistics: the rows' sums, read
+        scale = noise.sigma if noise.known else y.y_sd
+        per_row = 1.0 / jnp.maximum(scale, 1e-150) ** 2  # as information_per_row's
+        squares = y.column_squares(intercept)
+    elif y is None:
         return jnp.zeros(X.shape[1], bool)
-    per_row, scale = information_per_row(y, noise, likelihood)
-    unit = scale if scale_with_sigma else 1.0
-    if weight is None:
-        Xc = X - X.mean(0) if intercept is not False else X
-        information = jnp.sum(Xc**2, axis=0) * per_row
     else:
-        Xc = X - weight @ X / jnp.sum(weight) if intercept is not False else X
-        information = weight @ Xc**2 * per_row
-    return (prior.scale * unit) ** 2 * information > 1.0
+        per_row, scale = information_per_row(y, noise, likelihood)
+        if weight is None:
+            Xc = X - X.mean(0) if intercept is not False else X
+            squares = jnp.sum(Xc**2, axis=0)
+        else:
+            Xc = X - weight @ X / jnp.sum(weight) if intercept is not False else X
+            squares = weight @ Xc**2
+    unit = scale if scale_with_sigma else 1.0
+    return (prior.scale * unit) ** 2 * squares * per_row > 1.0

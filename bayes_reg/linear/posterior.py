@@ -127,7 +127,13 @@ def run_nuts(
             sampler = replace(sampler, dense_mass=mass.dense_pays(X, y, model_kwargs))
         if "summed" not in model_kwargs:
             sampling_kwargs = model_kwargs | {"summed": _summed(X, y, model_kwargs)}
-    nuts = _program.run(model, key_run, (X, y), sampling_kwargs, sampler, progress=progress)
+    args = (X, y)
+    if isinstance(sampling_kwargs.get("summed"), gram.Gram):
+        # The statistics hold all the program reads of the rows (their weights included): it
+        # gets none, so a fold of another row count runs the same compiled program.
+        args = (X[:0], y[:0])
+        sampling_kwargs = {k: v for k, v in sampling_kwargs.items() if k != "sample_weight"}
+    nuts = _program.run(model, key_run, args, sampling_kwargs, sampler, progress=progress)
     tree = posterior_tree(
         model,
         nuts.samples,

@@ -168,8 +168,10 @@ def linear_regression(
     centred = None
     if parametrization == "auto" and not isinstance(prior, Flat | ElasticNet):
         weight = information_weight(sample_weight, trials, y, noise, likelihood)
+        # A Gram stands in for rows that run_nuts does not pass (their sums are all it reads).
+        data = summed if isinstance(summed, Gram) else y
         centred = likelihood_dominates(
-            X, y, prior, noise, likelihood, intercept, scale_with_sigma, weight
+            X, data, prior, noise, likelihood, intercept, scale_with_sigma, weight
         )
     with numpyro.plate("feature", d):
         w = _weights(prior, parametrization, unit, centred)

@@ -1,12 +1,15 @@
 """Wall time of calls that compile on first use, in fresh interpreters, beside JAX's own draw.
 
 A user's first exact posterior, or first prediction for a new number of rows, compiles the
-random draws it makes (one program per shape); a first score of held-out rows, or of a
+random draws it makes (one program per shape), which a fold of other rows reuses (as it does the
+Gaussian model's ridge and lasso modes, found from the d x d sums of squares, and its NUTS
+program, which reads the sums in place of the rows); a first score of held-out rows, or of a
 mixture's log likelihood (``bayes_reg.predictive``), compiles its log densities; a first
 Laplace posterior or mode of a model compiles its starting point, its L-BFGS and its map back
-to the supports; a GLM's mode under a kinked prior (Laplace, elastic net) compiles its proximal
-solver, which a second fit of another strength reuses; a deep ensemble compiles its Adam loop
-and its L-BFGS polish, which a second fit on new data of the same shape reuses. Each row below
+to the supports; a GLM's mode under a kinked prior (Laplace, elastic
+net) compiles its proximal solver, which a second fit of another strength reuses; a deep
+ensemble compiles its Adam loop and its L-BFGS polish, which a second fit on new data of the
+same shape reuses. Each row below
 runs in a new process: the imports and the data are set up untimed, then one call is timed,
 compilation included, as a user waits for it. Measured in the same run, as peers:
 
@@ -65,6 +68,23 @@ def nets(seed):
 #: name -> (untimed set-up after SETUP, the timed call)
 LIBRARY = {
     "exact posterior, 4 x 1000 draws": ("", 'fit(y, sigma=1.0, method="exact")'),
+    "exact posterior, a fold of other rows (72 of 80)": (
+        'fit(y, sigma=1.0, method="exact")',
+        "br.sample_posterior(X[:72], y[:72], prior=br.Gaussian(1.0), sigma=1.0, progress=False)",
+    ),
+    "NUTS, Gaussian model, a fold of other rows": (
+        "nuts = lambda n: br.sample_posterior(X[:n], y[:n], prior=br.Gaussian(1.0),"
+        ' sigma=br.HalfNormal(1.0), method="nuts", progress=False); nuts(80)',
+        "nuts(72)",
+    ),
+    "ridge mode, a fold of other rows": (
+        "br.map_estimate(X, y, br.Gaussian(1.0), 1.0)",
+        "br.map_estimate(X[:72], y[:72], br.Gaussian(1.0), 1.0)",
+    ),
+    "lasso mode, a fold of other rows": (
+        "br.map_estimate(X, y, br.Laplace(0.3), 1.0)",
+        "br.map_estimate(X[:72], y[:72], br.Laplace(0.3), 1.0)",
+    ),
     "predict 37 new rows, Gaussian": (
         'p = fit(y, sigma=1.0, method="exact")',
         "br.predict(p, X[:37])",

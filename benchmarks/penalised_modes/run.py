@@ -1,7 +1,8 @@
 """The mode under a Laplace prior with a known noise, as ``posterior_mode`` finds it: coordinate
 descent for the Gaussian likelihood, the proximal method (FISTA, then Newton's steps on the
-coefficients off their kink) for the others; on five problems, against scikit-learn's solvers
-of the same objective (``Lasso``, L1 ``LogisticRegression``) in the same rounds.
+coefficients off their kink) for the others; on five problems, and the closed-form mode under a
+Gaussian prior on one, against scikit-learn's solvers of the same objective (``Lasso``, L1
+``LogisticRegression``, ``Ridge``) in the same rounds.
 
 Each problem is fitted once untimed (compiling), then timed over repeat fits (a user's refit:
 a fold, a strength on a grid). ``--baseline DIR`` also times the package in ``DIR`` (another
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import Lasso, LogisticRegression
+from sklearn.linear_model import Lasso, LogisticRegression, Ridge
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 from run import machine_info  # noqa: E402  (the CLI benchmark's machine description)
@@ -35,7 +36,8 @@ REPEATS = 5
 
 
 def problems() -> dict:
-    """name: (X, y, Laplace scale, posterior_mode's keywords, what it is)."""
+    """name: (X, y, prior scale, posterior_mode's keywords, what it is); the prior is a Laplace
+    but for the ridge (a Gaussian)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20_000, 50))
     w = np.r_[rng.normal(size=10), np.zeros(40)]
@@ -48,6 +50,7 @@ def problems() -> dict:
     counts = rng.poisson(np.exp(1.5 * counts_X[:, 0] + 2)).astype(float)
     known = {"likelihood": "gaussian", "sigma": 1.0}
     return {
+        "gaussian, ridge": (X, gaussian, 0.1, known, "20,000 x 50"),
         "gaussian": (X, gaussian, 0.1, known, "20,000 x 50"),
         "gaussian, correlated": (correlated, y_correlated, 0.05, known, "3,000 x 30, cond 68"),
         "student-t": (X, gaussian, 0.1, known | {"likelihood": "student-t"}, "20,000 x 50"),
@@ -63,11 +66,12 @@ def ours() -> dict:
 
     out = {}
     for name, (X, y, scale, kw, _) in problems().items():
-        mode = posterior_mode(X, y, br.Laplace(scale), **kw)
+        prior = br.Gaussian(scale) if name.endswith("ridge") else br.Laplace(scale)
+        mode = posterior_mode(X, y, prior, **kw)
         times = []
         for _ in range(REPEATS):
             start = time.perf_counter()
-            posterior_mode(X, y, br.Laplace(scale), **kw)
+            posterior_mode(X, y, prior, **kw)
             times.append(time.perf_counter() - start)
         out[name] = {"times_s": times, "w": mode["w"].tolist(), "b": float(mode["b"])}
     return out
@@ -75,11 +79,13 @@ def ours() -> dict:
 
 def peers() -> dict:
     """scikit-learn's solvers of the same objectives, to a tolerance that reaches the mode to
-    about 1e-9: Lasso (coordinate descent, alpha = sigma^2 / (n scale)) and L1 logistic
-    regression (saga, C = scale)."""
+    about 1e-9: Lasso (coordinate descent, alpha = sigma^2 / (n scale)), L1 logistic
+    regression (saga, C = scale) and Ridge (alpha = sigma^2 / scale^2, its closed form)."""
     out = {}
     for name, (X, y, scale, kw, _) in problems().items():
-        if kw["likelihood"] == "gaussian":
+        if name.endswith("ridge"):
+            model = Ridge(alpha=1.0 / scale**2)
+        elif kw["likelihood"] == "gaussian":
             model = Lasso(alpha=1.0 / (len(y) * scale), tol=1e-12, max_iter=100_000)
         elif kw["likelihood"] == "bernoulli":
             model = LogisticRegression(
@@ -131,6 +137,7 @@ def main() -> None:
         mode = runs["ours"][name]
         theta = np.append(mode["w"], mode["b"])
         route = "coordinate descent" if kw["likelihood"] == "gaussian" else "proximal"
+        route = "closed form" if name.endswith("ridge") else route
         row = {"problem": name, "shape": shape, "route": route, "scale": scale}
         row["zeros"] = int(np.sum(np.asarray(mode["w"]) == 0))
         for who, results in runs.items():
@@ -161,7 +168,7 @@ def markdown(report: dict) -> str:
     load = [", ".join(f"{x:.2f}" for x in report[k]) for k in ("load_before", "load_after")]
     baseline = report["baseline"] is not None
     lines = [
-        "# The mode under a Laplace prior with a known noise: repeat fits",
+        "# The mode under a Laplace (or Gaussian) prior with a known noise: repeat fits",
         "",
         f"{m['date']}; {m['cores']} cores, {m['cpu']}; {m['platform']}; Python {m['python']};",
         f"{versions}.",
