@@ -117,9 +117,9 @@ def _gaussian_mode(X, y, prior, sigma, weight, *, tol=1e-12, max_sweeps=100_000)
             l2 = penalty.strength * (1.0 - penalty.l1_ratio)
     except ValueError:  # outside the floating-point range
         raise ValueError(f"the MAP penalty is not finite: {hint}") from None
-    # In NumPy: a few products and a small solve, nothing to copy into JAX or compile (the
-    # rows never reach JAX where the Gram matrix stands in for them). An overflow is refused
-    # below, in words.
+    # The products in NumPy: the ridge is solved here, and the compiled coordinate descent
+    # gets the d x d Gram matrix (the rows only where they are fewer than the features), so a
+    # fold of another row count compiles nothing. An overflow is refused below, in words.
     with np.errstate(over="ignore", invalid="ignore"):
         (Xc, x_mean), (yc, y_mean) = weighted_rows(X, weight), weighted_rows(y, weight)
         if laplace is None:

@@ -129,8 +129,9 @@ def linear_regression(
         For sampling only: the log likelihood as one factor (site ``y_sum``, no site ``y``),
         the same log density with less work per gradient; ``True`` sums the rows' densities,
         ``Gram.of(X, y)`` computes the Gaussian one from the data's sufficient statistics
-        (cheaper where rows outnumber features). Pointwise values and predictions need the
-        default ``False``. :func:`~bayes_reg.linear.posterior.run_nuts` sets it.
+        (cheaper where rows outnumber features; ``X`` is then read for its columns only, and
+        ``y`` not at all). Pointwise values and predictions need the default ``False``.
+        :func:`~bayes_reg.linear.posterior.run_nuts` sets it (with a Gram, it passes no rows).
     sample_weight : array of shape (n_samples,), optional
         Multiplies each row's log likelihood (brms's ``weights()``, scikit-learn's
         ``sample_weight``): a weight of 2 counts a row twice, 0 leaves it out; the noise's
