@@ -233,7 +233,9 @@ def _numeric(name: str, a) -> np.ndarray:
         a = _table_numbers(name, given)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
-    return a.astype(np.result_type(a.dtype, np.float32), copy=False)
+    # Row-major, whatever the caller's layout (a DataFrame's block is column-major): NumPy's
+    # products then sum in one order, so a table and its array give the same bits.
+    return np.asarray(a, dtype=np.result_type(a.dtype, np.float32), order="C")
 
 
 def _table_numbers(name: str, table) -> np.ndarray:
