@@ -188,7 +188,7 @@ def no_compute(monkeypatch):
 
     for module, names in [
         ("bayes_reg.linear.map", ["_ridge", "_coordinate_descent"]),
-        ("bayes_reg.linear.exact", ["_posterior", "_log_evidence", "_maximise"]),
+        ("bayes_reg.linear.exact", ["_posterior", "_spectrum", "_log_evidence", "_maximise"]),
         ("bayes_reg.linear.sgd", ["_path"]),
         ("bayes_reg.inference._program", ["sample"]),
         ("bayes_reg.nets.dropout", ["_train_runs", "_mc_runs"]),

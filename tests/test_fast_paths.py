@@ -13,18 +13,21 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pytest
+import scipy.stats
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import Lasso, Ridge
+from sklearn.linear_model import BayesianRidge, Lasso, Ridge
 
 from bayes_reg import (
     ElasticNet,
     Gaussian,
     Laplace,
     exact_posterior,
+    fit_evidence,
     inverse_gamma_noise,
     linear_regression,
+    log_evidence,
     map_estimate,
     posterior_mode,
     predict,
@@ -410,6 +413,39 @@ def test_exact_posteriors_of_any_row_count_share_one_program_and_are_scikit_lear
         np.testing.assert_allclose(post.w_mean, ridge.coef_, rtol=1e-10, atol=1e-12)
         assert float(post.b_mean) == pytest.approx(ridge.intercept_, rel=1e-10)
     assert exact._posterior._cache_size() == compiled
+
+
+def test_the_evidence_of_folds_of_any_row_count_traces_nothing_and_is_bayesian_ridges(rng):
+    """The evidence is closed-form in NumPy (the singular values of the centred data): no JAX
+    program is traced or compiled, for the first call or a fold of other rows. Each fit is
+    scikit-learn's BayesianRidge with its Gamma hyperpriors off, each value the Gaussian
+    density of the centred y (SciPy)."""
+    X = rng.normal(size=(400, 6))
+    y = X @ rng.normal(size=6) + 0.5 + rng.normal(size=400)
+    traced = []
+
+    def listen(event, seconds, **kwargs):
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traced.append(kwargs)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for rows in (400, 311, 97):
+            Xf, yf = X[:rows], y[:rows]
+            fit = fit_evidence(Xf, yf)
+            value = log_evidence(Xf, yf, prior_scale=0.3, sigma=0.8)
+            reference = BayesianRidge(
+                alpha_1=0, alpha_2=0, lambda_1=0, lambda_2=0, tol=1e-12, max_iter=100_000
+            ).fit(Xf, yf)
+            assert fit.sigma == pytest.approx(reference.alpha_**-0.5, rel=1e-6)
+            assert fit.prior_scale == pytest.approx(reference.lambda_**-0.5, rel=1e-6)
+            Xc, yc = Xf - Xf.mean(0), yf - yf.mean()
+            cov = 0.8**2 * np.eye(rows) + 0.3**2 * Xc @ Xc.T
+            density = scipy.stats.multivariate_normal(np.zeros(rows), cov).logpdf(yc)
+            assert value == pytest.approx(density, rel=1e-10)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert traced == []
 
 
 def test_a_first_step_to_where_the_poisson_density_is_not_a_number_is_shortened():

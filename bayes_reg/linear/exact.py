@@ -255,15 +255,14 @@ def log_evidence(X: ArrayLike, y: ArrayLike, *, prior_scale: float, sigma: float
 
     :math:`\log N(y_c \mid 0, \sigma^2 I + g^2 X_c X_c^\top)`, ``g`` the prior scale.
 
-    Computed through the posterior (O(d³ + n d²)) so that it stays cheap for n ≫ d;
-    for d > n it is the same number.
+    Computed in closed form from the singular values of :math:`X_c` (one O(n d min(n, d))
+    decomposition, then O(d) for each scale): cheap for n ≫ d and for d > n alike.
     """
     _validate.require_x64("log_evidence")
     X, y = _validate.design(X, y)
     g = _validate.positive("prior_scale", prior_scale)
     sigma = _validate.positive("sigma", sigma)
-    Xc, yc = _centre(X, y)
-    value = float(_log_evidence(Xc, yc, jnp.log(g), jnp.log(sigma)))
+    value, _ = _log_evidence(_spectrum(X, y), math.log(g), math.log(sigma))
     _validate.finite_result("the log evidence", _scales_hint(g, sigma), value)
     return value
 
@@ -298,49 +297,77 @@ def loo_log_density(X: ArrayLike, y: ArrayLike, *, prior_scale: float, sigma: fl
     return -0.5 * (np.log(2 * np.pi * var) + error**2 / var)
 
 
-def _centre(X, y):
-    return jnp.asarray(X - X.mean(0)), jnp.asarray(y - y.mean())
+class _Spectrum(NamedTuple):
+    """The centred data in the singular basis of ``Xc = U S V'``: all the evidence needs, for
+    every prior scale and noise scale."""
+
+    n: int
+    d: int
+    s2: np.ndarray  # the squared singular values, min(n, d) of them
+    p: np.ndarray  # U' yc: y's part along each of them
+    outside: float  # |yc - U U' yc|²: the part of y that no coefficients can fit
 
 
-@jax.jit
-def _log_evidence(Xc, yc, log_g, log_sigma):
-    # Bishop (2006), eq. 3.86, with alpha = 1/g^2 and beta = 1/sigma^2.
-    n, d = Xc.shape
-    alpha, beta = jnp.exp(-2 * log_g), jnp.exp(-2 * log_sigma)
-    A = beta * Xc.T @ Xc + alpha * jnp.eye(d, dtype=Xc.dtype)
-    L = jnp.linalg.cholesky(A)
-    m = beta * jax.scipy.linalg.cho_solve((L, True), Xc.T @ yc)
-    energy = 0.5 * beta * jnp.sum((yc - Xc @ m) ** 2) + 0.5 * alpha * m @ m
-    log_det_A = 2 * jnp.sum(jnp.log(jnp.diag(L)))
-    return (
-        0.5 * d * jnp.log(alpha)
-        + 0.5 * n * jnp.log(beta)
-        - energy
-        - 0.5 * log_det_A
-        - 0.5 * n * math.log(2 * math.pi)
-    )
+def _spectrum(X: np.ndarray, y: np.ndarray) -> _Spectrum:
+    """From the QR factor of ``[Xc, yc]`` (Householder: no sums of squares formed, so no
+    precision lost to them) and the singular values of its small triangle: ``Xc = Q R`` and
+    ``yc = Q z`` give Xc's singular values as R's and ``U' yc`` as ``U_R' z``."""
+    with np.errstate(all="ignore"):  # an overflow is refused by the caller, in words
+        try:
+            R = np.linalg.qr(np.column_stack([X - X.mean(0), y - y.mean()]), mode="r")
+            U, s, _ = scipy.linalg.svd(R[:, :-1], full_matrices=False, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):  # non-finite: X or y too large
+            k = min(X.shape)
+            return _Spectrum(*X.shape, np.full(k, np.nan), np.zeros(k), np.nan)
+        z = R[:, -1]
+        p = U.T @ z
+        return _Spectrum(*X.shape, s**2, p, float(np.sum((z - U @ p) ** 2)))
 
 
-_neg_evidence_grad = jax.jit(jax.value_and_grad(lambda p, Xc, yc: -_log_evidence(Xc, yc, *p)))
+def _log_evidence(spectrum: _Spectrum, log_g: float, log_sigma: float):
+    """The log evidence and its gradient over ``(log g, log sigma)``.
+
+    Bishop (2006), eq. 3.86, with alpha = 1/g² and beta = 1/sigma², in the singular basis,
+    where the posterior precision A = beta Xc'Xc + alpha I is diagonal: its eigenvalues are
+    ``a = beta s² + alpha`` (and alpha along the d - k directions X does not span), the mean's
+    coordinates ``m = beta s p / a`` and the residual along each ``p alpha / a``. The gradient
+    needs no derivative of ``m``: the energy is at its minimum over ``m`` (MacKay 1992).
+    """
+    n, d, s2, p, outside = spectrum
+    flat = d - len(s2)  # directions of w the data do not reach: a = alpha there
+    with np.errstate(all="ignore"):  # a non-finite value is refused by the caller, in words
+        alpha, beta = np.exp(-2 * log_g), np.exp(-2 * log_sigma)
+        a = beta * s2 + alpha
+        m2 = beta**2 * s2 * p**2 / a**2  # the mean's squared coordinates
+        residual = outside + np.sum((p * alpha / a) ** 2)
+        value = float(
+            0.5 * d * np.log(alpha)
+            + 0.5 * n * np.log(beta)
+            - 0.5 * beta * residual
+            - 0.5 * alpha * np.sum(m2)
+            - 0.5 * (np.sum(np.log(a)) + flat * np.log(alpha))
+            - 0.5 * n * math.log(2 * math.pi)
+        )
+        d_alpha = 0.5 * d / alpha - 0.5 * np.sum(m2) - 0.5 * (np.sum(1 / a) + flat / alpha)
+        d_beta = 0.5 * n / beta - 0.5 * residual - 0.5 * np.sum(s2 / a)
+        return value, np.array([-2 * alpha * d_alpha, -2 * beta * d_beta])
 
 
-def _maximise(Xc, yc, start, fixed_sigma):
+def _maximise(spectrum: _Spectrum, start, fixed_sigma):
     """Maximise the evidence over log g (and log sigma unless fixed) with L-BFGS-B."""
 
-    def fun(p):
-        params = (p[0], jnp.log(fixed_sigma)) if fixed_sigma is not None else (p[0], p[1])
-        value, grad = _neg_evidence_grad(params, Xc, yc)
-        grad = np.asarray(grad[:1] if fixed_sigma is not None else grad, dtype=np.float64)
-        return float(value), grad
+    def fun(q):
+        log_sigma = math.log(fixed_sigma) if fixed_sigma is not None else q[1]
+        value, grad = _log_evidence(spectrum, q[0], log_sigma)
+        return -value, -(grad[:1] if fixed_sigma is not None else grad)
 
-    res = scipy.optimize.minimize(
+    return scipy.optimize.minimize(
         fun,
         np.asarray(start, float),
         jac=True,
         method="L-BFGS-B",
         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000},
     )
-    return res
 
 
 def best_prior_scale(X: ArrayLike, y: ArrayLike, *, sigma: float) -> float:
@@ -349,9 +376,8 @@ def best_prior_scale(X: ArrayLike, y: ArrayLike, *, sigma: float) -> float:
     X, y = _validate.design(X, y)
     sigma = _validate.positive("sigma", sigma)
     _validate.informative(X, y, "the evidence-maximising prior scale")
-    Xc, yc = _centre(X, y)
-    start = [np.log(np.std(np.asarray(yc)) / max(np.sqrt(np.sum(np.var(X, 0))), 1e-12) + 1e-12)]
-    return float(np.exp(_maximise(Xc, yc, start, sigma).x[0]))
+    start = [np.log(np.std(y) / max(np.sqrt(np.sum(np.var(X, 0))), 1e-12) + 1e-12)]
+    return float(np.exp(_maximise(_spectrum(X, y), start, sigma).x[0]))
 
 
 class EvidenceFit(NamedTuple):
@@ -371,8 +397,7 @@ def fit_evidence(X: ArrayLike, y: ArrayLike) -> EvidenceFit:
     _validate.require_x64("fit_evidence")
     X, y = _validate.design(X, y)
     _validate.informative(X, y, "the evidence-maximising (prior scale, sigma)")
-    Xc, yc = _centre(X, y)
-    sd_y = float(np.std(np.asarray(yc))) or 1.0
+    sd_y = float(np.std(y)) or 1.0
     start = [np.log(sd_y / max(np.sqrt(np.sum(np.var(X, 0))), 1e-12)), np.log(sd_y / 2)]
-    res = _maximise(Xc, yc, start, None)
+    res = _maximise(_spectrum(X, y), start, None)
     return EvidenceFit(float(np.exp(res.x[0])), float(np.exp(res.x[1])), float(-res.fun))

@@ -3,7 +3,8 @@
 A user's first exact posterior, or first prediction for a new number of rows, compiles the
 random draws it makes (one program per shape), which a fold of other rows reuses (as it does the
 Gaussian model's ridge and lasso modes, found from the d x d sums of squares, and its NUTS
-program, which reads the sums in place of the rows); a first score of held-out rows, or of a
+program, which reads the sums in place of the rows; the evidence and its maximisation compile
+nothing, being closed-form in NumPy); a first score of held-out rows, or of a
 mixture's log likelihood (``bayes_reg.predictive``), compiles its log densities; a first
 Laplace posterior or mode of a model compiles its starting point, its L-BFGS and its map back
 to the supports; a GLM's mode under a kinked prior (Laplace, elastic
@@ -84,6 +85,11 @@ LIBRARY = {
     "lasso mode, a fold of other rows": (
         "br.map_estimate(X, y, br.Laplace(0.3), 1.0)",
         "br.map_estimate(X[:72], y[:72], br.Laplace(0.3), 1.0)",
+    ),
+    "fit_evidence (type-II maximum likelihood)": ("", "br.fit_evidence(X, y)"),
+    "fit_evidence, a fold of other rows (72 of 80)": (
+        "br.fit_evidence(X, y)",
+        "br.fit_evidence(X[:72], y[:72])",
     ),
     "predict 37 new rows, Gaussian": (
         'p = fit(y, sigma=1.0, method="exact")',
