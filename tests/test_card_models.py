@@ -259,5 +259,5 @@ def test_a_poisson_card_models_the_rate_per_unit_of_exposure(tmp_path):
     np.testing.assert_allclose(tree["map"]["w"].values, mode["w"], rtol=1e-10)
     assert float(tree["map"]["b"]) == pytest.approx(float(mode["b"]), rel=1e-10)
     card.write_text(card.read_text().replace('"poisson"', '"bernoulli"'))
-    with pytest.raises(CardError, match="an exposure scales the rate of counts"):
+    with pytest.raises(CardError, match="an exposure multiplies the mean of a log-link model"):
         load_card(card)

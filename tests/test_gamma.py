@@ -237,6 +237,44 @@ def test_a_table_is_the_arrays_fit_and_its_coefficients_end_with_sigma():
     assert 0.5 < table.loc["sigma", "mean"] < 0.7  # drawn with sigma = 0.6
 
 
+def test_an_exposure_multiplies_the_mean_as_in_statsmodels_gamma_glm(tmp_path):
+    """A cost summed over a number of claims: mean claims x exp(Xw + b). The table's exposure
+    column is the arrays' offset log(claims) (the same draws), the flat-prior mode is
+    statsmodels' gamma GLM given ``exposure=``, and new rows' means scale with their own
+    exposure. A card reads the exposure for the gamma too."""
+    rng = np.random.default_rng(5)
+    X, _ = _positive(seed=5)
+    claims = rng.integers(1, 6, len(X)).astype(float)
+    shape = TRUE_SIGMA**-2
+    y = rng.gamma(shape, claims * np.exp(X @ TRUE_W + TRUE_B) / shape)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(cost=y, claims=claims)
+    kwargs = {"prior": br.Flat(), "likelihood": "gamma", "sigma": 0.6, "method": "laplace"}
+    model = br.fit("cost ~ a + b + c", frame, exposure="claims", progress=False, **kwargs)
+    arrays = br.sample_posterior(X, y, offset=np.log(claims), progress=False, **kwargs)
+    for site in ("w", "b"):
+        np.testing.assert_allclose(
+            model.tree["posterior"][site].values, arrays.tree["posterior"][site].values, rtol=1e-9
+        )
+    ours = posterior_mode(X, y, br.Flat(), likelihood="gamma", sigma=0.6, offset=np.log(claims))
+    family = sm.families.Gamma(sm.families.links.Log())
+    theirs = sm.GLM(y, sm.add_constant(X), family=family, exposure=claims).fit(tol=1e-12)
+    np.testing.assert_allclose(ours["w"], theirs.params[1:], rtol=1e-7)
+    assert float(ours["b"]) == pytest.approx(theirs.params[0], rel=1e-7)
+    new = frame.iloc[:4].assign(claims=[1.0, 2.0, 5.0, 0.5])
+    draws = model.tree["posterior"]
+    w = draws["w"].values.reshape(-1, 3)
+    b = draws["b"].values.reshape(-1)
+    mu = np.exp(w @ X[:4].T + b[:, None]) * new["claims"].to_numpy()
+    np.testing.assert_allclose(model.predict(new, seed=0)["mean"], mu.mean(0), rtol=1e-12)
+    (tmp_path / "data.csv").write_text(frame.to_csv(index=False))
+    card = tmp_path / "card.toml"
+    card.write_text(
+        '[data]\nsource = "csv:data.csv"\nformula = "cost ~ a + b + c"\nexposure = "claims"\n'
+        '[model]\nlikelihood = "gamma"\nsigma = 0.6\n[prior]\nscale = 1.0\n'
+    )
+    assert load_card(card).model.likelihood == "gamma"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

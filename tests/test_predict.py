@@ -377,7 +377,7 @@ def test_coefficients_refuse_a_coverage_outside_the_unit_interval(patients):
 
 
 def test_formula_fit_refuses_an_exposure_outside_a_count_model(patients, no_compute):
-    message = r"an exposure \('dose'\) scales the rate of counts, .*'negative-binomial'"
+    message = r"an exposure \('dose'\) multiplies the mean of a log-link model .*'gamma'"
     with pytest.raises(ValueError, match=message):
         fit("y ~ age", patients, prior=Gaussian(1.0), sigma=1.0, exposure="dose")
 

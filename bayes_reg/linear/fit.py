@@ -25,7 +25,7 @@ from bayes_reg.design import Design, design_matrix
 from bayes_reg.inference.diagnostics import diagnose
 from bayes_reg.inference.result import Posterior
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.names import COUNTS, WITH_TRIALS
+from bayes_reg.linear.names import WITH_EXPOSURE, WITH_TRIALS
 from bayes_reg.linear.posterior import EXACT_DRAWS, sample_posterior
 from bayes_reg.linear.predict import predict, score
 
@@ -168,7 +168,9 @@ def fit(
         A missing value in a column the model reads is refused with its row and column, or
         its row is dropped (``Fit.dropped`` lists them).
     exposure : str, optional
-        A column of exposures for a Poisson rate (the offset is its log); Poisson only.
+        A column of exposures (time, area, population; claims for a total cost): the mean is
+        the exposure times ``exp(Xw + b)``, the offset its log. For the log-link likelihoods
+        (Poisson, negative binomial, gamma); new rows need it too.
     id : str, optional
         A column naming the rows; it indexes :meth:`Fit.predict`'s table.
     sample_weight : str, optional
@@ -182,11 +184,11 @@ def fit(
     -------
     Fit
     """
-    if exposure is not None and likelihood not in COUNTS:
+    if exposure is not None and likelihood not in WITH_EXPOSURE:
         raise ValueError(
-            f"an exposure ({exposure!r}) scales the rate of counts, and the likelihood is "
-            f"{likelihood!r}; leave exposure out, or set likelihood='poisson' or "
-            "'negative-binomial'"
+            f"an exposure ({exposure!r}) multiplies the mean of a log-link model (a rate of "
+            f"counts, a gamma's mean), and the likelihood is {likelihood!r}; leave exposure out, "
+            "or set likelihood='poisson', 'negative-binomial' or 'gamma'"
         )
     if (trials is not None) != (likelihood in WITH_TRIALS):
         raise ValueError(

@@ -9,6 +9,7 @@ __all__ = [
     "LIKELIHOODS",
     "WITH_NOISE",
     "COUNTS",
+    "WITH_EXPOSURE",
     "CLASSES",
     "WITH_TRIALS",
     "POSITIVE",
@@ -38,6 +39,8 @@ WITH_NOISE = ("gaussian", "student-t", "beta-binomial", "negative-binomial", "ga
 POSITIVE = ("gamma",)
 #: Counts, with a log link and an optional exposure.
 COUNTS = ("poisson", "negative-binomial")
+#: A log link whose mean an exposure multiplies (a rate of counts, a cost over claims).
+WITH_EXPOSURE = (*COUNTS, *POSITIVE)
 #: Successes with a logit link: of one trial per row, or of a number of trials per row
 #: (the ``trials`` model argument), overdispersed or not.
 CLASSES = ("bernoulli", "binomial", "beta-binomial")

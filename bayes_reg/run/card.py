@@ -26,7 +26,7 @@ import numpy as np
 from bayes_reg import _validate
 from bayes_reg.conventions import LENGTHSCALE
 from bayes_reg.inference.sampler import Sampler
-from bayes_reg.linear.names import COUNTS, OPTIMIZERS, POSTERIOR_METHODS, WITH_TRIALS
+from bayes_reg.linear.names import OPTIMIZERS, POSTERIOR_METHODS, WITH_EXPOSURE, WITH_TRIALS
 from bayes_reg.nets.names import METHODS
 from bayes_reg.noise import Noise
 from bayes_reg.priors import Prior
@@ -193,12 +193,13 @@ def load_card(path: str | Path, overrides: Mapping[str, object] | None = None) -
     if "dropout" in raw:
         return _dropout_card(path, raw, data)
     model = model_spec(raw.get("model", {}))
-    if "exposure" in data and model.likelihood not in COUNTS:
+    if "exposure" in data and model.likelihood not in WITH_EXPOSURE:
         raise fail(
             "[data] exposure",
-            f"an exposure scales the rate of counts, and this card's likelihood is "
-            f"{model.likelihood}",
-            'remove exposure, or set [model] likelihood = "poisson" or "negative-binomial"',
+            "an exposure multiplies the mean of a log-link model (a rate of counts, a gamma's "
+            f"mean), and this card's likelihood is {model.likelihood}",
+            'remove exposure, or set [model] likelihood = "poisson", "negative-binomial" or '
+            '"gamma"',
         )
     if ("trials" in data) != (model.likelihood in WITH_TRIALS):
         raise fail(
