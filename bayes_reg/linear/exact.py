@@ -315,8 +315,8 @@ def _spectrum(X: np.ndarray, y: np.ndarray) -> _Spectrum:
     with np.errstate(all="ignore"):  # an overflow is refused by the caller, in words
         try:
             R = np.linalg.qr(np.column_stack([X - X.mean(0), y - y.mean()]), mode="r")
-            U, s, _ = scipy.linalg.svd(R[:, :-1], full_matrices=False, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):  # non-finite: X or y too large
+            U, s, _ = scipy.linalg.svd(R[:, :-1], full_matrices=False)
+        except (np.linalg.LinAlgError, ValueError):  # overflowed to inf or NaN: X or y too large
             k = min(X.shape)
             return _Spectrum(*X.shape, np.full(k, np.nan), np.zeros(k), np.nan)
         z = R[:, -1]
@@ -338,17 +338,17 @@ def _log_evidence(spectrum: _Spectrum, log_g: float, log_sigma: float):
     with np.errstate(all="ignore"):  # a non-finite value is refused by the caller, in words
         alpha, beta = np.exp(-2 * log_g), np.exp(-2 * log_sigma)
         a = beta * s2 + alpha
-        m2 = beta**2 * s2 * p**2 / a**2  # the mean's squared coordinates
+        m_norm2 = np.sum(beta**2 * s2 * p**2 / a**2)  # |m|², m the posterior mean
         residual = outside + np.sum((p * alpha / a) ** 2)
         value = float(
             0.5 * d * np.log(alpha)
             + 0.5 * n * np.log(beta)
             - 0.5 * beta * residual
-            - 0.5 * alpha * np.sum(m2)
+            - 0.5 * alpha * m_norm2
             - 0.5 * (np.sum(np.log(a)) + flat * np.log(alpha))
             - 0.5 * n * math.log(2 * math.pi)
         )
-        d_alpha = 0.5 * d / alpha - 0.5 * np.sum(m2) - 0.5 * (np.sum(1 / a) + flat / alpha)
+        d_alpha = 0.5 * d / alpha - 0.5 * m_norm2 - 0.5 * (np.sum(1 / a) + flat / alpha)
         d_beta = 0.5 * n / beta - 0.5 * residual - 0.5 * np.sum(s2 / a)
         return value, np.array([-2 * alpha * d_alpha, -2 * beta * d_beta])
 

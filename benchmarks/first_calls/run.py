@@ -3,14 +3,13 @@
 A user's first exact posterior, or first prediction for a new number of rows, compiles the
 random draws it makes (one program per shape), which a fold of other rows reuses (as it does the
 Gaussian model's ridge and lasso modes, found from the d x d sums of squares, and its NUTS
-program, which reads the sums in place of the rows; the evidence and its maximisation compile
-nothing, being closed-form in NumPy); a first score of held-out rows, or of a
-mixture's log likelihood (``bayes_reg.predictive``), compiles its log densities; a first
-Laplace posterior or mode of a model compiles its starting point, its L-BFGS and its map back
-to the supports; a GLM's mode under a kinked prior (Laplace, elastic
-net) compiles its proximal solver, which a second fit of another strength reuses; a deep
-ensemble compiles its Adam loop and its L-BFGS polish, which a second fit on new data of the
-same shape reuses. Each row below
+program, which reads the sums in place of the rows); the evidence and its maximisation
+(``fit_evidence``) compile nothing, being closed-form in NumPy; a first score of held-out rows,
+or of a mixture's log likelihood (``bayes_reg.predictive``), compiles its log densities; a first
+Laplace posterior or mode of a model compiles its starting point, its L-BFGS and its map back to
+the supports; a GLM's mode under a kinked prior (Laplace, elastic net) compiles its proximal
+solver, which a second fit of another strength reuses; a deep ensemble compiles its Adam loop
+and its L-BFGS polish, which a second fit on new data of the same shape reuses. Each row below
 runs in a new process: the imports and the data are set up untimed, then one call is timed,
 compilation included, as a user waits for it. Measured in the same run, as peers:
 
