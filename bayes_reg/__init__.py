@@ -116,7 +116,8 @@ _EXPORTS = {
     "bayes_reg.inference.diagnostics": ("diagnose",),
     "bayes_reg.linear.names": ("OPTIMIZERS",),
     "bayes_reg.linear.regression": ("inverse_gamma_noise", "linear_regression"),
-    "bayes_reg.linear.map": ("map_estimate", "map_model", "posterior_mode"),
+    "bayes_reg.inference.mode": ("map_model",),
+    "bayes_reg.linear.map": ("map_estimate", "posterior_mode"),
     "bayes_reg.linear.exact": (
         "best_prior_scale",
         "exact_posterior",

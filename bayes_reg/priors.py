@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from bayes_reg import _validate
-from bayes_reg._values import register_values
+from bayes_reg._values import register_values, unchecked
 from bayes_reg.per_feature import by_name
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
     "prior_from_name",
     "is_penalty",
     "split_scales",
+    "one_value_per_feature",
 ]
 
 
@@ -319,6 +320,31 @@ def is_penalty(prior) -> bool:
     if not isinstance(prior, Gaussian | Laplace):
         return False
     return np.ndim(prior.scale) == 0 and np.ndim(prior.mean) == 0 and float(prior.mean) == 0.0
+
+
+def one_value_per_feature(prior: Prior, features: int) -> Prior:
+    """``prior`` with its scale and mean given once per feature: the same density, in the form
+    compiled programs take, so that one program serves a prior of one scale and a prior of a
+    scale per feature (an input's shape is part of a program). The features must already be
+    in the design's order. Elastic-net and flat priors, one number each or none, are returned
+    as they are, and so is a Student-t's ``df``.
+
+    Examples
+    --------
+    >>> one_value_per_feature(Gaussian(2.0), 3).scale
+    array([2., 2., 2.])
+    """
+    if isinstance(prior, ElasticNet | Flat):
+        return prior
+    return unchecked(
+        type(prior),
+        *(
+            getattr(prior, f.name)
+            if f.name == "df"
+            else np.broadcast_to(np.asarray(getattr(prior, f.name), float), (features,))
+            for f in fields(prior)
+        ),
+    )
 
 
 def split_scales(prior: Prior) -> tuple[float | None, float | None]:

@@ -21,13 +21,15 @@ import bayes_reg as br
 from bayes_reg.linear.exact import best_prior_scale, exact_posterior, fit_evidence, log_evidence
 
 
-def _gaussian_conditioning(X, y, g, sigma, sb):
-    """Independent reference: condition the joint Gaussian of (theta, y) on y (n x n form)."""
+def _gaussian_conditioning(X, y, g, sigma, sb, m=0.0):
+    """Independent reference: condition the joint Gaussian of (theta, y) on y (n x n form);
+    ``g`` and ``m`` the weights' prior sds and means, one or one per feature."""
     Z = np.column_stack([np.ones(len(y)), X])
-    S0 = np.diag([sb**2] + [g**2] * X.shape[1])
+    S0 = np.diag(np.r_[sb**2, np.broadcast_to(np.square(g), X.shape[1])])
+    m0 = np.r_[0.0, np.broadcast_to(m, X.shape[1])]
     K = Z @ S0 @ Z.T + sigma**2 * np.eye(len(y))
     gain = S0 @ Z.T @ np.linalg.inv(K)
-    return gain @ y, S0 - gain @ Z @ S0
+    return m0 + gain @ (y - Z @ m0), S0 - gain @ Z @ S0
 
 
 @pytest.mark.parametrize("n, d", [(50, 5), (20, 200)])  # d > n included
@@ -36,6 +38,17 @@ def test_posterior_matches_gaussian_conditioning(rng, n, d):
     y = X @ (0.1 * rng.normal(size=d)) + 0.3 + 0.5 * rng.normal(size=n)
     post = exact_posterior(X, y, prior_scale=0.2, sigma=0.5, intercept_scale=3.0)
     mean, cov = _gaussian_conditioning(X, y, 0.2, 0.5, 3.0)
+    np.testing.assert_allclose(post.mean, mean, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(post.cov, cov, rtol=1e-7, atol=1e-11)
+
+
+@pytest.mark.parametrize("n, d", [(50, 5), (20, 60)])
+def test_a_scale_and_a_mean_per_feature_match_gaussian_conditioning(rng, n, d):
+    X = rng.normal(size=(n, d))
+    y = X @ (0.1 * rng.normal(size=d)) + 0.3 + 0.5 * rng.normal(size=n)
+    g, m = rng.uniform(0.05, 2.0, size=d), rng.normal(size=d)
+    post = exact_posterior(X, y, prior_scale=g, prior_mean=m, sigma=0.5, intercept_scale=3.0)
+    mean, cov = _gaussian_conditioning(X, y, g, 0.5, 3.0, m)
     np.testing.assert_allclose(post.mean, mean, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(post.cov, cov, rtol=1e-7, atol=1e-11)
 
@@ -89,6 +102,10 @@ def test_bad_scales_are_refused():
         exact_posterior(np.eye(2), np.ones(2), prior_scale=-1.0, sigma=1.0)
     with pytest.raises(ValueError, match="sigma must be finite, got nan"):
         log_evidence(np.eye(3), np.ones(3), prior_scale=1.0, sigma=float("nan"))
+    with pytest.raises(ValueError, match="prior_scale has 2 values and X has 3 columns"):
+        exact_posterior(np.eye(3), np.ones(3), prior_scale=[1.0, 2.0], sigma=1.0)
+    with pytest.raises(ValueError, match=r"prior_mean must be finite: .* at index \(1,\)"):
+        exact_posterior(np.eye(3), np.ones(3), prior_scale=1.0, prior_mean=[0, np.inf, 0], sigma=1)
 
 
 def test_nig_conditional_mean_is_the_known_sigma_posterior(rng):

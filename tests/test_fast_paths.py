@@ -1,6 +1,7 @@
 """Exact draws where the model is conjugate, no recompiling, draws that compile fast, and
 mode finders whose set-up is compiled."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,12 +13,13 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+import pandas as pd
 import pytest
 import scipy.stats
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import initialize_model
 from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import BayesianRidge, Lasso, Ridge
+from sklearn.linear_model import BayesianRidge, Lasso, LogisticRegression, Ridge
 
 from bayes_reg import (
     ElasticNet,
@@ -39,6 +41,7 @@ from bayes_reg.inference import _program, optimize
 from bayes_reg.inference.sampler import Sampler
 from bayes_reg.linear import proximal, sgd
 from bayes_reg.linear.distributions import observation
+from bayes_reg.linear.exact import nig_posterior
 from bayes_reg.linear.posterior import run_nuts
 
 
@@ -156,15 +159,56 @@ def test_normal_inverse_gamma_is_exact_and_agrees_with_nuts(problem):
     exact = sample_posterior(X, y, **kw)
     nuts = sample_posterior(X, y, method="nuts", sampler=Sampler(warmup=1000), **kw)
     assert exact.exact and not nuts.exact and nuts.diagnostics.divergences == 0
-    for name in ("w", "b", "sigma"):
+    _assert_agree(exact, nuts, ("w", "b", "sigma"))
+
+
+def _assert_agree(exact, nuts, names):
+    """Two independent estimates: their means differ by less than 4 combined MCSEs, their sds
+    by less than 10%."""
+    for name in names:
         e, n = exact.tree["posterior"][name], nuts.tree["posterior"][name]
-        # Two independent estimates: their means differ by less than 4 combined MCSEs.
         se = np.hypot(
             arviz_stats.mcse(exact.tree["posterior"].to_dataset()[[name]])[name].values,
             arviz_stats.mcse(nuts.tree["posterior"].to_dataset()[[name]])[name].values,
         )
         assert np.all(np.abs(e.mean(("chain", "draw")) - n.mean(("chain", "draw"))) < 4 * se)
         np.testing.assert_allclose(e.std(("chain", "draw")), n.std(("chain", "draw")), rtol=0.1)
+
+
+@pytest.mark.parametrize("noise", ["known", "inverse-gamma"])
+def test_a_prior_per_feature_with_a_mean_is_exact_and_agrees_with_nuts(problem, noise):
+    """A Gaussian prior with a scale and a mean per feature (by name, in another order than the
+    columns) keeps the closed form. Its mean (and with a known noise the mode) is
+    scikit-learn's ridge on the columns times their scales, fitted to y less the prior means'
+    fit (v = (w - m) / g has a unit prior; alpha is sigma² with a known noise, 1 where the
+    scales are in units of sigma); exact and NUTS draws agree as in the tests above."""
+    X, y = problem
+    table = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    g, m = np.array([0.3, 2.0, 1.0, 0.5]), np.array([0.5, -1.0, 0.0, 1.5])
+    means = {"d": 1.5, "c": 0.0, "b": -1.0, "a": 0.5}
+    prior = Gaussian({"d": 0.5, "c": 1.0, "b": 2.0, "a": 0.3}, mean=means)
+    kw = {"prior": prior, "seed": 3, "progress": False}
+    if noise == "known":
+        kw |= {"sigma": 0.5}
+        alpha = 0.25
+    else:
+        kw |= {"sigma": inverse_gamma_noise(3.0, 2.0), "scale_with_sigma": True}
+        alpha = 1.0
+    exact = sample_posterior(table, y, **kw)
+    nuts = sample_posterior(table, y, method="nuts", sampler=Sampler(warmup=1000), **kw)
+    assert exact.exact and not nuts.exact and nuts.diagnostics.divergences == 0
+    ridge = Ridge(alpha=alpha, solver="cholesky").fit(X * g, y - X @ m)
+    if noise == "known":
+        closed = exact_posterior(X, y, prior_scale=g, prior_mean=m, sigma=0.5)
+    else:
+        closed = nig_posterior(X, y, prior_scale=g, prior_mean=m, concentration=3.0, rate=2.0)
+    np.testing.assert_allclose(closed.w_mean, m + g * ridge.coef_, rtol=1e-9)
+    assert float(closed.mean[0]) == pytest.approx(ridge.intercept_, rel=1e-9)
+    if noise == "known":  # the mode: the same ridge, from the closed form
+        mode = posterior_mode(table, y, prior, sigma=0.5)
+        np.testing.assert_allclose(mode["w"], m + g * ridge.coef_, rtol=1e-9)
+        assert float(mode["b"]) == pytest.approx(ridge.intercept_, rel=1e-9)
+    _assert_agree(exact, nuts, ("w", "b") + (("sigma",) if noise != "known" else ()))
 
 
 def test_the_first_mass_matrix_is_one_over_the_curvature():
@@ -415,13 +459,9 @@ def test_exact_posteriors_of_any_row_count_share_one_program_and_are_scikit_lear
     assert exact._posterior._cache_size() == compiled
 
 
-def test_the_evidence_of_folds_of_any_row_count_traces_nothing_and_is_bayesian_ridges(rng):
-    """The evidence is closed-form in NumPy (the singular values of the centred data): no JAX
-    program is traced or compiled, for the first call or a fold of other rows. Each fit is
-    scikit-learn's BayesianRidge with its Gamma hyperpriors off, each value the Gaussian
-    density of the centred y (SciPy)."""
-    X = rng.normal(size=(400, 6))
-    y = X @ rng.normal(size=6) + 0.5 + rng.normal(size=400)
+@contextlib.contextmanager
+def _traced_programs():
+    """The JAX programs traced inside the block, as a list (heard through ``jax.monitoring``)."""
     traced = []
 
     def listen(event, seconds, **kwargs):
@@ -430,6 +470,19 @@ def test_the_evidence_of_folds_of_any_row_count_traces_nothing_and_is_bayesian_r
 
     jax.monitoring.register_event_duration_secs_listener(listen)
     try:
+        yield traced
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+def test_the_evidence_of_folds_of_any_row_count_traces_nothing_and_is_bayesian_ridges(rng):
+    """The evidence is closed-form in NumPy (the singular values of the centred data): no JAX
+    program is traced or compiled, for the first call or a fold of other rows. Each fit is
+    scikit-learn's BayesianRidge with its Gamma hyperpriors off, each value the Gaussian
+    density of the centred y (SciPy)."""
+    X = rng.normal(size=(400, 6))
+    y = X @ rng.normal(size=6) + 0.5 + rng.normal(size=400)
+    with _traced_programs() as traced:
         for rows in (400, 311, 97):
             Xf, yf = X[:rows], y[:rows]
             fit = fit_evidence(Xf, yf)
@@ -443,9 +496,37 @@ def test_the_evidence_of_folds_of_any_row_count_traces_nothing_and_is_bayesian_r
             cov = 0.8**2 * np.eye(rows) + 0.3**2 * Xc @ Xc.T
             density = scipy.stats.multivariate_normal(np.zeros(rows), cov).logpdf(yc)
             assert value == pytest.approx(density, rel=1e-10)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
     assert traced == []
+
+
+def test_a_prior_per_feature_or_with_a_mean_reruns_the_programs_of_one_scale(rng):
+    """A prior's scale and mean enter the compiled programs once per feature, so a prior with a
+    scale per feature or a mean reruns what a prior of one scale compiled: nothing is traced
+    for NUTS, its pointwise log likelihood or the mode, and the same values given either way
+    give the same draws, bit for bit. The mode under per-feature scales is scikit-learn's
+    logistic regression on the columns times their scales (w_j / s_j has a unit prior)."""
+    X = rng.normal(size=(80, 4))
+    y = (rng.random(80) < 1 / (1 + np.exp(-(X @ [1.0, 0.0, -1.0, 0.5])))).astype(float)
+    sampler = Sampler(chains=1, warmup=50, draws=50, dense_mass=False)
+    kw = {"likelihood": "bernoulli", "method": "nuts", "sampler": sampler, "progress": False}
+
+    def nuts(prior):
+        tree = sample_posterior(X, y, prior=prior, **kw).tree
+        return tree["posterior"]["w"].values, tree["log_likelihood"]["y"].values
+
+    one = nuts(Gaussian(1.5))
+    posterior_mode(X, y, Gaussian(1.5), likelihood="bernoulli")
+    scales = np.array([0.5, 1.0, 2.0, 4.0])
+    with _traced_programs() as traced:
+        same = nuts(Gaussian([1.5] * 4))
+        nuts(Gaussian(scales, mean=[0.3, 0.0, 0.0, -0.2]))
+        mode = posterior_mode(X, y, Gaussian(scales), likelihood="bernoulli")
+    assert traced == []
+    for a, b in zip(same, one, strict=True):
+        np.testing.assert_array_equal(a, b)
+    reference = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-14).fit(X * scales, y)
+    np.testing.assert_allclose(mode["w"], reference.coef_[0] * scales, rtol=1e-7)
+    assert float(mode["b"]) == pytest.approx(reference.intercept_[0], rel=1e-7)
 
 
 def test_a_first_step_to_where_the_poisson_density_is_not_a_number_is_shortened():

@@ -188,7 +188,7 @@ def test_nuts_matches_the_closed_form_gaussian_posterior(prior, intercept, kw):
     prior_sd = getattr(prior, "scale", np.inf) * np.ones(3)
     mean, cov = _closed_form(X, y, 0.4, prior_mean, prior_sd, intercept)
     post = br.sample_posterior(
-        X, y, prior=prior, sigma=0.4, sampler=SAMPLER, seed=4, progress=False, **kw
+        X, y, prior=prior, sigma=0.4, method="nuts", sampler=SAMPLER, seed=4, progress=False, **kw
     )
     assert not post.exact and post.diagnostics.divergences == 0
     names = ["w"] if intercept is None else ["b", "w"]

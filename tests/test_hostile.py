@@ -283,8 +283,9 @@ POSITIVE_ARGS = {
         for value, rule in BAD_POSITIVE
         # None is legal there: a flat intercept prior; "not given" for one of tau/weight_decay
         if not (name in ("intercept_scale", "tau", "weight_decay") and value is None)
-        # a prior takes one scale per feature as a list (tested in test_priors.py)
-        and not (name.strip() == "scale" and isinstance(value, list))
+        # a prior takes one scale per feature as a list (tested in test_priors.py), and so
+        # does exact_posterior (tested in test_exact.py)
+        and not ((name.strip() == "scale" or name == "prior_scale") and isinstance(value, list))
         # sample_posterior without sigma is a GLM's call; a Gaussian one asks for sigma
         and not (name == "sigma         " and value is None)
     ],

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from sklearn.linear_model import Lasso, Ridge
 
 import bayes_reg as br
-from bayes_reg.linear.map import map_estimate, map_model
+from bayes_reg.inference.mode import map_model
+from bayes_reg.linear.map import map_estimate
 from bayes_reg.linear.regression import linear_regression
 from bayes_reg.priors import ElasticNet, Gaussian, Laplace
 
@@ -78,7 +79,7 @@ def test_generic_map_verifies_its_first_try_or_goes_on(diabetes, first_try, monk
     refined with the kinked coordinates at 0, is verified as the mode (the rest's gradient
     below gtol, every one set at 0 still kinked), so the whole budget is not run. A first try
     of one step cannot be verified: L-BFGS runs again with the whole budget, to the same mode."""
-    from bayes_reg.linear import map as map_module
+    from bayes_reg.inference import mode as map_module
 
     if first_try is not None:
         monkeypatch.setattr(map_module, "_FIRST_TRY", first_try)
@@ -148,7 +149,7 @@ def test_an_lbfgs_that_ends_on_nan_is_refused(monkeypatch):
     import numpyro
     import numpyro.distributions as dist
 
-    import bayes_reg.linear.map as map_module
+    import bayes_reg.inference.mode as map_module
 
     def model(y):
         numpyro.sample("y", dist.Normal(numpyro.sample("m", dist.Normal(0.0, 1.0)), 1.0), obs=y)

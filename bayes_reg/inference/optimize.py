@@ -1,5 +1,5 @@
 """Minimising a log density's negative (a potential) with L-BFGS, the mode finder of every
-model: the MAP of :func:`bayes_reg.linear.map.map_model` and the centre of the Laplace
+model: the MAP of :func:`bayes_reg.inference.mode.map_model` and the centre of the Laplace
 approximation, with :func:`model_problem` compiling them once per NumPyro model and shape."""
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from bayes_reg.inference.sampler import Sampler, as_sampler
 from bayes_reg.linear.exact import log_evidence, loo_log_density
 from bayes_reg.linear.map import map_estimate
 from bayes_reg.linear.posterior import closed_form, conjugate_family, sample_posterior
+from bayes_reg.per_feature import in_feature_order
 from bayes_reg.predictive import log_likelihood
 from bayes_reg.priors import Prior
 
@@ -96,7 +97,7 @@ def posterior_draws(
     sampler = as_sampler(sampler)
     if method != "nuts" and conjugate_family(prior, sigma) == "gaussian":
         # Straight from the closed form: no DataTree, predictive or diagnostics to build.
-        closed = closed_form(X, y, prior, sigma)
+        closed = closed_form(X, y, in_feature_order(prior, np.shape(X)[1]), sigma)
         theta = closed.sample(_validate.key(seed), (sampler.chains * sampler.draws,))
         w_mean, w_cov = np.asarray(closed.w_mean), np.asarray(closed.cov)[1:, 1:]
         return PosteriorDraws(

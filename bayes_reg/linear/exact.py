@@ -1,9 +1,10 @@
 r"""The exact posterior of the linear model under a Gaussian prior with known noise.
 
-With ``w ~ N(0, g² I)``, intercept ``b`` flat or ``N(0, s_b²)`` and noise ``σ`` known, the
-posterior of ``θ = (b, w)`` is Gaussian with precision
-:math:`A = Z^\top Z / \sigma^2 + \Lambda_0` and mean :math:`A^{-1} Z^\top y / \sigma^2`,
-where ``Z = [1, X]`` and :math:`\Lambda_0 = \mathrm{diag}(1/s_b^2, 1/g^2, \dots)`.
+With ``w_j ~ N(m_j, g_j²)`` (one scale and mean for every weight, or one per feature),
+intercept ``b`` flat or ``N(0, s_b²)`` and noise ``σ`` known, the posterior of
+``θ = (b, w)`` is Gaussian with precision :math:`A = Z^\top Z / \sigma^2 + \Lambda_0` and
+mean :math:`A^{-1} (Z^\top y / \sigma^2 + \Lambda_0 m_0)`, where ``Z = [1, X]``,
+:math:`\Lambda_0 = \mathrm{diag}(1/s_b^2, 1/g_1^2, \dots)` and :math:`m_0 = (0, m_1, \dots)`.
 This is the reference that NUTS must match.
 
 The evidence (marginal likelihood) is computed on centred data with no intercept, as
@@ -89,10 +90,11 @@ def exact_posterior(
     X: ArrayLike,
     y: ArrayLike,
     *,
-    prior_scale: float,
+    prior_scale: float | ArrayLike,
     sigma: float,
     intercept_scale: float | None = None,
     sample_weight: ArrayLike | None = None,
+    prior_mean: float | ArrayLike = 0.0,
 ) -> ExactPosterior:
     """Closed-form posterior of :func:`~bayes_reg.linear.regression.linear_regression`.
 
@@ -100,14 +102,16 @@ def exact_posterior(
     ----------
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,)
-    prior_scale : float
-        Sd ``g`` of the Gaussian prior on each weight.
+    prior_scale : float or array of shape (n_features,)
+        Sd ``g`` of the Gaussian prior on each weight: one for all, or one per feature.
     sigma : float
         Known noise scale.
     intercept_scale : float, optional
         Sd of the intercept's prior; ``None`` for flat (as in the model's default).
     sample_weight : array of shape (n_samples,), optional
         Each row's log likelihood times its weight (whole numbers: the rows repeated).
+    prior_mean : float or array of shape (n_features,)
+        Mean of the Gaussian prior on each weight (default 0).
 
     Returns
     -------
@@ -122,31 +126,47 @@ def exact_posterior(
     """
     _validate.require_x64("exact_posterior")
     X, y = _validate.design(X, y, min_rows=1)
-    g = _validate.positive("prior_scale", prior_scale)
+    g, mean = _per_feature_prior(prior_scale, prior_mean, X.shape[1])
     sigma = _validate.positive("sigma", sigma)
     if intercept_scale is not None:
         intercept_scale = _validate.positive("intercept_scale", intercept_scale)
     hint = _scales_hint(g, sigma)
-    try:
-        b_prec = 0.0 if intercept_scale is None else 1.0 / intercept_scale**2
-        w_prec = 1.0 / g**2
-    except (OverflowError, ZeroDivisionError):
-        raise ValueError(f"the prior precision is not finite: {hint}") from None
+    with np.errstate(over="ignore", divide="ignore"):  # inf for a scale of 1e-200: refused
+        b_prec = 0.0 if intercept_scale is None else 1.0 / np.square(intercept_scale)
+        w_prec = 1.0 / np.square(g)
+    if not (np.isfinite(b_prec) and np.all(np.isfinite(w_prec))):
+        raise ValueError(f"the prior precision is not finite: {hint}")
     Z, prior_prec = _with_intercept(X, b_prec, w_prec)
     weight = _validate.sample_weight(sample_weight, X.shape[0])
     Z, y = (weighted_rows(a, weight, centre=False)[0] for a in (Z, y))  # rows times sqrt(weight)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused next, in words
-        post = _posterior(Z.T @ Z, Z.T @ y, prior_prec, sigma)
+        # The prior's pull toward its mean, Λ₀ m₀: zeros (and the sum unchanged) for a
+        # zero-mean prior.
+        pull = prior_prec * np.r_[0.0, mean]
+        post = _posterior(Z.T @ Z, Z.T @ y, prior_prec, pull, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
 
 
-def _with_intercept(X: np.ndarray, b_prec: float, w_prec: float):
-    """``Z = [1, X]`` and the prior precisions ``(b_prec, w_prec, ..., w_prec)``, built on the
-    host: as JAX operations outside a compiled program, each would compile for every new
+def _per_feature_prior(prior_scale, prior_mean, features: int):
+    """The prior's scales and means validated, one of each per feature."""
+    scales = _validate.positives("prior_scale", prior_scale)
+    means = _validate.numbers("prior_mean", prior_mean)
+    for name, value in (("prior_scale", scales), ("prior_mean", means)):
+        if np.ndim(value) and np.size(value) != features:
+            raise ValueError(
+                f"{name} has {np.size(value)} values and X has {features} columns: give one "
+                "number, or one per column"
+            )
+    return scales, np.broadcast_to(np.asarray(means, float), (features,))
+
+
+def _with_intercept(X: np.ndarray, b_prec: float, w_prec):
+    """``Z = [1, X]`` and the prior precisions ``(b_prec, w_prec_1, ..., w_prec_d)``, built on
+    the host: as JAX operations outside a compiled program, each would compile for every new
     shape."""
     Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
-    return Z, np.concatenate([[b_prec], np.full(X.shape[1], w_prec)])
+    return Z, np.concatenate([[b_prec], np.broadcast_to(w_prec, X.shape[1])])
 
 
 def _scales_hint(prior_scale, sigma) -> str:
@@ -157,13 +177,13 @@ def _scales_hint(prior_scale, sigma) -> str:
 
 
 @jax.jit
-def _posterior(ZtZ, Zty, prior_prec, sigma):
+def _posterior(ZtZ, Zty, prior_prec, pull, sigma):
     """From ``Z'Z`` and ``Z'y``, summed by the caller in NumPy: the rows never reach JAX, so
     the program depends on the number of features only (a fold of other size compiles
-    nothing)."""
+    nothing). ``pull`` is the prior's precision times its mean."""
     A = ZtZ / sigma**2 + jnp.diag(prior_prec)
     L = jnp.linalg.cholesky(A)
-    mean = jax.scipy.linalg.cho_solve((L, True), Zty / sigma**2)
+    mean = jax.scipy.linalg.cho_solve((L, True), Zty / sigma**2 + pull)
     cov = jax.scipy.linalg.cho_solve((L, True), jnp.eye(A.shape[0], dtype=A.dtype))
     return ExactPosterior(mean, cov, L)
 
@@ -197,29 +217,32 @@ def nig_posterior(
     X: ArrayLike,
     y: ArrayLike,
     *,
-    prior_scale: float,
+    prior_scale: float | ArrayLike,
     concentration: float,
     rate: float,
     intercept_scale: float | None = None,
     sample_weight: ArrayLike | None = None,
+    prior_mean: float | ArrayLike = 0.0,
 ) -> NIGPosterior:
     r"""Closed-form posterior of the Normal–Inverse-Gamma linear model.
 
     The model of :func:`~bayes_reg.linear.regression.linear_regression` with
     ``sigma=inverse_gamma_noise(concentration, rate)`` and ``scale_with_sigma=True``:
     :math:`\sigma^2 \sim \mathrm{InvGamma}(a_0, b_0)`, :math:`w_j \mid \sigma \sim
-    N(0, \sigma^2 g^2)`, and ``b`` flat or :math:`N(0, \sigma^2 s_b^2)`. With ``Z = [1, X]``
-    and :math:`\Lambda_0 = \mathrm{diag}(1/s_b^2 \text{ or } 0, 1/g^2, \dots)`:
-    :math:`A = Z^\top Z + \Lambda_0`, mean :math:`m = A^{-1} Z^\top y`,
-    :math:`a_n = a_0 + (n - n_\text{flat})/2` and
-    :math:`b_n = b_0 + (y^\top y - m^\top A m)/2`, where :math:`n_\text{flat}` is 1 for a
-    flat intercept (integrating it out removes one degree of freedom) and 0 otherwise.
+    N(m_j, \sigma^2 g_j^2)` (``prior_scale`` and ``prior_mean`` one number for all, or one
+    per feature), and ``b`` flat or :math:`N(0, \sigma^2 s_b^2)`. With ``Z = [1, X]``,
+    :math:`\Lambda_0 = \mathrm{diag}(1/s_b^2 \text{ or } 0, 1/g_1^2, \dots)` and
+    :math:`m_0 = (0, m_1, \dots)`: :math:`A = Z^\top Z + \Lambda_0`, mean
+    :math:`m = A^{-1} (Z^\top y + \Lambda_0 m_0)`, :math:`a_n = a_0 + (n - n_\text{flat})/2`
+    and :math:`b_n = b_0 + (y^\top y + m_0^\top \Lambda_0 m_0 - m^\top A m)/2`, where
+    :math:`n_\text{flat}` is 1 for a flat intercept (integrating it out removes one degree
+    of freedom) and 0 otherwise.
     With ``sample_weight`` each row's log likelihood is times its weight: the sums over rows
     are weighted, and ``n`` is the weights' sum (whole numbers: the rows repeated).
     """
     _validate.require_x64("nig_posterior")
     X, y = _validate.design(X, y, min_rows=1)
-    g = _validate.positive("prior_scale", prior_scale)
+    g, mean = _per_feature_prior(prior_scale, prior_mean, X.shape[1])
     a0 = _validate.positive("concentration", concentration)
     b0 = _validate.positive("rate", rate)
     b_prec = (
@@ -235,10 +258,12 @@ def nig_posterior(
     # each new shape. An overflow or a precision that is not positive definite is refused next.
     with np.errstate(over="ignore", invalid="ignore"):
         A = Z.T @ Z + np.diag(prior_prec)
+        centre = np.r_[0.0, mean]
+        pull = prior_prec * centre  # zeros, and the sums unchanged, for a zero-mean prior
         try:
             L = scipy.linalg.cholesky(A, lower=True)
-            m = scipy.linalg.cho_solve((L, True), Z.T @ yw)
-            b_n = b0 + 0.5 * float(yw @ yw - m @ (A @ m))
+            m = scipy.linalg.cho_solve((L, True), Z.T @ yw + pull)
+            b_n = b0 + 0.5 * float(yw @ yw + centre @ pull - m @ (A @ m))
         except (np.linalg.LinAlgError, ValueError):  # ValueError: A holds inf or NaN
             b_n = np.nan
     a_n = a0 + (n - (intercept_scale is None)) / 2

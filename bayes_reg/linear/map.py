@@ -5,8 +5,8 @@ Three routes that must agree:
 - :func:`map_estimate` for the linear model, with the exact solver for each prior:
   closed form under a Gaussian prior (ridge), coordinate descent under a Laplace or
   elastic-net prior (lasso, elastic net). The intercept is unpenalised.
-- :func:`map_model`, the mode of *any* NumPyro model's log joint, found by L-BFGS
-  (optax) in the unconstrained space.
+- :func:`~bayes_reg.inference.mode.map_model`, the mode of *any* NumPyro model's log joint,
+  found by L-BFGS (optax) in the unconstrained space.
 
 With noise scale :math:`\sigma`, Gaussian scale :math:`g` and Laplace scale :math:`l`,
 the linear-model MAP minimises
@@ -32,14 +32,24 @@ from jax.typing import ArrayLike
 
 from bayes_reg import _validate
 from bayes_reg.conventions import to_penalty
-from bayes_reg.inference.optimize import NO_FINITE_MODE, model_problem
+from bayes_reg.inference.mode import map_model
+from bayes_reg.inference.optimize import model_problem
+from bayes_reg.linear.exact import exact_posterior
 from bayes_reg.linear.gram import weighted_rows
 from bayes_reg.linear.proximal import proximal_mode
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import as_noise
-from bayes_reg.priors import ElasticNet, Laplace, Prior, is_penalty, split_scales
+from bayes_reg.priors import (
+    ElasticNet,
+    Gaussian,
+    Laplace,
+    Prior,
+    is_penalty,
+    one_value_per_feature,
+    split_scales,
+)
 
-__all__ = ["MapEstimate", "map_estimate", "map_model", "posterior_mode"]
+__all__ = ["MapEstimate", "map_estimate", "posterior_mode"]
 
 
 class MapEstimate(NamedTuple):
@@ -223,9 +233,12 @@ def posterior_mode(
 ) -> dict[str, np.ndarray]:
     """The MAP of :func:`~bayes_reg.linear.regression.linear_regression`, by the exact route
     for its prior: the closed form or coordinate descent for a penalty on the Gaussian model
-    (:func:`map_estimate`), the proximal method for a kink under any other known-noise model
+    (:func:`map_estimate`), the conjugate posterior's mean for a Gaussian prior with scales or
+    means per feature (:func:`~bayes_reg.linear.exact.exact_posterior`), the proximal method
+    for a kink under any other known-noise model
     (:func:`~bayes_reg.linear.proximal.proximal_mode`), the same alternating with L-BFGS for a
-    kink with a sampled noise, L-BFGS otherwise (:func:`map_model`).
+    kink with a sampled noise, L-BFGS otherwise
+    (:func:`~bayes_reg.inference.mode.map_model`).
     A prior whose values are given by feature name needs ``X`` as a DataFrame: its columns
     name the features. A sampled noise scale is found where the sampler moves it, on the log
     scale: the mode of ``p(w, b, log sigma | y)`` (under a flat prior on ``sigma``, the
@@ -262,6 +275,17 @@ def posterior_mode(
     if likelihood == "gaussian" and known and plain and is_penalty(prior):
         fit = _gaussian_mode(X, y, prior, noise.sigma, weight)
         return {"w": np.asarray(fit.w), "b": np.asarray(fit.b)}
+    if likelihood == "gaussian" and known and plain and isinstance(prior, Gaussian):
+        # Scales or means per feature: the mode is the conjugate posterior's mean.
+        post = exact_posterior(
+            X,
+            y,
+            prior_scale=prior.scale,
+            prior_mean=prior.mean,
+            sigma=noise.sigma,
+            sample_weight=weight,
+        )
+        return {"w": np.asarray(post.w_mean), "b": np.asarray(post.b_mean)}
     # The proximal method at a known noise sigma: the mode under a kink, or (with a sampled
     # noise) the kinks' finder at each noise tried.
     proximal = functools.partial(
@@ -282,6 +306,7 @@ def posterior_mode(
     kw = {k: v for k, v in model_kwargs.items() if k != "intercept_scale"} | {
         "intercept": intercept
     }
+    prior = one_value_per_feature(prior, X.shape[1])  # one compiled program for either form
     if isinstance(prior, Laplace | ElasticNet):  # and a sampled noise
         return _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kw, seed, proximal)
     mode = map_model(
@@ -348,122 +373,3 @@ def _kinked_mode_with_sampled_noise(X, y, prior, noise, likelihood, kwargs, seed
         joined = settled  # else the noise again at these coefficients (from a poor start)
     mode = problem.constrain(jnp.asarray(x))
     return {k: np.asarray(v) for k, v in mode.items() if k in problem.latent}
-
-
-def map_model(
-    model,
-    *args,
-    seed: int | jax.Array = 0,
-    max_steps: int = 10_000,
-    gtol: float = 1e-10,
-    **kwargs,
-) -> dict[str, jax.Array]:
-    """The mode of any NumPyro model's log joint, by L-BFGS in the unconstrained space.
-
-    A mode depends on the parametrization: for the Bayesian linear model pass
-    ``parametrization="direct"`` so the mode is that of ``p(w, b | y)`` itself.
-
-    Priors with a kink at zero (Laplace, elastic net) put exact zeros in the mode, which a
-    gradient method only approaches. So after L-BFGS, every coordinate that sits at such a
-    kink (near zero, with one-sided slopes that both point away from it) is set to exactly
-    zero and the others are refined with those held fixed, where the log joint is smooth;
-    the refined point is kept only if its log joint is at least as high. Refining is repeated
-    from the refined point until the set of such coordinates no longer changes. L-BFGS runs a
-    few hundred steps first; where the refined point is not yet verified as the mode, it runs
-    again from the start with the whole ``max_steps``.
-
-    Parameters
-    ----------
-    model : callable
-        A NumPyro model; ``args`` and ``kwargs`` are passed to it.
-    seed : int or JAX key
-        Seeds the starting point (NumPyro's ``init_to_uniform``).
-    max_steps : int
-        Cap on L-BFGS iterations.
-    gtol : float
-        Stop when the gradient norm falls below this.
-
-    Returns
-    -------
-    dict
-        Site name -> value at the mode (constrained space), latent sites only.
-    """
-    _validate.require_x64("map_model")
-    problem = model_problem(model, _validate.key(seed), args, kwargs, max_steps, gtol)
-    every = jnp.ones(problem.start.shape, bool)
-    # A first try of a few hundred steps: under a kinked prior L-BFGS creeps along the kinks
-    # to its step cap, but the kinked coordinates are near enough 0 to be found long before,
-    # and the point refined with them at 0 is then verified as the mode.
-    first = min(_FIRST_TRY, max_steps)
-    x = problem.solver.solve(problem.start, every, *problem.inputs, steps=first)
-    x, at_mode = _refined(problem, x, gtol, first)
-    if not at_mode and first < max_steps:  # the whole budget from the start, as before
-        # (from where the first try got, L-BFGS without its memory stalled at a worse point
-        # on Longley's design: 3.7e-9 off the certified fit against 1.1e-11)
-        x = problem.solver.solve(problem.start, every, *problem.inputs, steps=max_steps)
-        x, _ = _refined(problem, x, gtol, max_steps)
-    return {k: v for k, v in problem.constrain(x).items() if k in problem.latent}
-
-
-#: L-BFGS steps of :func:`map_model`'s first try (the diabetes lasso's mode is found and
-#: verified after 100; with the whole budget L-BFGS crept to its 10,000-step cap).
-_FIRST_TRY = 500
-
-
-def _refined(problem, x, gtol: float, steps: int):
-    """``x`` with its coordinates on a kink at 0 set there and the others refined, and whether
-    that is the mode: the gradient of the rest below ``gtol`` and every one set still kinked.
-
-    Priors with a kink at zero put exact zeros in the mode, which L-BFGS only approaches; it
-    stalls short of them, often too far from zero for a coordinate to show its kink, and each
-    refinement lands nearer, where more do. So it repeats until the set is stable (bounded: a
-    set that changes every round is given up after one round per coordinate), keeping a
-    refined point only if its log joint is at least as high.
-    """
-    if not np.isfinite(x).all():
-        raise ValueError(f"{NO_FINITE_MODE}: the model has no mode")
-    solver, inputs = problem.solver, problem.inputs
-
-    def gradients(xs):
-        return solver.gradients(xs, *inputs)
-
-    kinks, potential = np.zeros(x.shape, bool), None  # taken only once a kink is found
-    for _ in range(x.size):
-        found = _kinks_at_zero(gradients, x)
-        if not found.any() or np.array_equal(found, kinks):
-            break
-        if potential is None:
-            potential = solver.potential(x, *inputs)
-        polished = solver.solve(jnp.where(found, 0.0, x), ~found, *inputs, steps=steps)
-        refined = solver.potential(polished, *inputs)
-        if refined > potential:
-            break
-        x, kinks, potential = polished, found, refined
-    slopes = np.asarray(gradients(np.asarray(x)[None]))[0]
-    still = _kinks_at_zero(gradients, x)[kinks].all()
-    return x, bool(np.linalg.norm(np.where(kinks, 0.0, slopes)) <= gtol and still)
-
-
-def _kinks_at_zero(gradients, x, near: float = 1e-6, probe: float = 1e-9) -> np.ndarray:
-    """Coordinates where ``x`` is near zero and the potential has a kinked minimum at zero;
-    ``gradients(xs)`` is the potential's gradient at each row of ``xs``.
-
-    Along coordinate j, the slopes just right and just left of zero (the other coordinates
-    as they are) must point away from it: positive on the right, negative on the left. A
-    smooth potential has equal slopes on both sides, so it never shows a kink here.
-    """
-    x = np.asarray(x)
-    size = max(1.0, float(np.max(np.abs(x), initial=0.0)))
-    candidates = np.flatnonzero(np.abs(x) <= near * size)
-    kinks = np.zeros(x.shape, bool)
-    if candidates.size == 0:
-        return kinks
-    # Both probes of every candidate in one batch, padded with rows of x to a power of two:
-    # the compiled gradient then sees a handful of shapes, not one per number of candidates.
-    rows, columns = np.arange(2 * candidates.size), np.tile(candidates, 2)
-    at = np.repeat(x[None], 1 << (len(rows) - 1).bit_length(), axis=0)
-    at[rows, columns] = np.repeat([probe * size, -probe * size], candidates.size)
-    slopes = np.asarray(gradients(at))[rows, columns]
-    right, left = np.split(slopes, 2)
-    kinks[candidates] = (right > 0) & (left < 0)
-    return kinks

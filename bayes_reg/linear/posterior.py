@@ -33,7 +33,7 @@ from bayes_reg.linear.names import POSTERIOR_METHODS as METHODS
 from bayes_reg.linear.posterior_tree import posterior_tree
 from bayes_reg.linear.regression import check_model, linear_regression
 from bayes_reg.noise import InverseGamma, as_noise
-from bayes_reg.priors import ElasticNet, Gaussian, Laplace, is_penalty
+from bayes_reg.priors import ElasticNet, Gaussian, Laplace, one_value_per_feature
 
 __all__ = ["EXACT_DRAWS", "METHODS", "run_nuts", "sample_posterior"]
 
@@ -53,14 +53,15 @@ def _names(X, feature_names) -> list[str]:
 
 def _checked(X, y, kwargs: dict, feature_names=None) -> dict:
     """The linear model's arguments checked on their concrete values: the prior in the
-    features' order, the noise as a value."""
+    features' order, one value per feature (one compiled program whether the prior has one
+    scale or one per feature), the noise as a value."""
     if kwargs.get("sample_weight") is not None:
         weight = _validate.sample_weight(kwargs["sample_weight"], X.shape[0])
         kwargs = kwargs | {"sample_weight": weight}
     if kwargs.get("trials") is not None:
         kwargs = kwargs | {"trials": _validate.trials(kwargs["trials"], X.shape[0])}
     _, prior = check_model(X, y, feature_names=feature_names, **kwargs)
-    kwargs = kwargs | {"prior": prior}
+    kwargs = kwargs | {"prior": one_value_per_feature(prior, X.shape[1])}
     if kwargs.get("sigma") is None:
         return kwargs
     return kwargs | {"sigma": as_noise(kwargs["sigma"])}
@@ -248,9 +249,9 @@ def sample_posterior(
     names = _names(X, feature_names)
     key_draw, key_pred = _split(_validate.key(seed))
     start = time.perf_counter()
-    weight = _validate.sample_weight(model_kwargs.get("sample_weight"), X.shape[0])
-    kwargs = kwargs | ({} if weight is None else {"sample_weight": weight})
-    post = closed_form(X, y, prior, noise, model_kwargs.get("intercept_scale"), conjugate, weight)
+    kwargs = _checked(X, y, kwargs, feature_names)
+    prior, weight = kwargs["prior"], kwargs.get("sample_weight")
+    post = closed_form(X, y, prior, noise, kwargs.get("intercept_scale"), conjugate, weight)
     shape = (sampler.chains, sampler.draws)
     theta = jax.block_until_ready(post.sample(key_draw, shape))
     seconds = time.perf_counter() - start
@@ -312,12 +313,13 @@ def _no_trajectory(shape) -> dict[str, np.ndarray]:
 
 
 def conjugate_family(prior, sigma, **model_kwargs) -> str | None:
-    """``"gaussian"`` (zero-mean one-scale Gaussian prior, Gaussian likelihood, known sigma),
-    ``"nig"`` (the same with ``sigma=InverseGamma(a, b)`` and scales in units of sigma) or
-    ``None`` when the model's posterior has no closed form here."""
+    """``"gaussian"`` (a Gaussian prior, its scale and mean one number or one per feature,
+    the Gaussian likelihood, a known sigma), ``"nig"`` (the same with
+    ``sigma=InverseGamma(a, b)`` and scales in units of sigma) or ``None`` when the model's
+    posterior has no closed form here."""
     gaussian = model_kwargs.get("likelihood", "gaussian") == "gaussian" and sigma is not None
     plain = model_kwargs.get("intercept", True) is True and model_kwargs.get("offset") is None
-    if not (gaussian and plain and isinstance(prior, Gaussian) and is_penalty(prior)):
+    if not (gaussian and plain and isinstance(prior, Gaussian)):
         return None
     scale_with_sigma = model_kwargs.get("scale_with_sigma", False)
     noise = as_noise(sigma)
@@ -329,15 +331,16 @@ def conjugate_family(prior, sigma, **model_kwargs) -> str | None:
 def closed_form(
     X, y, prior, sigma, intercept_scale=None, family: str = "gaussian", sample_weight=None
 ):
-    """The closed-form posterior of a conjugate model (see :func:`conjugate_family`)."""
+    """The closed-form posterior of a conjugate model (see :func:`conjugate_family`); the
+    prior's per-feature values in the columns' order."""
     noise = as_noise(sigma)
     common = {"intercept_scale": intercept_scale, "sample_weight": sample_weight}
+    common |= {"prior_scale": prior.scale, "prior_mean": prior.mean}
     if family == "gaussian":
-        return exact_posterior(X, y, prior_scale=prior.scale, sigma=noise.sigma, **common)
+        return exact_posterior(X, y, sigma=noise.sigma, **common)
     return nig_posterior(
         X,
         y,
-        prior_scale=prior.scale,
         concentration=noise.concentration,
         rate=noise.rate,
         **common,

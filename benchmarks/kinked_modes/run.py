@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 from run import machine_info  # noqa: E402  (the CLI benchmark's machine description)
 
 import bayes_reg as br  # noqa: E402
-from bayes_reg.linear.map import map_model, posterior_mode  # noqa: E402
+from bayes_reg.inference.mode import map_model  # noqa: E402
+from bayes_reg.linear.map import posterior_mode  # noqa: E402
 from bayes_reg.linear.regression import linear_regression  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
