@@ -8,7 +8,9 @@ program, which reads the sums in place of the rows); the evidence and its maximi
 or of a mixture's log likelihood (``bayes_reg.predictive``), compiles its log densities; a first
 Laplace posterior or mode of a model compiles its starting point, its L-BFGS and its map back to
 the supports; a GLM's mode under a kinked prior (Laplace, elastic net) compiles its proximal
-solver, which a second fit of another strength reuses; a deep ensemble compiles its Adam loop
+solver, which a second fit of another strength reuses; a prior with a scale per feature reruns
+the programs (NUTS, the mode) a prior of one scale compiled, and with a known noise its
+posterior is closed-form, as one scale's is; a deep ensemble compiles its Adam loop
 and its L-BFGS polish, which a second fit on new data of the same shape reuses. Each row below
 runs in a new process: the imports and the data are set up untimed, then one call is timed,
 compilation included, as a user waits for it. Measured in the same run, as peers:
@@ -129,6 +131,21 @@ LIBRARY = {
     "posterior_mode, logistic lasso, a second fit (new strength)": (
         'br.posterior_mode(X, classes, br.Laplace(0.3), likelihood="bernoulli")',
         'br.posterior_mode(X, classes, br.Laplace(0.2), likelihood="bernoulli")',
+    ),
+    "NUTS, logistic, a scale per feature after one scale": (
+        "nuts = lambda p: br.sample_posterior(X, classes, prior=p, likelihood='bernoulli',"
+        ' method="nuts", progress=False); nuts(br.Gaussian(1.0))',
+        "nuts(br.Gaussian(np.linspace(0.5, 2.0, 10)))",
+    ),
+    "posterior_mode, logistic, a scale per feature after one scale": (
+        "mode = lambda p: br.posterior_mode(X, classes, p, likelihood='bernoulli');"
+        " mode(br.Gaussian(1.0))",
+        "mode(br.Gaussian(np.linspace(0.5, 2.0, 10)))",
+    ),
+    "posterior (method 'auto'), a scale and a mean per feature, known sigma": (
+        "",
+        "br.sample_posterior(X, y, prior=br.Gaussian(np.linspace(0.5, 2.0, 10), mean=0.1),"
+        " sigma=1.0, progress=False)",
     ),
     "map_model, lasso": (
         "",
