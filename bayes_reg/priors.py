@@ -210,6 +210,14 @@ class StudentT(_Prior):
     mean: float | np.ndarray = 0.0
     family: ClassVar[str] = "student-t"
 
+    def __post_init__(self):
+        super().__post_init__()
+        if np.ndim(self.df) > 0:
+            raise ValueError(
+                f"df must be one number (the same for every weight), got {self.df!r}: the "
+                "scale and the mean may be given per feature, the degrees of freedom may not"
+            )
+
     def log_prob(self, w: ArrayLike):
         """Elementwise log density."""
         import jax.numpy as jnp

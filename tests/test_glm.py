@@ -337,8 +337,8 @@ def test_a_narrow_prior_samples_cleanly_by_default():
         (dict(prior=br.Gaussian([1.0, 2.0, 3.0])), "3 values of scale, and X has 2 columns"),
         (dict(prior=br.Laplace(1.0, mean=[0.0])), "1 value of mean, and X has 2 columns"),
         (
-            dict(prior=StudentT([3.0, 4.0, 5.0], 1.0), likelihood="bernoulli", sigma=None),
-            "3 values of df, and X has 2 columns",
+            dict(prior=StudentT(3.0, 1.0, [0.0, 1.0, 2.0]), likelihood="bernoulli", sigma=None),
+            "3 values of mean, and X has 2 columns",
         ),
     ],
 )

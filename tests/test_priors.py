@@ -128,6 +128,7 @@ def test_penalty_of_a_mean_and_per_feature_prior_is_its_negative_log_density():
         (lambda: Laplace([[1.0]]), r"scale must be a number or a 1-D list of numbers"),
         (lambda: Gaussian(1.0, mean=float("nan")), "mean must be finite, got nan"),
         (lambda: StudentT(0.0, 1.0), "df must be > 0, got 0.0"),
+        (lambda: StudentT([3.0, 4.0], 1.0), r"df must be one number \(the same for every"),
         (lambda: prior_from_name("student-t", 1.0), "the student-t prior needs df"),
     ],
 )
