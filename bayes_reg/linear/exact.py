@@ -136,14 +136,11 @@ def exact_posterior(
         w_prec = 1.0 / np.square(g)
     if not (np.isfinite(b_prec) and np.all(np.isfinite(w_prec))):
         raise ValueError(f"the prior precision is not finite: {hint}")
-    Z, prior_prec = _with_intercept(X, b_prec, w_prec)
+    Z, prior_prec, centre = _with_intercept(X, b_prec, w_prec, mean)
     weight = _validate.sample_weight(sample_weight, X.shape[0])
     Z, y = (weighted_rows(a, weight, centre=False)[0] for a in (Z, y))  # rows times sqrt(weight)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused next, in words
-        # The prior's pull toward its mean, Λ₀ m₀: zeros (and the sum unchanged) for a
-        # zero-mean prior.
-        pull = prior_prec * np.r_[0.0, mean]
-        post = _posterior(Z.T @ Z, Z.T @ y, prior_prec, pull, sigma)
+        post = _posterior(Z.T @ Z, Z.T @ y, prior_prec, prior_prec * centre, sigma)
     _validate.finite_result("the exact posterior", hint, post.mean, post.chol_precision)
     return post
 
@@ -161,12 +158,13 @@ def _per_feature_prior(prior_scale, prior_mean, features: int):
     return scales, np.broadcast_to(np.asarray(means, float), (features,))
 
 
-def _with_intercept(X: np.ndarray, b_prec: float, w_prec):
-    """``Z = [1, X]`` and the prior precisions ``(b_prec, w_prec_1, ..., w_prec_d)``, built on
-    the host: as JAX operations outside a compiled program, each would compile for every new
-    shape."""
+def _with_intercept(X: np.ndarray, b_prec: float, w_prec, w_mean):
+    """``Z = [1, X]``, the prior precisions ``(b_prec, w_prec_1, ..., w_prec_d)`` and the prior
+    means ``(0, w_mean_1, ...)``, built on the host: as JAX operations outside a compiled
+    program, each would compile for every new shape. The prior's pull toward its mean,
+    precision times mean, is zeros for a zero-mean prior (the sums it joins unchanged)."""
     Z = np.concatenate([np.ones((X.shape[0], 1), X.dtype), X], axis=1)
-    return Z, np.concatenate([[b_prec], np.broadcast_to(w_prec, X.shape[1])])
+    return Z, np.concatenate([[b_prec], np.broadcast_to(w_prec, X.shape[1])]), np.r_[0.0, w_mean]
 
 
 def _scales_hint(prior_scale, sigma) -> str:
@@ -252,14 +250,13 @@ def nig_posterior(
     )
     weight = _validate.sample_weight(sample_weight, X.shape[0])
     n = X.shape[0] if weight is None else float(weight.sum())
-    Z, prior_prec = _with_intercept(X, b_prec, g**-2)
+    Z, prior_prec, centre = _with_intercept(X, b_prec, g**-2, mean)
     Z, yw = (weighted_rows(a, weight, centre=False)[0] for a in (Z, y))
     # In NumPy and SciPy: a few products and a small factorisation, nothing to compile for
     # each new shape. An overflow or a precision that is not positive definite is refused next.
     with np.errstate(over="ignore", invalid="ignore"):
         A = Z.T @ Z + np.diag(prior_prec)
-        centre = np.r_[0.0, mean]
-        pull = prior_prec * centre  # zeros, and the sums unchanged, for a zero-mean prior
+        pull = prior_prec * centre
         try:
             L = scipy.linalg.cholesky(A, lower=True)
             m = scipy.linalg.cho_solve((L, True), Z.T @ yw + pull)

@@ -272,20 +272,20 @@ def posterior_mode(
     if extra:
         raise TypeError(f"unexpected arguments {sorted(extra)} for the linear model's mode")
     plain = intercept is True and model_kwargs.get("offset") is None
-    if likelihood == "gaussian" and known and plain and is_penalty(prior):
-        fit = _gaussian_mode(X, y, prior, noise.sigma, weight)
-        return {"w": np.asarray(fit.w), "b": np.asarray(fit.b)}
-    if likelihood == "gaussian" and known and plain and isinstance(prior, Gaussian):
-        # Scales or means per feature: the mode is the conjugate posterior's mean.
-        post = exact_posterior(
-            X,
-            y,
-            prior_scale=prior.scale,
-            prior_mean=prior.mean,
-            sigma=noise.sigma,
-            sample_weight=weight,
-        )
-        return {"w": np.asarray(post.w_mean), "b": np.asarray(post.b_mean)}
+    if likelihood == "gaussian" and known and plain:
+        if is_penalty(prior):
+            fit = _gaussian_mode(X, y, prior, noise.sigma, weight)
+            return {"w": np.asarray(fit.w), "b": np.asarray(fit.b)}
+        if isinstance(prior, Gaussian):  # scales or means per feature: the posterior's mean
+            post = exact_posterior(
+                X,
+                y,
+                prior_scale=prior.scale,
+                prior_mean=prior.mean,
+                sigma=noise.sigma,
+                sample_weight=weight,
+            )
+            return {"w": np.asarray(post.w_mean), "b": np.asarray(post.b_mean)}
     # The proximal method at a known noise sigma: the mode under a kink, or (with a sampled
     # noise) the kinks' finder at each noise tried.
     proximal = functools.partial(
